@@ -1,0 +1,169 @@
+/**
+ * Every environment variable flowgate reads, in one table. The loader parses exactly these; a test
+ * keeps this table, the README's configuration table and `.env.example` in step.
+ *
+ * `secret: true` values are wrapped in `Secret` (never printed) and may instead be given as a file
+ * through `<NAME>_FILE` (the usual way to mount secrets in containers). `devGenerated: true`
+ * secrets are generated once into `keys/dev-secrets.json` outside production; in production they
+ * are required. There are no default secrets.
+ */
+export interface VarSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly default?: string;
+  readonly secret?: boolean;
+  readonly devGenerated?: boolean;
+  readonly requiredInProduction?: boolean;
+}
+
+export const ENV_SPEC: readonly VarSpec[] = [
+  {
+    name: 'NODE_ENV',
+    default: 'development',
+    description: '`development`, `test` or `production`. Production refuses to start without keys and secrets.',
+  },
+  { name: 'HOST', default: '127.0.0.1', description: 'Address to listen on.' },
+  { name: 'PORT', default: '3000', description: 'Port to listen on (0 picks a free port).' },
+  {
+    name: 'FLOWS_PRIVATE_KEY_FILE',
+    default: 'keys/private.pem',
+    requiredInProduction: true,
+    description:
+      'PEM file of the RSA private key (PKCS#1, PKCS#8, encrypted or not). Outside production a development pair is generated here when missing.',
+  },
+  {
+    name: 'FLOWS_PRIVATE_KEY_PASSPHRASE',
+    secret: true,
+    description: 'Passphrase of the private key, if it is encrypted. A wrong passphrase stops the start.',
+  },
+  {
+    name: 'FLOWS_PREVIOUS_PRIVATE_KEY_FILES',
+    default: '',
+    description: 'Comma-separated PEM files of earlier keys, tried after the current one during a key rotation.',
+  },
+  {
+    name: 'FLOWS_PREVIOUS_PRIVATE_KEY_PASSPHRASE',
+    secret: true,
+    description: 'Passphrase of the previous keys (defaults to FLOWS_PRIVATE_KEY_PASSPHRASE).',
+  },
+  {
+    name: 'META_APP_SECRET',
+    secret: true,
+    requiredInProduction: true,
+    description: 'Meta app secret; when set, every request must carry a valid `X-Hub-Signature-256` (else 432).',
+  },
+  {
+    name: 'META_PREVIOUS_APP_SECRETS',
+    secret: true,
+    description: 'Comma-separated earlier app secrets still accepted during an app-secret rotation.',
+  },
+  {
+    name: 'DATABASE_URL',
+    secret: true,
+    description: 'PostgreSQL connection string. Unset: the embedded PGlite database in PGLITE_DATA_DIR.',
+  },
+  { name: 'DATABASE_SCHEMA', default: 'public', description: "PostgreSQL schema holding flowgate's tables." },
+  {
+    name: 'DATABASE_POOL_MAX',
+    default: '10',
+    description: 'Connections per worker process (PostgreSQL only; PGlite has one).',
+  },
+  {
+    name: 'PGLITE_DATA_DIR',
+    default: '.data/pglite',
+    description: 'Folder of the embedded database (used when DATABASE_URL is unset); `memory://` keeps it in memory.',
+  },
+  {
+    name: 'FLOW_TOKEN_SECRET',
+    secret: true,
+    devGenerated: true,
+    requiredInProduction: true,
+    description: 'HMAC key (at least 32 bytes) that signs flow tokens.',
+  },
+  {
+    name: 'FLOW_TOKEN_PREVIOUS_SECRETS',
+    secret: true,
+    description: 'Comma-separated earlier token keys still accepted for verification.',
+  },
+  { name: 'FLOW_TOKEN_TTL_SECONDS', default: '86400', description: 'Default lifetime of an issued flow token.' },
+  {
+    name: 'SUBJECT_HASH_KEY',
+    secret: true,
+    devGenerated: true,
+    requiredInProduction: true,
+    description:
+      'HMAC key (at least 32 bytes) that turns phone numbers into pseudonymous subjects. Changing it orphans existing subjects.',
+  },
+  {
+    name: 'SUBMISSION_KEYS',
+    secret: true,
+    devGenerated: true,
+    requiredInProduction: true,
+    description:
+      'Keyring for data at rest: `id:base64key,…` with 32-byte keys; the first is current, the rest stay readable.',
+  },
+  {
+    name: 'TOKEN_API_KEY',
+    secret: true,
+    description: 'Bearer key of the token API (`/api/tokens`). Unset: the API answers 404.',
+  },
+  {
+    name: 'HANDLER_TIMEOUT_MS',
+    default: '8000',
+    description: 'Budget of a screen handler; WhatsApp gives up at 10 s.',
+  },
+  { name: 'BODY_LIMIT_BYTES', default: '1048576', description: 'Largest request body accepted (else 413).' },
+  { name: 'LOG_LEVEL', default: 'info', description: '`error`, `warn`, `info` or `debug`.' },
+  { name: 'LOG_FORMAT', description: '`json` or `pretty` (default: json in production, pretty otherwise).' },
+  {
+    name: 'AUDIT_ENABLED',
+    default: 'true',
+    description: 'Write an audit event per request. Switch off only to measure its cost.',
+  },
+  {
+    name: 'AUDIT_CHAINS',
+    default: '8',
+    description: 'Number of parallel hash chains in the audit log (more chains, less lock waiting).',
+  },
+  { name: 'AUDIT_BATCH_MAX', default: '256', description: 'Most events written in one group commit.' },
+  {
+    name: 'SUBMISSION_RETENTION_DAYS',
+    default: '365',
+    description: 'Age after which `npm run submissions -- purge` deletes submissions.',
+  },
+  {
+    name: 'WEB_CONCURRENCY',
+    description: 'Worker processes (default: one per core with DATABASE_URL, one with PGlite).',
+  },
+  {
+    name: 'METRICS_PORT',
+    description:
+      'Port of the Prometheus `/metrics` listener (on HOST). Unset: metrics are served on the main port only with METRICS_TOKEN.',
+  },
+  { name: 'METRICS_TOKEN', secret: true, description: 'Bearer token that protects `/metrics` on the main port.' },
+  {
+    name: 'REDIS_URL',
+    secret: true,
+    description: 'Redis for shared rate-limit counters; unset: counters live in the database.',
+  },
+  {
+    name: 'RATE_LIMIT_PER_TOKEN_PER_MINUTE',
+    default: '60',
+    description: 'Requests one flow token may make per minute.',
+  },
+  {
+    name: 'RATE_LIMIT_FAILED_PER_IP_PER_MINUTE',
+    default: '30',
+    description: 'Rejected requests (400, 404, 413, 415, 421, 432) one address may cause per minute.',
+  },
+  {
+    name: 'RATE_LIMIT_GLOBAL_PER_SECOND',
+    default: '2000',
+    description: 'Ceiling on requests per second for the whole service.',
+  },
+  {
+    name: 'TRUST_PROXY',
+    default: 'false',
+    description: 'Express `trust proxy` setting (e.g. `1` behind one load balancer), for the client address.',
+  },
+];

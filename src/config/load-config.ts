@@ -1,0 +1,272 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { ENV_SPEC, type VarSpec } from './env-spec';
+import { Secret } from './secret';
+import { loadOrCreateDevSecrets } from './dev-secrets';
+import type { Config, SubmissionKey } from './types';
+
+/** A configuration problem found at start-up; the message names the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const SPEC_BY_NAME = new Map(ENV_SPEC.map((s) => [s.name, s]));
+
+export interface LoadConfigOptions {
+  /** Folder relative paths resolve against (default: process.cwd()). */
+  readonly cwd?: string;
+  /** Folder for generated development secrets (default: `<cwd>/keys`). */
+  readonly devSecretsDir?: string;
+}
+
+/**
+ * Parses the environment once into a frozen, typed Config, or throws ConfigError naming the
+ * first bad variable. Unknown `FLOWGATE_*`-style variables are not an error: the environment is
+ * shared with the rest of the process.
+ */
+export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): Config {
+  const cwd = options.cwd ?? process.cwd();
+  const raw = (name: string): string | undefined => readRaw(env, name, cwd);
+
+  const nodeEnv = oneOf(raw, 'NODE_ENV', ['development', 'test', 'production'] as const);
+  const production = nodeEnv === 'production';
+  const devSecretsDir = options.devSecretsDir ?? resolve(cwd, 'keys');
+  let devSecrets: Record<string, string> | undefined;
+  const generated = (name: string): Secret => {
+    devSecrets ??= loadOrCreateDevSecrets(devSecretsDir);
+    const value = devSecrets[name];
+    if (value === undefined) throw new ConfigError(name, 'no generated development value');
+    return new Secret(value);
+  };
+
+  const secret = (name: string): Secret | undefined => {
+    const value = raw(name);
+    if (value !== undefined) return new Secret(value);
+    const spec = specOf(name);
+    if (production && spec.requiredInProduction) {
+      throw new ConfigError(name, 'is required when NODE_ENV=production (no default secrets)');
+    }
+    return spec.devGenerated && !production ? generated(name) : undefined;
+  };
+  const requiredSecret = (name: string): Secret => {
+    const s = secret(name);
+    if (!s) throw new ConfigError(name, 'is required');
+    return s;
+  };
+
+  const privateKeyFile = path(raw, 'FLOWS_PRIVATE_KEY_FILE', cwd);
+  if (production && raw('FLOWS_PRIVATE_KEY_FILE') === undefined) {
+    throw new ConfigError('FLOWS_PRIVATE_KEY_FILE', 'is required when NODE_ENV=production');
+  }
+  const appSecret = secret('META_APP_SECRET');
+  const previousAppSecrets = list(raw, 'META_PREVIOUS_APP_SECRETS').map((s) => new Secret(s));
+  if (!appSecret && previousAppSecrets.length > 0) {
+    throw new ConfigError('META_PREVIOUS_APP_SECRETS', 'is set but META_APP_SECRET is not');
+  }
+
+  const flowTokenSecret = requiredSecret('FLOW_TOKEN_SECRET');
+  assertKeyLength('FLOW_TOKEN_SECRET', flowTokenSecret);
+  const previousTokenSecrets = list(raw, 'FLOW_TOKEN_PREVIOUS_SECRETS').map((s) => new Secret(s));
+  previousTokenSecrets.forEach((s) => assertKeyLength('FLOW_TOKEN_PREVIOUS_SECRETS', s));
+  const subjectHashKey = requiredSecret('SUBJECT_HASH_KEY');
+  assertKeyLength('SUBJECT_HASH_KEY', subjectHashKey);
+
+  const databaseUrl = secret('DATABASE_URL');
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl.reveal())) {
+    throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
+  }
+
+  const logFormatRaw = raw('LOG_FORMAT');
+  const logFormat =
+    logFormatRaw === undefined
+      ? production
+        ? 'json'
+        : 'pretty'
+      : oneOf(raw, 'LOG_FORMAT', ['json', 'pretty'] as const);
+
+  const previousKeyPassphrase = secret('FLOWS_PREVIOUS_PRIVATE_KEY_PASSPHRASE');
+  const privateKeyPassphrase = secret('FLOWS_PRIVATE_KEY_PASSPHRASE');
+  const webConcurrencyRaw = raw('WEB_CONCURRENCY');
+  const metricsPortRaw = raw('METRICS_PORT');
+
+  const config: Config = {
+    nodeEnv,
+    host: nonEmpty(raw, 'HOST'),
+    port: integer(raw, 'PORT', 0, 65535),
+    privateKeyFile,
+    privateKeyPassphrase,
+    previousPrivateKeyFiles: list(raw, 'FLOWS_PREVIOUS_PRIVATE_KEY_FILES').map((p) => resolve(cwd, p)),
+    previousPrivateKeyPassphrase: previousKeyPassphrase ?? privateKeyPassphrase,
+    appSecrets: appSecret ? [appSecret, ...previousAppSecrets] : [],
+    database: {
+      url: databaseUrl,
+      schema: identifier(raw, 'DATABASE_SCHEMA'),
+      poolMax: integer(raw, 'DATABASE_POOL_MAX', 1, 1000),
+      pgliteDataDir: pgliteDir(raw, cwd),
+    },
+    flowTokens: {
+      secrets: [flowTokenSecret, ...previousTokenSecrets],
+      ttlSeconds: integer(raw, 'FLOW_TOKEN_TTL_SECONDS', 60, 90 * 86400),
+    },
+    subjectHashKey,
+    submissionKeys: parseKeyring(requiredSecret('SUBMISSION_KEYS')),
+    tokenApiKey: secret('TOKEN_API_KEY'),
+    handlerTimeoutMs: integer(raw, 'HANDLER_TIMEOUT_MS', 100, 9500),
+    bodyLimitBytes: integer(raw, 'BODY_LIMIT_BYTES', 1024, 16 * 1024 * 1024),
+    logLevel: oneOf(raw, 'LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const),
+    logFormat,
+    audit: {
+      enabled: bool(raw, 'AUDIT_ENABLED'),
+      chains: integer(raw, 'AUDIT_CHAINS', 1, 64),
+      batchMax: integer(raw, 'AUDIT_BATCH_MAX', 1, 5000),
+    },
+    submissionRetentionDays: integer(raw, 'SUBMISSION_RETENTION_DAYS', 1, 36500),
+    webConcurrency: webConcurrencyRaw === undefined ? undefined : integer(raw, 'WEB_CONCURRENCY', 1, 256),
+    metricsPort: metricsPortRaw === undefined ? undefined : integer(raw, 'METRICS_PORT', 0, 65535),
+    metricsToken: secret('METRICS_TOKEN'),
+    redisUrl: secret('REDIS_URL'),
+    rateLimits: {
+      perTokenPerMinute: integer(raw, 'RATE_LIMIT_PER_TOKEN_PER_MINUTE', 1, 100000),
+      failedPerIpPerMinute: integer(raw, 'RATE_LIMIT_FAILED_PER_IP_PER_MINUTE', 1, 100000),
+      globalPerSecond: integer(raw, 'RATE_LIMIT_GLOBAL_PER_SECOND', 1, 1000000),
+    },
+    trustProxy: trustProxy(raw),
+  };
+  return deepFreeze(config);
+}
+
+function specOf(name: string): VarSpec {
+  const spec = SPEC_BY_NAME.get(name);
+  if (!spec) throw new Error(`internal: ${name} is not in ENV_SPEC`);
+  return spec;
+}
+
+/** The value of a variable (or of `<NAME>_FILE` for secrets), else its default, else undefined. */
+function readRaw(env: Env, name: string, cwd: string): string | undefined {
+  const spec = specOf(name);
+  const direct = env[name];
+  const fileVar = `${name}_FILE`;
+  const file = spec.secret ? env[fileVar] : undefined;
+  if (direct !== undefined && direct !== '' && file) {
+    throw new ConfigError(name, `set both ${name} and ${fileVar}; choose one`);
+  }
+  if (file) {
+    try {
+      // Trailing newlines come from editors and `echo`; they are never part of a secret.
+      const text = readFileSync(resolve(cwd, file), 'utf8').replace(/\r?\n$/, '');
+      if (text === '') throw new ConfigError(fileVar, `file ${file} is empty`);
+      return text;
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError(fileVar, `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  if (direct !== undefined && direct !== '') return direct;
+  return spec.default === '' ? undefined : spec.default;
+}
+
+type Raw = (name: string) => string | undefined;
+
+function nonEmpty(raw: Raw, name: string): string {
+  const v = raw(name);
+  if (v === undefined || v.trim() === '') throw new ConfigError(name, 'must not be empty');
+  return v.trim();
+}
+
+function integer(raw: Raw, name: string, min: number, max: number): number {
+  const v = nonEmpty(raw, name);
+  if (!/^\d+$/.test(v)) throw new ConfigError(name, `must be a whole number, got "${truncate(v)}"`);
+  const n = Number(v);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(raw: Raw, name: string): boolean {
+  const v = nonEmpty(raw, name).toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(name, `must be true or false, got "${truncate(v)}"`);
+}
+
+function oneOf<T extends string>(raw: Raw, name: string, values: readonly T[]): T {
+  const v = nonEmpty(raw, name);
+  if (!(values as readonly string[]).includes(v)) {
+    throw new ConfigError(name, `must be one of ${values.join(', ')}, got "${truncate(v)}"`);
+  }
+  return v as T;
+}
+
+function list(raw: Raw, name: string): string[] {
+  const v = raw(name);
+  if (v === undefined) return [];
+  const items = v.split(',').map((s) => s.trim());
+  if (items.some((s) => s === '')) throw new ConfigError(name, 'has an empty item in its comma-separated list');
+  return items;
+}
+
+function path(raw: Raw, name: string, cwd: string): string {
+  const v = nonEmpty(raw, name);
+  return isAbsolute(v) ? v : resolve(cwd, v);
+}
+
+function identifier(raw: Raw, name: string): string {
+  const v = nonEmpty(raw, name);
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(v)) {
+    throw new ConfigError(name, 'must be a lower-case SQL identifier (letters, digits, underscore)');
+  }
+  return v;
+}
+
+function pgliteDir(raw: Raw, cwd: string): string {
+  const v = nonEmpty(raw, 'PGLITE_DATA_DIR');
+  return v === 'memory://' ? v : resolve(cwd, v);
+}
+
+function trustProxy(raw: Raw): boolean | number {
+  const v = nonEmpty(raw, 'TRUST_PROXY').toLowerCase();
+  if (/^\d+$/.test(v)) return Number(v);
+  if (v === 'true' || v === 'false') return v === 'true';
+  throw new ConfigError('TRUST_PROXY', `must be true, false or a number of proxies, got "${truncate(v)}"`);
+}
+
+function assertKeyLength(name: string, secret: Secret): void {
+  if (Buffer.byteLength(secret.reveal(), 'utf8') < 32) {
+    throw new ConfigError(name, 'must be at least 32 bytes long (use e.g. `openssl rand -base64 32`)');
+  }
+}
+
+/** `id:base64key,id2:base64key` → keys; the first is the one new data is sealed with. */
+export function parseKeyring(secret: Secret): SubmissionKey[] {
+  const name = 'SUBMISSION_KEYS';
+  const keys: SubmissionKey[] = [];
+  for (const item of secret.reveal().split(',')) {
+    const match = /^\s*([A-Za-z0-9_-]{1,32}):([A-Za-z0-9+/]+={0,2})\s*$/.exec(item);
+    if (!match) throw new ConfigError(name, 'each item must look like id:base64key (id: letters, digits, _ or -)');
+    const [, id, b64] = match as unknown as [string, string, string];
+    const key = Buffer.from(b64, 'base64');
+    if (key.length !== 32) throw new ConfigError(name, `key "${id}" must be 32 bytes, got ${key.length}`);
+    if (keys.some((k) => k.id === id)) throw new ConfigError(name, `key id "${id}" appears twice`);
+    keys.push({ id, key: new Secret(key.toString('base64')) });
+  }
+  return keys;
+}
+
+function truncate(v: string): string {
+  return v.length > 40 ? `${v.slice(0, 40)}…` : v;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !(value instanceof Secret)) {
+    Object.values(value as Record<string, unknown>).forEach(deepFreeze);
+    Object.freeze(value);
+  }
+  return value;
+}

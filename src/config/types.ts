@@ -1,0 +1,50 @@
+import type { Secret } from './secret';
+
+export interface SubmissionKey {
+  readonly id: string;
+  /** base64 of 32 random bytes */
+  readonly key: Secret;
+}
+
+export interface Config {
+  readonly nodeEnv: 'development' | 'test' | 'production';
+  readonly host: string;
+  readonly port: number;
+  readonly privateKeyFile: string;
+  readonly privateKeyPassphrase: Secret | undefined;
+  readonly previousPrivateKeyFiles: readonly string[];
+  readonly previousPrivateKeyPassphrase: Secret | undefined;
+  /** Current app secret first, then the previous ones. Empty: signatures are not checked. */
+  readonly appSecrets: readonly Secret[];
+  readonly database: {
+    readonly url: Secret | undefined;
+    readonly schema: string;
+    readonly poolMax: number;
+    readonly pgliteDataDir: string;
+  };
+  readonly flowTokens: {
+    /** Signing key first, then keys still accepted for verification. */
+    readonly secrets: readonly Secret[];
+    readonly ttlSeconds: number;
+  };
+  readonly subjectHashKey: Secret;
+  /** First key seals new data; all open old data. */
+  readonly submissionKeys: readonly SubmissionKey[];
+  readonly tokenApiKey: Secret | undefined;
+  readonly handlerTimeoutMs: number;
+  readonly bodyLimitBytes: number;
+  readonly logLevel: 'error' | 'warn' | 'info' | 'debug';
+  readonly logFormat: 'json' | 'pretty';
+  readonly audit: { readonly enabled: boolean; readonly chains: number; readonly batchMax: number };
+  readonly submissionRetentionDays: number;
+  readonly webConcurrency: number | undefined;
+  readonly metricsPort: number | undefined;
+  readonly metricsToken: Secret | undefined;
+  readonly redisUrl: Secret | undefined;
+  readonly rateLimits: {
+    readonly perTokenPerMinute: number;
+    readonly failedPerIpPerMinute: number;
+    readonly globalPerSecond: number;
+  };
+  readonly trustProxy: boolean | number;
+}

@@ -1,0 +1,3 @@
+export { createLogger } from './logger';
+export type { Logger, LoggerOptions } from './logger';
+export { redact } from './redact';

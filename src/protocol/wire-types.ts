@@ -1,0 +1,49 @@
+/** Wire shapes of data_api_version 3.0 (PROTOCOL.md §1–§4). Meta's snake_case stays inside protocol/. */
+
+export const FLOW_ACTIONS = ['ping', 'INIT', 'BACK', 'data_exchange'] as const;
+export type FlowAction = (typeof FLOW_ACTIONS)[number];
+
+/** A decrypted request after schema validation (schemas/decrypted-request.json). */
+export interface DecryptedRequest {
+  readonly version: string;
+  readonly action: FlowAction;
+  /** Absent, null and "" all mean "no screen" (PROTOCOL.md §3). */
+  readonly screen?: string | null;
+  readonly data?: Record<string, unknown> | null;
+  readonly flow_token?: string;
+}
+
+export type JsonObject = { [key: string]: JsonValue };
+export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
+
+/** §4.1/§4.2: the next (or same) screen with its data; `error_message` shows a snackbar. */
+export interface ScreenResponse {
+  readonly screen: string;
+  readonly data: Record<string, unknown>;
+}
+
+/** §4.3: completion; every `params` key reaches the completion webhook. */
+export interface CompletionResponse {
+  readonly screen: 'SUCCESS';
+  readonly data: {
+    readonly extension_message_response: { readonly params: Record<string, unknown> & { flow_token: string } };
+  };
+}
+
+export const PING_RESPONSE = { data: { status: 'active' } } as const;
+export const ERROR_ACK_RESPONSE = { data: { acknowledged: true } } as const;
+
+/** §3.3: any of these keys in `data` marks an error notification from the client. */
+export const ERROR_NOTIFICATION_KEYS = ['error', 'error_key', 'error_message'] as const;
+
+export function isErrorNotification(data: unknown): boolean {
+  return (
+    data !== null &&
+    typeof data === 'object' &&
+    !Array.isArray(data) &&
+    ERROR_NOTIFICATION_KEYS.some((k) => Object.prototype.hasOwnProperty.call(data, k))
+  );
+}
+
+/** The screen id reserved for completion (PROTOCOL.md §3, §4.3). */
+export const SUCCESS_SCREEN = 'SUCCESS';
