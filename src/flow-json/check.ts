@@ -1,0 +1,118 @@
+import { parseFlowJson } from './parse';
+import type { FlowModel, Problem, ScreenModel } from './types';
+
+/** Meta caps the routing model at 10 branches (PROTOCOL.md §8). */
+const MAX_BRANCHES = 10;
+
+/**
+ * Everything flowgate can check in a Flow JSON without Meta: structure, the routing model rules of
+ * PROTOCOL.md §8 (entry screen, terminal screens, no self-routes, routes that end), `${data.x}` and
+ * `${form.x}` bindings, `__example__` on every data declaration, `sensitive` names. Boot refuses a
+ * flow with errors; `npm run check` prints them all.
+ */
+export function checkFlowJson(json: unknown): { model: FlowModel | undefined; problems: Problem[] } {
+  const { model, problems } = parseFlowJson(json);
+  if (!model) return { model, problems };
+  const error = (path: string, message: string, screen?: string): void => {
+    problems.push({ severity: 'error', path, message, ...(screen ? { screen } : {}) });
+  };
+  const warn = (path: string, message: string, screen?: string): void => {
+    problems.push({ severity: 'warning', path, message, ...(screen ? { screen } : {}) });
+  };
+
+  if (model.dataApiVersion !== '3.0') {
+    error('/data_api_version', 'data_api_version must be "3.0" for a flow served by this endpoint');
+  }
+  const routes = model.routingModel;
+  if (Object.keys(routes).length === 0) {
+    error('/routing_model', 'routing_model is required for a flow with an endpoint');
+  }
+  let branches = 0;
+  for (const [from, targets] of Object.entries(routes)) {
+    const path = `/routing_model/${from}`;
+    if (!model.screens.has(from)) error(path, `"${from}" is not a screen of this flow`);
+    targets.forEach((to, i) => {
+      if (to === from) error(`${path}/${i}`, `"${from}" routes to itself; routes are forward edges only`, from);
+      else if (!model.screens.has(to)) error(`${path}/${i}`, `"${to}" is not a screen of this flow`, from);
+    });
+    branches += targets.length;
+  }
+  if (branches > MAX_BRANCHES)
+    warn('/routing_model', `${branches} routes; Meta allows at most ${MAX_BRANCHES} branches`);
+
+  if (model.screens.has('SUCCESS')) error('/screens', '"SUCCESS" is reserved and cannot be a screen id');
+  if (model.entryScreens.length === 0) error('/routing_model', 'no entry screen: every screen has a route into it');
+  if (model.entryScreens.length > 1) {
+    warn('/routing_model', `several entry screens (${model.entryScreens.join(', ')}); a flow usually has one`);
+  }
+  const terminals = [...model.screens.values()].filter((s) => s.terminal);
+  if (terminals.length === 0) error('/screens', 'no terminal screen: a flow must end somewhere');
+  else if (!terminals.some((s) => s.success)) error('/screens', 'at least one terminal screen must have success true');
+
+  const canFinish = screensThatReachATerminal(model);
+  for (const screen of model.screens.values()) {
+    checkScreen(model, screen, canFinish, error, warn);
+  }
+  return { model, problems };
+}
+
+type Report = (path: string, message: string, screen?: string) => void;
+
+function checkScreen(model: FlowModel, screen: ScreenModel, canFinish: Set<string>, error: Report, warn: Report): void {
+  const base = `/screens/${screen.index}`;
+  const id = screen.id;
+  const outgoing = model.routingModel[id];
+  if (outgoing === undefined && Object.keys(model.routingModel).length > 0) {
+    warn(base, `screen "${id}" is missing from routing_model`, id);
+  }
+  if (screen.terminal) {
+    if (!screen.hasFooter) error(`${base}/layout`, 'a terminal screen must contain a Footer', id);
+    if (outgoing && outgoing.length > 0) warn(`/routing_model/${id}`, 'a terminal screen usually routes nowhere', id);
+  } else if (!canFinish.has(id)) {
+    error(`/routing_model/${id}`, `no route from "${id}" reaches a terminal screen`, id);
+  }
+  for (const [key, decl] of Object.entries(screen.dataDeclaration)) {
+    const path = `${base}/data/${key}`;
+    if (typeof decl.type !== 'string') error(path, `data property "${key}" needs a type`, id);
+    if (!('__example__' in decl)) error(path, `data property "${key}" needs an __example__ (Meta requires one)`, id);
+  }
+  for (const binding of screen.dataBindings) {
+    if (!(binding.key in screen.dataDeclaration)) {
+      error(
+        binding.path,
+        `\${data.${binding.key}} is used but "${binding.key}" is not declared in the screen's data`,
+        id,
+      );
+    }
+  }
+  for (const binding of screen.formBindings) {
+    if (!screen.fields.has(binding.key)) {
+      error(binding.path, `\${form.${binding.key}} refers to no input named "${binding.key}" on this screen`, id);
+    }
+  }
+  for (const nav of screen.navigateTargets) {
+    if (!(outgoing ?? []).includes(nav.screen)) {
+      error(nav.path, `navigate to "${nav.screen}" is not a route of "${id}" in routing_model`, id);
+    }
+  }
+  screen.sensitive.forEach((name, i) => {
+    if (!screen.fields.has(name))
+      error(`${base}/sensitive/${i}`, `sensitive field "${name}" is not an input on this screen`, id);
+  });
+}
+
+/** Screens from which some route leads to a terminal screen. */
+function screensThatReachATerminal(model: FlowModel): Set<string> {
+  const reach = new Set([...model.screens.values()].filter((s) => s.terminal).map((s) => s.id));
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [from, targets] of Object.entries(model.routingModel)) {
+      if (!reach.has(from) && targets.some((t) => reach.has(t))) {
+        reach.add(from);
+        grew = true;
+      }
+    }
+  }
+  return reach;
+}

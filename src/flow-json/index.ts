@@ -1,0 +1,6 @@
+export { parseFlowJson, compareVersions } from './parse';
+export { checkFlowJson } from './check';
+export { deriveIncomingSchemas } from './incoming-schema';
+export type { IncomingActionSchema } from './incoming-schema';
+export { responseSchemaFor, errorBindingKeys } from './response-schema';
+export type { FlowModel, ScreenModel, FieldModel, Problem, DataExchangeAction, InputComponent } from './types';
