@@ -1,0 +1,10 @@
+export { AuditLog } from './audit-log';
+export type { AuditLogOptions } from './audit-log';
+export type { AuditEvent, ChainedAuditEvent } from './event';
+export { redactFields, REDACTED, SENSITIVE } from './redaction';
+export type { RedactionRules } from './redaction';
+export { canonicalJson, chainHash, GENESIS_HASH } from './chain';
+export { verifyAuditLog } from './verify';
+export type { VerifyReport, ChainReport, BrokenLink } from './verify';
+export { queryAuditEvents, AUDIT_COLUMNS } from './query';
+export type { AuditQuery, AuditRow } from './query';

@@ -1,0 +1,91 @@
+import { mkdirSync } from 'node:fs';
+import knexFactory, { type Knex } from 'knex';
+import ClientPgLite from 'knex-pglite';
+import pg from 'pg';
+import type { Config } from '../config';
+import { paths } from '../paths';
+
+export interface Database {
+  readonly knex: Knex;
+  readonly kind: 'postgres' | 'pglite';
+  readonly schema: string;
+  close(): Promise<void>;
+}
+
+/** How long a request may wait for a connection or a statement before failing fast (< WhatsApp's 10 s). */
+const ACQUIRE_TIMEOUT_MS = 3000;
+const STATEMENT_TIMEOUT_MS = 5000;
+
+// int8 columns (audit sequence numbers, counts) arrive as strings from pg; they stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
+
+/**
+ * One knex per process (DESIGN.md practice 9). With DATABASE_URL: PostgreSQL through `pg`, pool
+ * sized by DATABASE_POOL_MAX, connections and statements bounded so an outage fails requests fast
+ * instead of hanging them. Without: embedded PGlite in a local folder — one connection, one
+ * process; fine for development and tests, not for production load.
+ */
+export async function openDatabase(config: Config['database'], options: { migrate?: boolean } = {}): Promise<Database> {
+  const knex = config.url ? postgres(config) : pglite(config);
+  const database: Database = {
+    knex,
+    kind: config.url ? 'postgres' : 'pglite',
+    schema: config.schema,
+    close: () => knex.destroy(),
+  };
+  try {
+    if (options.migrate) await migrateLatest(database);
+  } catch (err) {
+    await knex.destroy().catch(() => undefined);
+    throw err;
+  }
+  return database;
+}
+
+function postgres(config: Config['database']): Knex {
+  return knexFactory({
+    client: 'pg',
+    connection: {
+      connectionString: config.url?.reveal(),
+      connectionTimeoutMillis: ACQUIRE_TIMEOUT_MS,
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+      application_name: 'flowgate',
+    } as Knex.PgConnectionConfig,
+    searchPath: [config.schema],
+    pool: { min: 0, max: config.poolMax, idleTimeoutMillis: 30000 },
+    acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
+  });
+}
+
+function pglite(config: Config['database']): Knex {
+  const memory = config.pgliteDataDir === 'memory://';
+  if (!memory) mkdirSync(config.pgliteDataDir, { recursive: true });
+  return knexFactory({
+    client: ClientPgLite as unknown as typeof Knex.Client,
+    dialect: 'postgres',
+    connection: memory ? {} : { filename: config.pgliteDataDir },
+    searchPath: [config.schema],
+    // One connection: a long transaction makes others wait, so allow the handler budget and more.
+    acquireConnectionTimeout: 15000,
+  } as Knex.Config);
+}
+
+export function migrationConfig(database: Database): Knex.MigratorConfig {
+  return {
+    directory: paths.migrations,
+    loadExtensions: ['.js'],
+    schemaName: database.schema,
+    tableName: 'knex_migrations',
+  };
+}
+
+export async function migrateLatest(database: Database): Promise<string[]> {
+  await database.knex.raw('CREATE SCHEMA IF NOT EXISTS ??', [database.schema]);
+  const [, applied] = (await database.knex.migrate.latest(migrationConfig(database))) as [number, string[]];
+  return applied;
+}
+
+export async function migrateRollback(database: Database, all = false): Promise<string[]> {
+  const [, rolledBack] = (await database.knex.migrate.rollback(migrationConfig(database), all)) as [number, string[]];
+  return rolledBack;
+}

@@ -1,0 +1,5 @@
+export { openDatabase, migrateLatest, migrateRollback, migrationConfig } from './database';
+export type { Database } from './database';
+export * from './token-repository';
+export * from './submission-repository';
+export { toBuffer, toDate, toJson, toNumber } from './rows';

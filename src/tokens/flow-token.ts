@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { FlowTokenNoLongerValidError } from '../protocol';
+
+export interface IssuedToken {
+  readonly token: string;
+  readonly id: string;
+  readonly flowId: string;
+  readonly subject: string;
+  readonly expiresAt: Date;
+}
+
+export interface VerifiedToken {
+  readonly id: string;
+  readonly flowId: string;
+  readonly subject: string;
+  readonly expiresAt: Date;
+}
+
+const ALGORITHM = 'HS256';
+/** Tolerated clock difference between issuing and verifying hosts. */
+const CLOCK_TOLERANCE_SECONDS = 30;
+
+/**
+ * Flow tokens are compact HS256 JWTs: `flw` (flow id), `sub` (pseudonymous subject), `jti`
+ * (random id, the key of the token's row and session), `exp`. No `iat` or `typ`: Meta does not
+ * document a length limit and one third party states 200 characters (PROTOCOL.md §6), so every
+ * byte is kept out that the database already knows. A token is ~190 characters.
+ */
+export class FlowTokenCodec {
+  readonly #signingKey: Uint8Array;
+  readonly #verifyKeys: readonly Uint8Array[];
+
+  /** `secrets[0]` signs; all verify (rotation). */
+  constructor(secrets: readonly string[]) {
+    if (secrets.length === 0) throw new Error('at least one flow token secret is required');
+    const keys = secrets.map((s) => new TextEncoder().encode(s));
+    this.#signingKey = keys[0] as Uint8Array;
+    this.#verifyKeys = keys;
+  }
+
+  async issue(flowId: string, subject: string, ttlSeconds: number, now = Date.now()): Promise<IssuedToken> {
+    const id = randomBytes(12).toString('base64url');
+    const exp = Math.floor(now / 1000) + ttlSeconds;
+    const token = await new SignJWT({ flw: flowId })
+      .setProtectedHeader({ alg: ALGORITHM })
+      .setSubject(subject)
+      .setJti(id)
+      .setExpirationTime(exp)
+      .sign(this.#signingKey);
+    return { token, id, flowId, subject, expiresAt: new Date(exp * 1000) };
+  }
+
+  /** Checks signature, expiry and flow; throws FlowTokenNoLongerValidError (427) with the reason. */
+  async verify(token: string | undefined, flowId: string): Promise<VerifiedToken> {
+    if (typeof token !== 'string' || token === '') throw new FlowTokenNoLongerValidError('missing');
+    if (token.length > 2048 || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) {
+      throw new FlowTokenNoLongerValidError('malformed');
+    }
+    let lastError: unknown;
+    for (const key of this.#verifyKeys) {
+      try {
+        const { payload } = await jwtVerify(token, key, {
+          algorithms: [ALGORITHM],
+          clockTolerance: CLOCK_TOLERANCE_SECONDS,
+          requiredClaims: ['exp', 'sub', 'jti'],
+        });
+        if (payload.flw !== flowId) throw new FlowTokenNoLongerValidError('wrong_flow');
+        return {
+          id: String(payload.jti),
+          flowId,
+          subject: String(payload.sub),
+          expiresAt: new Date((payload.exp as number) * 1000),
+        };
+      } catch (err) {
+        if (err instanceof FlowTokenNoLongerValidError) throw err;
+        // An expired token with a valid signature is "expired", whichever key signed it.
+        if (err instanceof joseErrors.JWTExpired) throw new FlowTokenNoLongerValidError('expired');
+        lastError = err;
+      }
+    }
+    if (lastError instanceof joseErrors.JWSSignatureVerificationFailed)
+      throw new FlowTokenNoLongerValidError('bad_signature');
+    throw new FlowTokenNoLongerValidError('malformed');
+  }
+}

@@ -1,0 +1,6 @@
+export { FlowTokenCodec } from './flow-token';
+export type { IssuedToken, VerifiedToken } from './flow-token';
+export { normalizePhoneNumber, InvalidPhoneNumberError } from './phone';
+export { subjectOf, subjectRef, tokenHash } from './subject';
+export { TokenService } from './token-service';
+export type { TokenServiceOptions } from './token-service';
