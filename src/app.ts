@@ -1,0 +1,56 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import type { Knex } from 'knex';
+import type { AuditLog } from './audit';
+import type { Dispatcher } from './flows';
+import { flowRouter, healthRouter, tokenApiRouter } from './http';
+import type { Logger } from './logging';
+import type { TokenService } from './tokens';
+
+export interface AppDeps {
+  readonly dispatcher: Dispatcher;
+  readonly knex: Knex;
+  readonly logger: Logger;
+  readonly audit: AuditLog;
+  readonly tokens: TokenService;
+  readonly bodyLimitBytes: number;
+  readonly tokenApiKey: string | undefined;
+  readonly trustProxy: boolean | number;
+  /** Extra routes mounted before the 404 handler (e.g. metrics). */
+  readonly extraRouters?: readonly express.Router[];
+}
+
+/** Express wiring only; every decision lives in the dispatcher and the routers it mounts. */
+export function buildApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxy);
+  app.use(helmet());
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    const id = randomUUID();
+    res.locals.requestId = id;
+    res.set('X-Request-Id', id);
+    next();
+  });
+  app.use(healthRouter(deps.knex));
+  app.use(flowRouter(deps.dispatcher, deps.bodyLimitBytes));
+  if (deps.tokenApiKey) {
+    app.use(tokenApiRouter({ tokens: deps.tokens, apiKey: deps.tokenApiKey, audit: deps.audit, logger: deps.logger }));
+  }
+  for (const router of deps.extraRouters ?? []) app.use(router);
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: 'not found' });
+  });
+  // Last resort: a generic body and a log line with the request id; never a stack, key or user data.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = (err as { status?: unknown } | null)?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      res.status(status).json({ error: 'bad request' });
+      return;
+    }
+    deps.logger.error('unhandled error', { requestId: res.locals.requestId, error: err });
+    res.status(500).json({ error: 'internal error', request_id: res.locals.requestId });
+  });
+  return app;
+}

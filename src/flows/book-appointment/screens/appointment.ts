@@ -1,0 +1,53 @@
+import { defineScreen, next, showError } from '../..';
+import { bookingWindow, DEPARTMENTS, freeSlots, LOCATIONS, titleOf, type Option } from '../calendar';
+
+/** The slot the user picked, kept in the session between screens. */
+export interface ChosenSlot {
+  department: string;
+  location: string;
+  date: string;
+  time: string;
+}
+
+const NO_DATE_YET: Option[] = [{ id: 'none', title: 'Pick a date first' }];
+
+/** Data of the APPOINTMENT screen: option lists, the booking window, and the times of `date`. */
+export function appointmentData(date?: string): Record<string, unknown> {
+  const slots = date ? freeSlots(date) : [];
+  return {
+    department: DEPARTMENTS,
+    location: LOCATIONS,
+    ...bookingWindow(),
+    time: slots.length > 0 ? slots : NO_DATE_YET,
+    is_time_enabled: slots.length > 0,
+  };
+}
+
+type AppointmentPayload = { trigger: 'date_selected'; date: string } | ({ trigger: 'appointment_chosen' } & ChosenSlot);
+
+export const appointment = defineScreen<AppointmentPayload>('APPOINTMENT', {
+  // Picking a date loads that day's free times (the DatePicker's on-select data_exchange).
+  onDataExchange({ data }, ctx) {
+    if (data.trigger === 'date_selected') {
+      const refreshed = appointmentData(data.date);
+      if (refreshed.is_time_enabled !== true) {
+        return showError('No free times on that day. Please pick another date.', { data: refreshed });
+      }
+      return next('APPOINTMENT', refreshed);
+    }
+    const slots = freeSlots(data.date);
+    if (!slots.some((s) => s.id === data.time)) {
+      return showError('That time is no longer free.', {
+        data: appointmentData(data.date),
+        fieldErrors: { time: 'Pick another time' },
+      });
+    }
+    const slot: ChosenSlot = { department: data.department, location: data.location, date: data.date, time: data.time };
+    ctx.session.set('slot', slot);
+    return next('DETAILS', { slot_summary: describeSlot(slot) });
+  },
+});
+
+export function describeSlot(slot: ChosenSlot): string {
+  return `${titleOf(DEPARTMENTS, slot.department)}, ${titleOf(LOCATIONS, slot.location)}, ${slot.date} at ${slot.time}`;
+}

@@ -1,0 +1,479 @@
+import { randomUUID, type KeyObject } from 'node:crypto';
+import type { Knex } from 'knex';
+import { redactFields, type AuditEvent, type AuditLog } from '../audit';
+import {
+  decryptEnvelope,
+  encryptResponse,
+  EnvelopeDecryptError,
+  isValidHubSignature,
+  type AtRestCipher,
+  type DecryptedEnvelope,
+} from '../crypto';
+import { statusOf } from '../http/error-status';
+import type { Logger } from '../logging';
+import {
+  CannotDecryptError,
+  ERROR_ACK_RESPONSE,
+  FlowTokenNoLongerValidError,
+  MalformedRequestError,
+  PING_RESPONSE,
+  ProtocolError,
+  ServiceUnavailableError,
+  SignatureMismatchError,
+  UnknownFlowError,
+  isErrorNotification,
+  parseJsonSafely,
+  type DecryptedRequest,
+} from '../protocol';
+import { insertSubmission, lockSession, markTokenCompleted, saveSession } from '../storage';
+import { subjectRef, tokenHash, type FlowTokenCodec, type VerifiedToken } from '../tokens';
+import { describeErrors, validateDecryptedRequest, validateEnvelope, validateErrorNotification } from '../validation';
+import type { RegisteredFlow, Registry } from './registry';
+import { HandlerFailedError, runScreenRequest, type ScreenOutcome } from './screen-runner';
+import { emptySessionState, openSessionState, sealSessionState } from './session-state';
+import { isDatabaseUnavailable } from './database-errors';
+
+export interface FlowHttpRequest {
+  readonly flowId: string;
+  /** Undefined when the edge refused the body (then `edgeError` says why). */
+  readonly rawBody: Buffer | undefined;
+  readonly signature: string | undefined;
+  readonly requestId: string;
+  readonly remoteAddress?: string;
+  readonly edgeError?: ProtocolError;
+}
+
+export interface FlowHttpResponse {
+  readonly status: number;
+  readonly body: string;
+  readonly contentType: 'text/plain' | 'application/json';
+}
+
+/** Reported for every request (metrics, rate limits); no user data. */
+export interface RequestObservation {
+  readonly flowId: string | undefined;
+  readonly screen: string | undefined;
+  readonly action: string | undefined;
+  readonly outcome: string;
+  readonly status: number;
+  readonly durationMs: number;
+  readonly errorCode: string | undefined;
+  readonly remoteAddress: string | undefined;
+}
+
+export interface DispatcherDeps {
+  readonly registry: Registry;
+  /** Current key first, then previous keys (rotation). */
+  readonly privateKeys: readonly KeyObject[];
+  /** Empty: signatures are not checked (development only; production requires a secret). */
+  readonly appSecrets: readonly string[];
+  readonly tokens: FlowTokenCodec;
+  readonly knex: Knex;
+  readonly audit: AuditLog;
+  readonly cipher: AtRestCipher;
+  readonly logger: Logger;
+  readonly handlerTimeoutMs: number;
+  readonly observe?: (observation: RequestObservation) => void;
+  /** Consulted once per token-bearing request after the token is verified; false = too fast. */
+  readonly allowTokenRequest?: (tokenId: string) => Promise<boolean>;
+}
+
+/** What is known about a request so far, for its audit event and log line. */
+interface Trace {
+  flow?: RegisteredFlow;
+  screen?: string;
+  action?: string;
+  tokenHash?: string;
+  subjectRef?: string;
+  fields?: Record<string, string>;
+  detail?: Record<string, unknown>;
+  envelope?: DecryptedEnvelope;
+}
+
+const TOO_FAST_MESSAGE = 'You are going a bit fast. Please wait a moment and try again.';
+
+/**
+ * The pure core of the endpoint (DESIGN.md practice 1): raw bytes and headers in, status and body
+ * out, never Express objects. Order matters and follows PROTOCOL.md: flow, signature (432, before
+ * any RSA work), envelope (400), decryption (421), request schema (400), ping, error notification,
+ * flow token (427), then the screen handler inside one transaction with the session lock.
+ * Every request ends in exactly one audit event.
+ */
+export class Dispatcher {
+  constructor(private readonly deps: DispatcherDeps) {}
+
+  async handle(input: FlowHttpRequest): Promise<FlowHttpResponse> {
+    const started = performance.now();
+    const trace: Trace = {};
+    try {
+      if (input.edgeError) throw input.edgeError;
+      const flow = this.deps.registry.get(input.flowId);
+      if (!flow) throw new UnknownFlowError(input.flowId);
+      trace.flow = flow;
+      const body = input.rawBody ?? Buffer.alloc(0);
+      this.#checkSignature(body, input.signature);
+      const envelope = this.#decrypt(body);
+      trace.envelope = envelope;
+      const request = this.#parseRequest(envelope.plaintext);
+      trace.action = request.action;
+      return await this.#route(flow, request, envelope, trace, input, started);
+    } catch (err) {
+      return this.#reject(err, trace, input, started);
+    }
+  }
+
+  #checkSignature(body: Buffer, header: string | undefined): void {
+    if (this.deps.appSecrets.length === 0) return;
+    if (header === undefined) throw new SignatureMismatchError('missing');
+    if (!isValidHubSignature(body, header, this.deps.appSecrets)) throw new SignatureMismatchError('mismatch');
+  }
+
+  #decrypt(body: Buffer): DecryptedEnvelope {
+    let parsed: unknown;
+    try {
+      parsed = parseJsonSafely(body.toString('utf8'));
+    } catch {
+      throw new MalformedRequestError('body is not JSON');
+    }
+    if (!validateEnvelope(parsed))
+      throw new MalformedRequestError(`envelope: ${describeErrors(validateEnvelope.errors)}`);
+    try {
+      return decryptEnvelope(parsed, this.deps.privateKeys);
+    } catch (err) {
+      if (err instanceof EnvelopeDecryptError) throw new CannotDecryptError(err.reason);
+      throw err;
+    }
+  }
+
+  #parseRequest(plaintext: Buffer): DecryptedRequest {
+    let parsed: unknown;
+    try {
+      parsed = parseJsonSafely(plaintext.toString('utf8'));
+    } catch {
+      throw new MalformedRequestError('decrypted payload is not JSON');
+    }
+    const data = (parsed as { data?: unknown } | null)?.data;
+    // Error notifications come first: they may carry an action we would otherwise refuse (PROTOCOL.md §3.3).
+    if (isErrorNotification(data)) {
+      if (!validateErrorNotification(parsed))
+        throw new MalformedRequestError(`error notification: ${describeErrors(validateErrorNotification.errors)}`);
+      return parsed as DecryptedRequest;
+    }
+    if (!validateDecryptedRequest(parsed))
+      throw new MalformedRequestError(`request: ${describeErrors(validateDecryptedRequest.errors)}`);
+    return parsed;
+  }
+
+  async #route(
+    flow: RegisteredFlow,
+    request: DecryptedRequest,
+    envelope: DecryptedEnvelope,
+    trace: Trace,
+    input: FlowHttpRequest,
+    started: number,
+  ): Promise<FlowHttpResponse> {
+    if (isErrorNotification(request.data)) {
+      // Recorded, acknowledged, never routed to developer code. The token must be genuine (a
+      // forged one gets 427) but may be completed: the client reports errors after completion too.
+      const token = await this.deps.tokens.verify(request.flow_token, flow.id);
+      trace.tokenHash = tokenHash(token.id);
+      trace.screen = this.#knownScreen(flow, request.screen);
+      const data = request.data as Record<string, unknown>;
+      trace.detail = {
+        error_key: clip(data.error_key ?? data.error),
+        error_message: clip(data.error_message),
+      };
+      this.deps.logger.warn('client reported an error about an earlier response', {
+        flowId: flow.id,
+        screen: trace.screen,
+        errorKey: trace.detail.error_key,
+        errorMessage: trace.detail.error_message,
+        requestId: input.requestId,
+      });
+      return this.#replyBatched(ERROR_ACK_RESPONSE, 'error_notification', envelope, trace, input, started);
+    }
+    if (request.action === 'ping') {
+      return this.#replyBatched(PING_RESPONSE, 'ping', envelope, trace, input, started);
+    }
+    const verified = await this.deps.tokens.verify(request.flow_token, flow.id);
+    trace.tokenHash = tokenHash(verified.id);
+    trace.screen = this.#knownScreen(flow, request.screen);
+    return this.#runInSession(
+      flow,
+      request as DecryptedRequest & {
+        action: 'INIT' | 'BACK' | 'data_exchange';
+      },
+      verified,
+      envelope,
+      trace,
+      input,
+      started,
+    );
+  }
+
+  async #runInSession(
+    flow: RegisteredFlow,
+    request: DecryptedRequest & { action: 'INIT' | 'BACK' | 'data_exchange' },
+    verified: VerifiedToken,
+    envelope: DecryptedEnvelope,
+    trace: Trace,
+    input: FlowHttpRequest,
+    started: number,
+  ): Promise<FlowHttpResponse> {
+    const afterCommit: (() => void | Promise<void>)[] = [];
+    const { deps } = this;
+    const reply = await deps.knex.transaction(async (trx) => {
+      const locked = await lockSession(trx, verified.id);
+      if (!locked) throw new FlowTokenNoLongerValidError('unknown');
+      if (locked.subjectSalt) trace.subjectRef = subjectRef(locked.token.subjectId, locked.subjectSalt);
+      if (locked.token.flowId !== flow.id) throw new FlowTokenNoLongerValidError('wrong_flow');
+      if (locked.token.status !== 'active') throw new FlowTokenNoLongerValidError(locked.token.status);
+      if (locked.token.expiresAt.getTime() <= Date.now()) throw new FlowTokenNoLongerValidError('expired');
+
+      const state = locked.session
+        ? openSessionState(deps.cipher, flow.id, verified.id, locked.session.stateKeyId, locked.session.state)
+        : emptySessionState();
+      const screen = trace.screen ? flow.screens.get(trace.screen) : undefined;
+      if (screen) trace.fields = redactFields(request.data ?? undefined, redactionRules(flow, screen.model.id));
+
+      let outcome: ScreenOutcome;
+      if (deps.allowTokenRequest && !(await deps.allowTokenRequest(verified.id))) {
+        outcome = tooFast(request, state.screens[request.screen ?? ''], screen);
+      } else {
+        outcome = await runScreenRequest(flow, request, state, {
+          requestId: input.requestId,
+          subject: verified.subject,
+          flowToken: request.flow_token as string,
+          logger: deps.logger,
+          timeoutMs: deps.handlerTimeoutMs,
+          afterCommit: (task) => afterCommit.push(task),
+        });
+      }
+      if (outcome.detail) trace.detail = outcome.detail;
+
+      const sealed = sealSessionState(deps.cipher, flow.id, verified.id, state);
+      await saveSession(trx, {
+        tokenId: verified.id,
+        flowId: flow.id,
+        currentScreen: outcome.screenAfter,
+        stateKeyId: sealed.keyId,
+        state: sealed.blob,
+      });
+      if (outcome.outcome === 'completed' && outcome.submission) {
+        await this.#storeSubmission(trx, flow, verified, locked.token.subjectId, outcome.submission);
+        await markTokenCompleted(trx, verified.id);
+      }
+      await deps.audit.appendInTransaction(trx, this.#event(trace, input, outcome.outcome, 200, started));
+      return { json: outcome.response, outcome: outcome.outcome };
+    });
+    this.#runAfterCommit(afterCommit, flow.id, input.requestId);
+    this.#observe(trace, input, reply.outcome, 200, started, undefined);
+    return {
+      status: 200,
+      contentType: 'text/plain',
+      body: encryptResponse(JSON.stringify(reply.json), envelope.aesKey, envelope.iv),
+    };
+  }
+
+  async #storeSubmission(
+    trx: Knex.Transaction,
+    flow: RegisteredFlow,
+    token: VerifiedToken,
+    subjectId: string,
+    submission: Record<string, unknown>,
+  ): Promise<void> {
+    const id = randomUUID();
+    const sealed = this.deps.cipher.seal(JSON.stringify(submission), submissionAad(flow.id, token.id, subjectId, id));
+    await insertSubmission(trx, {
+      id,
+      flowId: flow.id,
+      tokenId: token.id,
+      subjectId,
+      keyId: sealed.keyId,
+      ciphertext: sealed.blob,
+      fieldNames: fieldNamesOf(submission),
+    });
+  }
+
+  async #replyBatched(
+    json: unknown,
+    outcome: string,
+    envelope: DecryptedEnvelope,
+    trace: Trace,
+    input: FlowHttpRequest,
+    started: number,
+  ): Promise<FlowHttpResponse> {
+    try {
+      await this.deps.audit.append(this.#event(trace, input, outcome, 200, started));
+    } catch (err) {
+      throw new ServiceUnavailableError(`audit not written: ${(err as Error).message}`);
+    }
+    this.#observe(trace, input, outcome, 200, started, undefined);
+    return {
+      status: 200,
+      contentType: 'text/plain',
+      body: encryptResponse(JSON.stringify(json), envelope.aesKey, envelope.iv),
+    };
+  }
+
+  async #reject(err: unknown, trace: Trace, input: FlowHttpRequest, started: number): Promise<FlowHttpResponse> {
+    const error = isDatabaseUnavailable(err) ? new ServiceUnavailableError('database') : err;
+    const status = statusOf(error);
+    const code = error instanceof ProtocolError ? error.code : 'internal_error';
+    const outcome = error instanceof HandlerFailedError ? error.outcome : code;
+    if (error instanceof HandlerFailedError) trace.detail = { reason: error.message };
+    if (status >= 500) {
+      this.deps.logger.error('request failed', {
+        requestId: input.requestId,
+        flowId: trace.flow?.id,
+        outcome,
+        error,
+      });
+    } else {
+      this.deps.logger.info('request rejected', {
+        requestId: input.requestId,
+        flowId: trace.flow?.id,
+        outcome,
+        status,
+      });
+    }
+    if (error instanceof ProtocolError && status < 500) {
+      trace.detail = { ...(trace.detail ?? {}), reason: reasonOf(error) };
+    }
+    try {
+      await this.deps.audit.append(this.#event(trace, input, outcome, status, started));
+    } catch {
+      // Already logged by the audit writer; the rejection stands (it acknowledges nothing).
+    }
+    this.#observe(trace, input, outcome, status, started, code);
+    if (error instanceof FlowTokenNoLongerValidError) {
+      // PROTOCOL.md §5.1: both code sources encrypt the 427 body like any response.
+      const json = JSON.stringify({ error_msg: error.userMessage });
+      const body = trace.envelope ? encryptResponse(json, trace.envelope.aesKey, trace.envelope.iv) : json;
+      return {
+        status,
+        contentType: trace.envelope ? 'text/plain' : 'application/json',
+        body,
+      };
+    }
+    return { status, contentType: 'text/plain', body: '' };
+  }
+
+  #event(trace: Trace, input: FlowHttpRequest, outcome: string, status: number, started: number): AuditEvent {
+    return {
+      occurredAt: new Date(),
+      kind: 'request',
+      requestId: input.requestId,
+      flowId: trace.flow?.id,
+      screen: trace.screen,
+      action: trace.action,
+      outcome,
+      httpStatus: status,
+      durationMs: Math.round(performance.now() - started),
+      tokenHash: trace.tokenHash,
+      subjectRef: trace.subjectRef,
+      fields: trace.fields,
+      detail: trace.detail,
+    };
+  }
+
+  #observe(
+    trace: Trace,
+    input: FlowHttpRequest,
+    outcome: string,
+    status: number,
+    started: number,
+    errorCode: string | undefined,
+  ): void {
+    this.deps.observe?.({
+      flowId: trace.flow?.id,
+      screen: trace.screen,
+      action: trace.action,
+      outcome,
+      status,
+      durationMs: performance.now() - started,
+      errorCode,
+      remoteAddress: input.remoteAddress,
+    });
+  }
+
+  /** A screen id only when the flow has it: request values never reach the audit log verbatim. */
+  #knownScreen(flow: RegisteredFlow, screen: string | null | undefined): string | undefined {
+    if (!screen) return undefined;
+    return flow.screens.has(screen) ? screen : '(unknown)';
+  }
+
+  #runAfterCommit(tasks: (() => void | Promise<void>)[], flowId: string, requestId: string): void {
+    for (const task of tasks) {
+      Promise.resolve()
+        .then(task)
+        .catch((error: unknown) =>
+          this.deps.logger.error('afterCommit task failed', {
+            flowId,
+            requestId,
+            error,
+          }),
+        );
+    }
+  }
+}
+
+export function submissionAad(flowId: string, tokenId: string, subjectId: string, submissionId: string): string {
+  return `submission|${flowId}|${tokenId}|${subjectId}|${submissionId}`;
+}
+
+function redactionRules(flow: RegisteredFlow, screenId: string): Parameters<typeof redactFields>[1] {
+  const screen = flow.screens.get(screenId);
+  const fieldOfKey: Record<string, string> = {};
+  const knownKeys = new Set<string>();
+  for (const validator of screen?.incoming ?? []) {
+    Object.assign(fieldOfKey, validator.fieldOfKey);
+    const schema = validator.validate.schema as {
+      properties?: Record<string, unknown>;
+    };
+    Object.keys(schema.properties ?? {}).forEach((k) => knownKeys.add(k));
+  }
+  return {
+    knownKeys,
+    sensitiveKeys: screen?.sensitiveKeys ?? new Set(),
+    allowValues: flow.auditValues,
+    fieldOfKey,
+  };
+}
+
+function tooFast(
+  request: DecryptedRequest,
+  lastData: Record<string, unknown> | undefined,
+  screen: { model: { id: string } } | undefined,
+): ScreenOutcome {
+  if (!screen || !lastData) throw new MalformedRequestError('rate limited before any screen was shown');
+  return {
+    response: {
+      screen: screen.model.id,
+      data: { ...lastData, error_message: TOO_FAST_MESSAGE },
+    },
+    outcome: 'rate_limited',
+    screenAfter: request.screen ?? null,
+    detail: { limit: 'per_token' },
+  };
+}
+
+function fieldNamesOf(submission: Record<string, unknown>): string[] {
+  const names: string[] = [];
+  for (const [key, value] of Object.entries(submission)) {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      Object.keys(value).forEach((inner) => names.push(`${key}.${inner}`));
+    } else names.push(key);
+  }
+  return names;
+}
+
+function reasonOf(error: ProtocolError): string {
+  const r = (error as { reason?: unknown }).reason;
+  return typeof r === 'string' ? r.slice(0, 200) : error.code;
+}
+
+function clip(value: unknown): string | null {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
+  return typeof value === 'string' ? value.replace(/[\u0000-\u001f]/g, ' ').slice(0, 200) : null;
+}

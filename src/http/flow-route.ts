@@ -1,0 +1,68 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Dispatcher, FlowHttpResponse } from '../flows';
+import {
+  MalformedRequestError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  type ProtocolError,
+} from '../protocol';
+
+/**
+ * The thin edge (DESIGN.md practice 1): read the raw bytes (the signature covers them exactly,
+ * PROTOCOL.md §5.2), hand them to the dispatcher, write what it returns. Body-parser failures
+ * (413, unsupported encoding) go through the dispatcher too, so they are audited like the rest.
+ */
+export function flowRouter(dispatcher: Dispatcher, bodyLimitBytes: number): Router {
+  const router = express.Router();
+  const rawBody = express.raw({ type: () => true, limit: bodyLimitBytes });
+
+  router.post('/flows/:flowId', rawBody, async (req: Request, res: Response) => {
+    const contentType = req.headers['content-type'];
+    const edgeError = isJson(contentType) ? undefined : new UnsupportedMediaTypeError(contentType);
+    const result = await dispatcher.handle({
+      flowId: String(req.params.flowId),
+      rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+      signature: req.get('x-hub-signature-256'),
+      requestId: String(res.locals.requestId),
+      remoteAddress: req.ip,
+      edgeError,
+    });
+    send(res, result);
+  });
+
+  router.use('/flows/:flowId', async (err: unknown, req: Request, res: Response, next: NextFunction) => {
+    const edgeError = bodyParserError(err, bodyLimitBytes);
+    if (!edgeError) return next(err);
+    const result = await dispatcher.handle({
+      flowId: String(req.params.flowId),
+      rawBody: undefined,
+      signature: undefined,
+      requestId: String(res.locals.requestId),
+      remoteAddress: req.ip,
+      edgeError,
+    });
+    // The rest of an oversized body is not read; close the connection rather than drain it.
+    if (result.status === 413) res.set('Connection', 'close');
+    send(res, result);
+  });
+  return router;
+}
+
+function isJson(contentType: string | undefined): boolean {
+  return typeof contentType === 'string' && /^application\/json\s*(;|$)/i.test(contentType.trim());
+}
+
+function bodyParserError(err: unknown, limit: number): ProtocolError | undefined {
+  const type = (err as { type?: unknown } | null)?.type;
+  if (type === 'entity.too.large') return new PayloadTooLargeError(limit);
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported')
+    return new UnsupportedMediaTypeError(undefined);
+  if (typeof type === 'string') return new MalformedRequestError(type);
+  return undefined;
+}
+
+function send(res: Response, result: FlowHttpResponse): void {
+  res.status(result.status);
+  res.type(result.contentType);
+  res.send(result.body);
+}

@@ -1,0 +1,128 @@
+import { existsSync } from 'node:fs';
+import type { KeyObject } from 'node:crypto';
+import type { Express } from 'express';
+import { buildApp } from './app';
+import { AuditLog } from './audit';
+import type { Config } from './config';
+import { AtRestCipher, loadPrivateKeyFile, writeKeyPair } from './crypto';
+import { buildRegistry, Dispatcher, type FlowDefinition, type Registry, type RequestObservation } from './flows';
+import { registeredFlows } from './flows/registered';
+import { createLogger, type Logger } from './logging';
+import { paths } from './paths';
+import { openDatabase, type Database } from './storage';
+import { FlowTokenCodec, TokenService } from './tokens';
+import type express from 'express';
+
+export interface Service {
+  readonly app: Express;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly database: Database;
+  readonly audit: AuditLog;
+  readonly tokens: TokenService;
+  readonly codec: FlowTokenCodec;
+  readonly cipher: AtRestCipher;
+  readonly dispatcher: Dispatcher;
+  /** Flushes audit batches and closes the database; call after the HTTP server stopped. */
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  readonly flows?: readonly FlowDefinition[];
+  readonly logger?: Logger;
+  readonly observe?: (observation: RequestObservation) => void;
+  readonly allowTokenRequest?: (tokenId: string) => Promise<boolean>;
+  readonly extraRouters?: readonly express.Router[];
+}
+
+/**
+ * Builds everything a process serves from, in the order that fails fastest: logger, keys (a wrong
+ * passphrase stops here), flow registrations (checked against their Flow JSON), database (migrated
+ * to the latest version), then the app. Nothing here listens; src/main.ts does.
+ */
+export async function createService(config: Config, options: ServiceOptions = {}): Promise<Service> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
+  const privateKeys = loadKeys(config, logger);
+  const registry = buildRegistry(options.flows ?? registeredFlows, { schemaOverridesDir: paths.schemaOverrides });
+  for (const flow of registry.values()) {
+    for (const w of flow.warnings) logger.warn(`flow ${flow.id}: ${w.message}`, { path: w.path, screen: w.screen });
+  }
+  if (config.appSecrets.length === 0) {
+    logger.warn('META_APP_SECRET is not set: request signatures are NOT checked (development only)');
+  }
+
+  const database = await openDatabase(config.database, { migrate: true });
+  try {
+    const audit = new AuditLog(database.knex, config.audit, logger);
+    await audit.init();
+    if (!config.audit.enabled) logger.warn('AUDIT_ENABLED=false: requests are not audited');
+    const codec = new FlowTokenCodec(config.flowTokens.secrets.map((s) => s.reveal()));
+    const cipher = new AtRestCipher(config.submissionKeys);
+    const tokens = new TokenService({
+      knex: database.knex,
+      codec,
+      subjectHashKey: config.subjectHashKey.reveal(),
+      defaultTtlSeconds: config.flowTokens.ttlSeconds,
+      flowIds: new Set(registry.keys()),
+    });
+    const dispatcher = new Dispatcher({
+      registry,
+      privateKeys,
+      appSecrets: config.appSecrets.map((s) => s.reveal()),
+      tokens: codec,
+      knex: database.knex,
+      audit,
+      cipher,
+      logger,
+      handlerTimeoutMs: config.handlerTimeoutMs,
+      observe: options.observe,
+      allowTokenRequest: options.allowTokenRequest,
+    });
+    const app = buildApp({
+      dispatcher,
+      knex: database.knex,
+      logger,
+      audit,
+      tokens,
+      bodyLimitBytes: config.bodyLimitBytes,
+      tokenApiKey: config.tokenApiKey?.reveal(),
+      trustProxy: config.trustProxy,
+      extraRouters: options.extraRouters,
+    });
+    return {
+      app,
+      config,
+      logger,
+      registry,
+      database,
+      audit,
+      tokens,
+      codec,
+      cipher,
+      dispatcher,
+      async close() {
+        await audit.flush();
+        await database.close();
+      },
+    };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}
+
+function loadKeys(config: Config, logger: Logger): KeyObject[] {
+  if (!existsSync(config.privateKeyFile) && config.nodeEnv !== 'production') {
+    const pair = writeKeyPair(config.privateKeyFile, config.privateKeyPassphrase?.reveal());
+    logger.warn('generated a development key pair; upload the public key to use it with WhatsApp', {
+      privateKeyFile: pair.privateKeyFile,
+      publicKeyFile: pair.publicKeyFile,
+    });
+  }
+  const current = loadPrivateKeyFile(config.privateKeyFile, config.privateKeyPassphrase?.reveal());
+  const previous = config.previousPrivateKeyFiles.map((file) =>
+    loadPrivateKeyFile(file, config.previousPrivateKeyPassphrase?.reveal()),
+  );
+  return [current, ...previous];
+}
