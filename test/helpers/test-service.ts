@@ -1,0 +1,68 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { loadConfig } from '../../src/config';
+import type { FlowDefinition } from '../../src/flows';
+import { createLogger } from '../../src/logging';
+import { createService, type Service, type ServiceOptions } from '../../src/service';
+import { makeTestKeys, testEnv, type TestKeys } from './env';
+import { WhatsAppClient } from './whatsapp-client';
+
+export interface TestService {
+  readonly service: Service;
+  readonly baseUrl: string;
+  readonly keys: TestKeys;
+  readonly env: Record<string, string | undefined>;
+  /** Every log line the service wrote, formatted as it would be in production. */
+  readonly logs: string[];
+  client(flowId?: string, options?: { signed?: boolean }): WhatsAppClient;
+  issueToken(phone?: string, flowId?: string, ttlSeconds?: number): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Starts the real service on a loopback port with fresh keys, secrets and database. */
+export async function startTestService(
+  options: { env?: Record<string, string | undefined>; flows?: readonly FlowDefinition[] } & Omit<
+    ServiceOptions,
+    'logger' | 'flows'
+  > = {},
+): Promise<TestService> {
+  const keys = makeTestKeys();
+  const env = testEnv(keys, options.env);
+  const config = loadConfig(env, { devSecretsDir: keys.dir });
+  const logs: string[] = [];
+  const logger = createLogger({ level: 'debug', format: 'json', sink: (line) => logs.push(line) });
+  const service = await createService(config, { ...options, logger, flows: options.flows });
+  const server: Server = await new Promise((resolve) => {
+    const s = service.app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const defaultFlow = [...service.registry.keys()][0] ?? 'book-appointment';
+  return {
+    service,
+    baseUrl,
+    keys,
+    env,
+    logs,
+    client: (flowId = defaultFlow, clientOptions = {}) =>
+      new WhatsAppClient({
+        baseUrl,
+        flowId,
+        publicKeyPem: keys.publicKeyPem,
+        appSecret: clientOptions.signed === false ? undefined : env.META_APP_SECRET,
+      }),
+    issueToken: async (phone = '+14155550100', flowId = defaultFlow, ttlSeconds) =>
+      (await service.tokens.issue({ flowId, phone, ttlSeconds })).token,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      if (service.database.kind === 'postgres') {
+        await service.audit.flush();
+        await service.database.knex.raw('DROP SCHEMA IF EXISTS ?? CASCADE', [service.database.schema]);
+      }
+      await service.close();
+      keys.cleanup();
+    },
+  };
+}
