@@ -14,16 +14,23 @@ export function loadOrCreateDevSecrets(dir: string): Record<string, string> {
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
       const values = parsed as Record<string, unknown>;
       if (Object.values(values).every((v) => typeof v === 'string')) {
-        return { ...fresh(), ...(values as Record<string, string>) };
+        const merged = { ...fresh(), ...(values as Record<string, string>) };
+        // A secret added in a newer version is generated once and kept, like the others.
+        if (Object.keys(merged).length !== Object.keys(values).length) writeSecrets(file, merged);
+        return merged;
       }
     }
     throw new Error(`${file} is not a JSON object of strings; delete it to regenerate`);
   }
   const values = fresh();
   mkdirSync(dir, { recursive: true });
-  writeFileSync(file, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-  chmodSync(file, 0o600);
+  writeSecrets(file, values);
   return values;
+}
+
+function writeSecrets(file: string, values: Record<string, string>): void {
+  writeFileSync(file, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
 }
 
 function fresh(): Record<string, string> {
@@ -31,5 +38,6 @@ function fresh(): Record<string, string> {
     FLOW_TOKEN_SECRET: randomBytes(32).toString('base64url'),
     SUBJECT_HASH_KEY: randomBytes(32).toString('base64url'),
     SUBMISSION_KEYS: `dev1:${randomBytes(32).toString('base64')}`,
+    TOKEN_API_KEY: randomBytes(24).toString('base64url'),
   };
 }

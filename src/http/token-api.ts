@@ -47,14 +47,12 @@ export function tokenApiRouter(options: {
         outcome: 'token_issued',
         detail: { via: 'api', expires_at: issued.expiresAt.toISOString() },
       });
-      res
-        .status(201)
-        .json({
-          flow_token: issued.token,
-          token_id: issued.id,
-          flow_id: issued.flowId,
-          expires_at: issued.expiresAt.toISOString(),
-        });
+      res.status(201).json({
+        flow_token: issued.token,
+        token_id: issued.id,
+        flow_id: issued.flowId,
+        expires_at: issued.expiresAt.toISOString(),
+      });
     } catch (err) {
       if (
         err instanceof InvalidPhoneNumberError ||

@@ -4,6 +4,7 @@ import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
 import type { Config } from '../config';
 import { paths } from '../paths';
+import { lockDataDir } from './pglite-lock';
 
 export interface Database {
   readonly knex: Knex;
@@ -26,17 +27,22 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
  * process; fine for development and tests, not for production load.
  */
 export async function openDatabase(config: Config['database'], options: { migrate?: boolean } = {}): Promise<Database> {
+  const fileBacked = !config.url && config.pgliteDataDir !== 'memory://';
+  const unlock = fileBacked ? lockDataDir(config.pgliteDataDir) : () => undefined;
   const knex = config.url ? postgres(config) : pglite(config);
   const database: Database = {
     knex,
     kind: config.url ? 'postgres' : 'pglite',
     schema: config.schema,
-    close: () => knex.destroy(),
+    close: async () => {
+      await knex.destroy();
+      unlock();
+    },
   };
   try {
     if (options.migrate) await migrateLatest(database);
   } catch (err) {
-    await knex.destroy().catch(() => undefined);
+    await database.close().catch(() => undefined);
     throw err;
   }
   return database;

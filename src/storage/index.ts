@@ -3,3 +3,4 @@ export type { Database } from './database';
 export * from './token-repository';
 export * from './submission-repository';
 export { toBuffer, toDate, toJson, toNumber } from './rows';
+export { DatabaseInUseError } from './pglite-lock';

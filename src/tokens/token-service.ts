@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { insertToken, revokeTokens } from '../storage';
-import type { FlowTokenCodec} from './flow-token';
+import type { FlowTokenCodec } from './flow-token';
 import { type IssuedToken } from './flow-token';
 import { normalizePhoneNumber } from './phone';
 import { subjectOf } from './subject';

@@ -1,0 +1,84 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError } from '../config';
+import { PrivateKeyError } from '../crypto';
+import { RegistrationError } from '../flows';
+
+/** A mistake in how a command was called: printed with the usage text, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** A command that ran but could not do what was asked (bad input file, wrong key…): exit code 1. */
+export class CommandError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}
+
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export const processIo: Io = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export function parseCommandLine<T extends Options>(argv: readonly string[], options: T) {
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/**
+ * Runs a command's main function with uniform error handling: usage mistakes print the usage
+ * (exit 2); known failures print one line (exit 1); unexpected errors print their message and
+ * name only — never a stack that could carry data — unless FLOWGATE_DEBUG is set.
+ */
+export async function runCommand(
+  usage: string,
+  main: (argv: string[], io: Io) => Promise<number>,
+  io: Io = processIo,
+): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(usage);
+    return 0;
+  }
+  try {
+    return await main(argv, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`error: ${err.message}\n\n${usage}`);
+      return 2;
+    }
+    if (
+      err instanceof CommandError ||
+      err instanceof ConfigError ||
+      err instanceof PrivateKeyError ||
+      err instanceof RegistrationError
+    ) {
+      io.err(`error: ${err.message}`);
+      return 1;
+    }
+    io.err(`error: ${(err as Error)?.name ?? 'Error'}: ${(err as Error)?.message ?? String(err)}`);
+    if (process.env.FLOWGATE_DEBUG) io.err(String((err as Error)?.stack));
+    return 1;
+  }
+}
+
+/** Entry-point helper: `if (require.main === module) exitWith(runCommand(...))`. */
+export function exitWith(code: Promise<number>): void {
+  void code.then((c) => {
+    process.exitCode = c;
+  });
+}
