@@ -16,11 +16,18 @@ export default tseslint.config(
     },
   },
   {
-    files: ['migrations/**/*.js', '.ci/**/*.js'],
+    files: ['migrations/**/*.js', '.ci/*.js'],
     languageOptions: {
       sourceType: 'commonjs',
-      globals: { exports: 'writable', require: 'readonly', module: 'writable' },
+      globals: {
+        exports: 'writable',
+        require: 'readonly',
+        module: 'writable',
+        console: 'readonly',
+        process: 'readonly',
+      },
     },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     files: ['test/**/*.ts'],
