@@ -14,7 +14,9 @@ try {
   process.exit(1);
 }
 if (report.statusCode || report.code === 'ENOAUDIT' || (report.message && !report.metadata)) {
-  console.log(`npm audit SKIPPED: the advisory endpoint cannot be reached from here (${report.statusCode ?? report.code ?? 'error'}: ${report.message})`);
+  console.log(
+    `npm audit SKIPPED: the advisory endpoint cannot be reached from here (${report.statusCode ?? report.code ?? 'error'}: ${report.message})`,
+  );
   process.exit(0);
 }
 const counts = (report.metadata && report.metadata.vulnerabilities) || {};
