@@ -7,7 +7,7 @@ import misbehaving, { calls, resetMisbehaving } from '../fixtures/flows/misbehav
 import { makeTestKeys, randomSecret } from '../helpers/env';
 import { startTestService, type TestService } from '../helpers/test-service';
 import { ok } from '../helpers/walk';
-import { sealRequest, WhatsAppClient, type Envelope, type FlowReply } from '../helpers/whatsapp-client';
+import { sealRequest, type Envelope, type FlowReply, type WhatsAppClient } from '../helpers/whatsapp-client';
 
 /**
  * Every way a request is refused at the edge or by the protocol layer, through real HTTP with the
