@@ -112,11 +112,11 @@ describe('when a handler registers afterCommit work', () => {
   }
 
   it('then the task runs after the transaction committed, and not at all when it rolled back', async () => {
-    let knexOfService: Knex | undefined;
+    const serviceDb: { knex?: Knex } = {};
     const flow = flowWith(async (request, ctx) => {
       const mode = ctx.session.get<string>('mode');
       ctx.afterCommit(async () => {
-        const row = await knexOfService?.('flow_sessions').count('* as n').first();
+        const row = await serviceDb.knex?.('flow_sessions').count('* as n').first();
         ran.push({ outcome: 'task', sessionCommitted: Number(row?.n ?? 0) > 0 });
       });
       // The first INIT commits; the second stores more than a session may hold, so its
@@ -127,7 +127,7 @@ describe('when a handler registers afterCommit work', () => {
     });
     await f.stopService();
     const running = await f.startService({ flows: [flow] });
-    knexOfService = running.service.database.knex;
+    serviceDb.knex = running.service.database.knex;
     const { token } = await running.issueToken('+14155550112');
     ok(await running.client.init(token));
     await new Promise((r) => setTimeout(r, 300));
