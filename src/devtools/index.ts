@@ -12,3 +12,4 @@ export {
 export type { GeneratedKeys, KeyCheckResult } from './keys';
 export { checkFlowJsonText, checkFlows, formatDiagnostic } from './check-flows';
 export type { CheckFlowsOptions, FlowDiagnostic } from './check-flows';
+export * from './simulator';
