@@ -103,6 +103,7 @@ export class Simulator {
     const init = await this.#send({ action: 'INIT', from: undefined, label: 'INIT' }, { screen: '', data: {} });
     const first = this.#check(init, { action: 'INIT', from: undefined, label: 'INIT' }, driver.initExpect);
     if (first.completed) return this.#result(true, first.params);
+    if (driver.strict && this.#mismatches.length > 0) return this.#result(false, undefined);
     this.#enter(first.screen as string, first.data as Json);
     for (;;) {
       const current = this.#current as CurrentScreen;

@@ -102,7 +102,8 @@ export async function postSealed(
   try {
     res = await fetch(url, { method: 'POST', headers, body: sealed.body, signal: AbortSignal.timeout(10_000) });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code;
+    const reason = (err as { cause?: { code?: string; message?: string } }).cause;
+    const cause = reason?.code ?? reason?.message;
     const name = (err as Error).name;
     throw new BadReplyError(
       name === 'TimeoutError'
