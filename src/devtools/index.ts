@@ -13,3 +13,4 @@ export type { GeneratedKeys, KeyCheckResult } from './keys';
 export { checkFlowJsonText, checkFlows, formatDiagnostic } from './check-flows';
 export type { CheckFlowsOptions, FlowDiagnostic } from './check-flows';
 export * from './simulator';
+export { findProjectRoot, identifierFor, scaffoldFlow, ScaffoldError } from './new-flow';

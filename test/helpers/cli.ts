@@ -13,14 +13,21 @@ export interface CliRun {
  * Runs a compiled CLI (`dist/src/cli/<name>.js`, built by test/global-setup.ts) as `npm run <name>`
  * would, with its own environment, optional stdin, and a time limit.
  */
-export function runCli(
-  name: string,
-  args: readonly string[],
-  options: { cwd?: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {},
-): Promise<CliRun> {
-  const script = join(PROJECT_ROOT, 'dist', 'src', 'cli', `${name}.js`);
+export function runCli(name: string, args: readonly string[], options: RunOptions = {}): Promise<CliRun> {
+  return runNode([join(PROJECT_ROOT, 'dist', 'src', 'cli', `${name}.js`), ...args], options);
+}
+
+export interface RunOptions {
+  readonly cwd?: string;
+  readonly env?: Record<string, string | undefined>;
+  readonly input?: string;
+  readonly timeoutMs?: number;
+}
+
+/** Runs `node <args>` with only PATH and HOME from this environment plus `env`. */
+export function runNode(args: readonly string[], options: RunOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], {
+    const child = spawn(process.execPath, [...args], {
       cwd: options.cwd ?? PROJECT_ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...(options.env ?? {}) },
       stdio: ['pipe', 'pipe', 'pipe'],
