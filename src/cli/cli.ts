@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config';
 import { PrivateKeyError } from '../crypto';
+import { DevtoolError } from '../devtools/errors';
 import { RegistrationError } from '../flows';
 import { DatabaseInUseError } from '../storage';
 
@@ -72,6 +73,7 @@ export async function runCommand(
     }
     if (
       err instanceof CommandError ||
+      err instanceof DevtoolError ||
       err instanceof ConfigError ||
       err instanceof PrivateKeyError ||
       err instanceof RegistrationError ||

@@ -107,7 +107,7 @@ export const ENV_SPEC: readonly VarSpec[] = [
     secret: true,
     devGenerated: true,
     description:
-      'Bearer key of the token API (`/api/tokens`). Generated outside production; unset in production: the API answers 404.',
+      'Bearer key of the token API (`/api/tokens`). Unset: generated in `keys/dev-secrets.json` outside production; in production the API answers 404.',
   },
   {
     name: 'HANDLER_TIMEOUT_MS',
