@@ -17,8 +17,10 @@ export function createCounterStore(
   deps: { knex: Knex; logger: Logger; onError?: () => void },
 ): CounterStore {
   let inner: CounterStore;
-  if (config.redisUrl) inner = new RedisCounterStore(config.redisUrl.reveal());
-  else if (config.database.url) inner = new PostgresCounterStore(deps.knex);
+  if (config.redisUrl) {
+    // Keyed by schema: two deployments sharing a Redis (or test runs) never share counters.
+    inner = new RedisCounterStore(config.redisUrl.reveal(), { prefix: `flowgate:${config.database.schema}:rl:` });
+  } else if (config.database.url) inner = new PostgresCounterStore(deps.knex);
   else inner = new MemoryCounterStore();
   return new FailOpenStore(inner, deps.logger, { onError: deps.onError });
 }

@@ -9,15 +9,18 @@ import { windowOf, type CounterStore, type WindowCount } from './store';
 export class RedisCounterStore implements CounterStore {
   readonly kind = 'redis';
   readonly #client: RespClient;
+  readonly #prefix: string;
 
-  constructor(url: string, options: { commandTimeoutMs?: number } = {}) {
+  /** `prefix` separates deployments sharing one Redis (the service uses `flowgate:<schema>:rl:`). */
+  constructor(url: string, options: { commandTimeoutMs?: number; prefix?: string } = {}) {
     this.#client = new RespClient(url, options);
+    this.#prefix = options.prefix ?? 'flowgate:rl:';
   }
 
   async hit(key: string, windowMs: number): Promise<WindowCount> {
     const now = Date.now();
     const { index, resetAt } = windowOf(windowMs, now);
-    const stored = `flowgate:rl:${key}|${windowMs}|${index}`;
+    const stored = `${this.#prefix}${key}|${windowMs}|${index}`;
     const [count, expiry] = await this.#client.pipeline([
       ['INCR', stored],
       ['PEXPIRE', stored, String(resetAt - now + 1000)],
