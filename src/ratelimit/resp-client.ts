@@ -44,6 +44,7 @@ export class RespClient {
   readonly #retryAfterMs: number;
   #socket: Socket | undefined;
   #connecting: Promise<Socket> | undefined;
+  #connectingSocket: Socket | undefined;
   #pending: Pending[] = [];
   #buffer: Buffer = Buffer.alloc(0);
   #failedAt = 0;
@@ -76,6 +77,9 @@ export class RespClient {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         reject(new RedisUnavailableError(`no reply within ${this.#timeoutMs} ms`));
+        // A connection attempt that hangs (no RST, e.g. a partition) counts as failed: later
+        // calls fail fast for retryAfterMs instead of each waiting out the timeout.
+        this.#connectingSocket?.destroy(new RedisUnavailableError('connect timed out'));
         this.#drop(new RedisUnavailableError('timed out'));
       }, this.#timeoutMs);
     });
@@ -108,6 +112,7 @@ export class RespClient {
     }
     this.#connecting = new Promise<Socket>((resolve, reject) => {
       const socket = connect({ host: this.#host, port: this.#port });
+      this.#connectingSocket = socket;
       socket.setNoDelay(true);
       socket.on('error', () => undefined); // handled below and by 'close'; never an unhandled event
       socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -117,6 +122,7 @@ export class RespClient {
       socket.once('error', (err) => {
         this.#failedAt = Date.now();
         this.#connecting = undefined;
+        this.#connectingSocket = undefined;
         this.#drop(
           new RedisUnavailableError(`connection failed (${(err as NodeJS.ErrnoException).code ?? err.message})`),
         );
@@ -125,6 +131,7 @@ export class RespClient {
       socket.once('connect', () => {
         this.#socket = socket;
         this.#connecting = undefined;
+        this.#connectingSocket = undefined;
         // Setup replies are consumed in order before any caller's; a wrong password surfaces there.
         for (const cmd of this.#setup) {
           this.#pending.push({
