@@ -73,9 +73,16 @@ export class AuditLog {
     if (!this.#options.enabled) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.#queue.push({ event, resolve, reject });
-      this.#flushing ??= this.#drain().finally(() => {
-        this.#flushing = undefined;
-      });
+      this.#startDrain();
+    });
+  }
+
+  #startDrain(): void {
+    // A caller resumed by the last batch may append before this drain's promise settles: the
+    // event is queued but the drain already left its loop, so look again once it has settled.
+    this.#flushing ??= this.#drain().finally(() => {
+      this.#flushing = undefined;
+      if (this.#queue.length > 0) this.#startDrain();
     });
   }
 
