@@ -73,9 +73,18 @@ export class AuditLog {
     if (!this.#options.enabled) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.#queue.push({ event, resolve, reject });
-      this.#flushing ??= this.#drain().finally(() => {
-        this.#flushing = undefined;
-      });
+      this.#startDrain();
+    });
+  }
+
+  #startDrain(): void {
+    this.#flushing ??= this.#drain().finally(() => {
+      this.#flushing = undefined;
+      // An event queued after the drain loop's last look at the queue but before this callback ran
+      // (e.g. `await append(a); await append(b)`: b is queued in the microtask after a resolves)
+      // found #flushing still set and started no drain: it would wait for the next append, forever
+      // on a quiet process. Found by test/component/audit-append.test.ts.
+      if (this.#queue.length > 0) this.#startDrain();
     });
   }
 
