@@ -147,6 +147,7 @@ describe('when the data_exchange handler fails', () => {
 
   it('and it sleeps past HANDLER_TIMEOUT_MS, then the screen comes back with the timeout message in time', async () => {
     const token = await onStart();
+    controls.sleepMs = 10_000;
     const started = Date.now();
     const reply = await startWith(token, 'sleep');
     const took = Date.now() - started;
