@@ -21,13 +21,18 @@ export interface TestService {
 
 /** Starts the real service on a loopback port with fresh keys, secrets and database. */
 export async function startTestService(
-  options: { env?: Record<string, string | undefined>; flows?: readonly FlowDefinition[] } & Omit<
-    ServiceOptions,
-    'logger' | 'flows'
-  > = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    flows?: readonly FlowDefinition[];
+    /** Encrypt the generated private key with this passphrase (and configure it). */
+    passphrase?: string;
+  } & Omit<ServiceOptions, 'logger' | 'flows'> = {},
 ): Promise<TestService> {
-  const keys = makeTestKeys();
-  const env = testEnv(keys, options.env);
+  const keys = makeTestKeys(options.passphrase);
+  const env = testEnv(keys, {
+    ...(options.passphrase === undefined ? {} : { FLOWS_PRIVATE_KEY_PASSPHRASE: options.passphrase }),
+    ...options.env,
+  });
   const config = loadConfig(env, { devSecretsDir: keys.dir });
   const logs: string[] = [];
   const logger = createLogger({ level: 'debug', format: 'json', sink: (line) => logs.push(line) });
