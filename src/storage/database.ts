@@ -48,6 +48,22 @@ export async function openDatabase(config: Config['database'], options: { migrat
   return database;
 }
 
+/**
+ * knex's own warnings (e.g. "Acquire connection error") carry a stack trace; the error itself still
+ * reaches the caller, so only its first line is kept, on stderr, never the stack.
+ */
+const knexLog: Knex.Config['log'] = {
+  warn: (message: unknown) => process.stderr.write(`knex: ${firstLine(message)}\n`),
+  error: (message: unknown) => process.stderr.write(`knex: ${firstLine(message)}\n`),
+  deprecate: () => undefined,
+  debug: () => undefined,
+};
+
+function firstLine(message: unknown): string {
+  const text = message instanceof Error ? `${message.name}: ${message.message}` : String(message);
+  return text.split('\n')[0]?.slice(0, 500) ?? '';
+}
+
 function postgres(config: Config['database']): Knex {
   return knexFactory({
     client: 'pg',
@@ -60,6 +76,7 @@ function postgres(config: Config['database']): Knex {
     searchPath: [config.schema],
     pool: { min: 0, max: config.poolMax, idleTimeoutMillis: 30000 },
     acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
+    log: knexLog,
   });
 }
 
@@ -91,6 +108,7 @@ function pglite(config: Config['database']): Knex {
     searchPath: [config.schema],
     // One connection: a long transaction makes others wait, so allow the handler budget and more.
     acquireConnectionTimeout: 15000,
+    log: knexLog,
   } as Knex.Config);
 }
 
