@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config';
 import { PrivateKeyError } from '../crypto';
 import { DevtoolError } from '../devtools/errors';
+import { readPassphraseFile } from '../devtools/keys';
 import { RegistrationError } from '../flows';
 
 /** A mistake in how a command was called: printed with the usage text, exit code 2. */
@@ -83,4 +84,11 @@ export function exitWith(code: Promise<number>): void {
   void code.then((c) => {
     process.exitCode = c;
   });
+}
+
+/** A secret from `NAME` or the file named by `NAME_FILE`, as the service reads it. */
+export function envSecret(name: string): string | undefined {
+  if (process.env[name]) return process.env[name];
+  const file = process.env[`${name}_FILE`];
+  return file ? readPassphraseFile(file) : undefined;
 }

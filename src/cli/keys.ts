@@ -1,6 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
 import { checkKeys, generateKeys, readPassphraseFile, uploadInstructions } from '../devtools';
-import { exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
+import { envSecret, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
 
 const USAGE = `Usage:
   npm run keys -- generate [--out-dir keys] [--passphrase-file F] [--force]
@@ -11,7 +11,7 @@ generate  writes a 2048-bit RSA pair: <out-dir>/private.pem (mode 0600; encrypte
           Graph API call that uploads it. Refuses to overwrite existing keys without --force.
 check     proves that the private key, its passphrase and the public key belong together.
           Defaults: --private FLOWS_PRIVATE_KEY_FILE or keys/private.pem, --public the
-          public.pem beside it, the passphrase FLOWS_PRIVATE_KEY_PASSPHRASE.`;
+          public.pem beside it, the passphrase FLOWS_PRIVATE_KEY_PASSPHRASE(_FILE).`;
 
 export async function keysCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandLine(argv, {
@@ -46,7 +46,7 @@ export async function keysCommand(argv: string[], io: Io): Promise<number> {
   const result = checkKeys({
     privateKeyFile,
     publicKeyFile,
-    passphrase: passphrase ?? process.env.FLOWS_PRIVATE_KEY_PASSPHRASE,
+    passphrase: passphrase ?? envSecret('FLOWS_PRIVATE_KEY_PASSPHRASE'),
   });
   io.out(
     `ok: ${privateKeyFile} (${result.bits}-bit RSA${result.encrypted ? ', encrypted' : ''}) and ${publicKeyFile} ` +
