@@ -222,6 +222,9 @@ export class Dispatcher {
   ): Promise<FlowHttpResponse> {
     const afterCommit: (() => void | Promise<void>)[] = [];
     const { deps } = this;
+    // Counted before the transaction: the count may hit a shared store (Redis, PostgreSQL), and a
+    // second pool connection taken while the session lock holds the first could starve the pool.
+    const allowed = deps.allowTokenRequest ? await deps.allowTokenRequest(verified.id) : true;
     const reply = await deps.knex.transaction(async (trx) => {
       const locked = await lockSession(trx, verified.id);
       if (!locked) throw new FlowTokenNoLongerValidError('unknown');
@@ -237,7 +240,7 @@ export class Dispatcher {
       if (screen) trace.fields = redactFields(request.data ?? undefined, redactionRules(flow, screen.model.id));
 
       let outcome: ScreenOutcome;
-      if (deps.allowTokenRequest && !(await deps.allowTokenRequest(verified.id))) {
+      if (!allowed) {
         outcome = tooFast(request, state.screens[request.screen ?? ''], screen);
       } else {
         outcome = await runScreenRequest(flow, request, state, {
@@ -266,7 +269,11 @@ export class Dispatcher {
       await deps.audit.appendInTransaction(trx, this.#event(trace, input, outcome.outcome, 200, started));
       return { json: outcome.response, outcome: outcome.outcome };
     });
-    this.#runAfterCommit(afterCommit, flow.id, input.requestId);
+    // A handler that failed or ran out of time had its result rejected: its side effects must not
+    // run either (the user was told something went wrong).
+    if (reply.outcome !== 'handler_failed' && reply.outcome !== 'handler_timeout') {
+      this.#runAfterCommit(afterCommit, flow.id, input.requestId);
+    }
     this.#observe(trace, input, reply.outcome, 200, started, undefined);
     return {
       status: 200,

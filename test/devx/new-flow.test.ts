@@ -9,7 +9,7 @@ beforeAll(() => {
   copy = mkdtempSync(join(tmpdir(), 'flowgate-new-flow-'));
   const entries = ['package.json', 'tsconfig.json', '.eslint.config.mjs', '.prettierrc.json', '.prettierignore'];
   // dist (with its .tsbuildinfo) is copied too so the copy's build is incremental: faster.
-  for (const entry of [...entries, 'src', 'schemas', 'migrations', 'test/helpers', 'test/global-setup.ts', 'dist']) {
+  for (const entry of [...entries, 'src', 'schemas', 'migrations', 'test/helpers', 'dist']) {
     if (existsSync(join(PROJECT_ROOT, entry)))
       cpSync(join(PROJECT_ROOT, entry), join(copy, entry), { recursive: true });
   }

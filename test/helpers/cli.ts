@@ -10,7 +10,7 @@ export interface CliRun {
 }
 
 /**
- * Runs a compiled CLI (`dist/src/cli/<name>.js`, built by test/global-setup.ts) as `npm run <name>`
+ * Runs a compiled CLI (`dist/src/cli/<name>.js`, built by test/helpers/build-once.ts) as `npm run <name>`
  * would, with its own environment, optional stdin, and a time limit.
  */
 export function runCli(name: string, args: readonly string[], options: RunOptions = {}): Promise<CliRun> {
