@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT, runCli, runNode } from '../helpers/cli';
@@ -65,5 +65,14 @@ describe('when a developer runs npm run new-flow', () => {
     const check = await runNode([join(copy, 'dist/src/cli/check.js')], { cwd: copy });
     expect(check.stdout).toMatch(/checked 2 flows \(book-appointment, hello-world\): 0 errors/);
     expect(check.code).toBe(0);
+
+    // A handler that routes to a screen the Flow JSON does not have is named with file and line.
+    const start = join(copy, 'src/flows/hello-world/screens/start.ts');
+    writeFileSync(start, readFileSync(start, 'utf8').replace("next('DONE'", "next('FINISHED'"));
+    const broken = await runNode([join(copy, 'dist/src/cli/check.js')], { cwd: copy });
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(
+      /error: src\/flows\/hello-world\/screens\/start\.ts line \d+: next\("FINISHED"\): "FINISHED" is not a screen/,
+    );
   }, 150_000);
 });
