@@ -116,8 +116,9 @@ export async function runPrimary(config: Config, workers: number, reason: string
       logger.info('all workers stopped', { pid: process.pid, code: exitCode });
       process.exit(exitCode);
     };
-    if (metricsServer) metricsServer.close(done);
-    else done();
+    if (!metricsServer) return done();
+    metricsServer.close(done);
+    metricsServer.closeAllConnections(); // a scraper's keep-alive socket must not hold the exit
   };
 
   const stop = (signal: string): void => {

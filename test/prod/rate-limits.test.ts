@@ -73,12 +73,20 @@ describe.each(cases)('when counters live in the $name store', ({ name, env }) =>
       expect(limited.status).toBe(200);
       expect(ok(limited).screen).toBe('APPOINTMENT');
       expect(dataOf(limited).error_message).toBe(TOO_FAST);
+      // Reopening the flow (INIT) past the limit: the entry screen already shown carries the error;
+      // never a 4xx, which would also count against WhatsApp's address.
+      const reopened = await client.init(token);
+      expect(reopened.status).toBe(200);
+      expect(ok(reopened).screen).toBe('APPOINTMENT');
+      expect(dataOf(reopened).error_message).toBe(TOO_FAST);
       // Another token is not affected.
       const other = await s.issueToken('+14155550199');
       expect(ok(await client.init(other)).screen).toBe('APPOINTMENT');
       const metrics = s.service.metrics.render();
-      expect(metrics).toContain('flowgate_rate_limited_total{layer="per_token"} 1');
-      expect(metrics).toContain('outcome="rate_limited",status="200"} 1');
+      expect(metrics).toContain('flowgate_rate_limited_total{layer="per_token"} 2');
+      const flow = 'flowgate_requests_total{flow="book-appointment"';
+      expect(metrics).toContain(`${flow},screen="APPOINTMENT",outcome="rate_limited",status="200"} 1`);
+      expect(metrics).toContain(`${flow},screen="",outcome="rate_limited",status="200"} 1`);
     },
   );
 
