@@ -12,6 +12,16 @@ export interface AuditLogOptions {
   readonly batchMax: number;
 }
 
+/** Longest a caller of `append` waits: below WhatsApp's 10 s, above the pool's acquire timeout. */
+export const APPEND_TIMEOUT_MS = 8000;
+
+export class AuditWriteTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`audit event not committed within ${ms} ms`);
+    this.name = 'AuditWriteTimeoutError';
+  }
+}
+
 interface Pending {
   readonly event: AuditEvent;
   readonly resolve: () => void;
@@ -69,13 +79,29 @@ export class AuditLog {
     await this.#write(trx, head, [event]);
   }
 
+  /**
+   * Queues `event` for the next group commit; resolves once it is committed. Rejects when the batch
+   * fails, and in any case after APPEND_TIMEOUT_MS, so a caller never waits on a stuck database.
+   */
   append(event: AuditEvent): Promise<void> {
     if (!this.#options.enabled) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.#queue.push({ event, resolve, reject });
-      this.#flushing ??= this.#drain().finally(() => {
-        this.#flushing = undefined;
+      const timer = setTimeout(() => reject(new AuditWriteTimeoutError(APPEND_TIMEOUT_MS)), APPEND_TIMEOUT_MS);
+      timer.unref();
+      this.#queue.push({
+        event,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
       });
+      // #drain clears #flushing in the same synchronous step that sees the queue empty, so an event
+      // queued by a caller resumed from the previous batch always finds a running drain or starts one.
+      this.#flushing ??= this.#drain();
     });
   }
 
@@ -85,25 +111,31 @@ export class AuditLog {
   }
 
   async #drain(): Promise<void> {
-    // Let the current tick's requests join the first batch.
-    await new Promise((r) => setImmediate(r));
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.#options.batchMax);
-      try {
-        await this.#knex.transaction(async (trx) => {
-          const head = await this.#takeHead(trx);
-          await this.#write(
-            trx,
-            head,
-            batch.map((p) => p.event),
-          );
-        });
-        this.#batchSizes?.(batch.length);
-        batch.forEach((p) => p.resolve());
-      } catch (err) {
-        this.#logger.error('audit batch not written', { events: batch.length, error: err });
-        batch.forEach((p) => p.reject(err));
+    try {
+      // Let the current tick's requests join the first batch.
+      await new Promise((r) => setImmediate(r));
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, this.#options.batchMax);
+        try {
+          await this.#knex.transaction(async (trx) => {
+            const head = await this.#takeHead(trx);
+            await this.#write(
+              trx,
+              head,
+              batch.map((p) => p.event),
+            );
+          });
+          this.#batchSizes?.(batch.length);
+          batch.forEach((p) => p.resolve());
+        } catch (err) {
+          this.#logger.error('audit batch not written', { events: batch.length, error: err });
+          batch.forEach((p) => p.reject(err));
+        }
       }
+    } finally {
+      // Synchronous with the empty-queue check above: there is no moment where an event can be
+      // queued behind a drain that has already finished (that event would wait forever).
+      this.#flushing = undefined;
     }
   }
 

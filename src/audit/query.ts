@@ -8,6 +8,7 @@ export interface AuditQuery {
   readonly outcome?: string;
   /** Subject refs to match (a phone number is turned into these before the query). */
   readonly subjectRefs?: readonly string[];
+  readonly kind?: 'request' | 'compliance';
   readonly limit: number;
 }
 
@@ -23,6 +24,8 @@ export interface AuditRow {
   readonly request_id: string | null;
   readonly subject_ref: string | null;
   readonly fields: string | null;
+  /** Non-personal facts: error kind, counts, and for compliance actions the operator and reason. */
+  readonly detail: string | null;
   readonly chain: number;
   readonly seq: number;
 }
@@ -39,6 +42,7 @@ export const AUDIT_COLUMNS: readonly (keyof AuditRow)[] = [
   'request_id',
   'subject_ref',
   'fields',
+  'detail',
   'chain',
   'seq',
 ];
@@ -49,6 +53,7 @@ export async function queryAuditEvents(knex: Knex, query: AuditQuery): Promise<A
     .limit(query.limit);
   if (query.flowId) q.where({ flow_id: query.flowId });
   if (query.outcome) q.where({ outcome: query.outcome });
+  if (query.kind) q.where({ kind: query.kind });
   if (query.from) q.where('occurred_at', '>=', query.from);
   if (query.to) q.where('occurred_at', '<', query.to);
   if (query.subjectRefs) q.whereIn('subject_ref', query.subjectRefs.length > 0 ? [...query.subjectRefs] : ['-']);
@@ -65,6 +70,7 @@ export async function queryAuditEvents(knex: Knex, query: AuditQuery): Promise<A
     request_id: (r.request_id as string | null) ?? null,
     subject_ref: (r.subject_ref as string | null) ?? null,
     fields: r.fields === null ? null : JSON.stringify(toJson(r.fields)),
+    detail: r.detail === null ? null : JSON.stringify(toJson(r.detail)),
     chain: toNumber(r.chain),
     seq: toNumber(r.seq),
   }));

@@ -1,7 +1,9 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config';
 import { PrivateKeyError } from '../crypto';
+import { DevtoolError } from '../devtools/errors';
 import { RegistrationError } from '../flows';
+import { DatabaseInUseError } from '../storage';
 
 /** A mistake in how a command was called: printed with the usage text, exit code 2. */
 export class UsageError extends Error {
@@ -29,13 +31,19 @@ export const processIo: Io = {
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
+/** Longest command-line argument accepted: anything longer is a mistake (or an attack), never a value. */
+export const MAX_ARG_LENGTH = 1000;
+
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 export function parseCommandLine<T extends Options>(argv: readonly string[], options: T) {
   try {
     return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    // node's message quotes the offending argument: keep it short and printable.
+    // eslint-disable-next-line no-control-regex -- control characters would drive the terminal
+    const message = (err as Error).message.replace(/[\u0000-\u001f\u007f]/g, '?');
+    throw new UsageError(message.length > 300 ? `${message.slice(0, 300)}…` : message);
   }
 }
 
@@ -55,6 +63,8 @@ export async function runCommand(
     return 0;
   }
   try {
+    const huge = argv.findIndex((arg) => arg.length > MAX_ARG_LENGTH);
+    if (huge >= 0) throw new UsageError(`argument ${huge + 1} is longer than ${MAX_ARG_LENGTH} characters`);
     return await main(argv, io);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -63,9 +73,11 @@ export async function runCommand(
     }
     if (
       err instanceof CommandError ||
+      err instanceof DevtoolError ||
       err instanceof ConfigError ||
       err instanceof PrivateKeyError ||
-      err instanceof RegistrationError
+      err instanceof RegistrationError ||
+      err instanceof DatabaseInUseError
     ) {
       io.err(`error: ${err.message}`);
       return 1;

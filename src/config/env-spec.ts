@@ -105,7 +105,9 @@ export const ENV_SPEC: readonly VarSpec[] = [
   {
     name: 'TOKEN_API_KEY',
     secret: true,
-    description: 'Bearer key of the token API (`/api/tokens`). Unset: the API answers 404.',
+    devGenerated: true,
+    description:
+      'Bearer key of the token API (`/api/tokens`). Unset: generated in `keys/dev-secrets.json` outside production; in production the API answers 404.',
   },
   {
     name: 'HANDLER_TIMEOUT_MS',

@@ -270,7 +270,11 @@ export class Dispatcher {
       await deps.audit.appendInTransaction(trx, this.#event(trace, input, outcome.outcome, 200, started));
       return { json: outcome.response, outcome: outcome.outcome };
     });
-    this.#runAfterCommit(afterCommit, flow.id, input.requestId);
+    // A handler that failed or ran out of time had its result rejected: its side effects must not
+    // run either (the user was told something went wrong).
+    if (reply.outcome !== 'handler_failed' && reply.outcome !== 'handler_timeout') {
+      this.#runAfterCommit(afterCommit, flow.id, input.requestId);
+    }
     this.#observe(trace, input, reply.outcome, 200, started, undefined);
     return {
       status: 200,

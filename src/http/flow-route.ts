@@ -66,6 +66,11 @@ function bodyParserError(err: unknown, limit: number): ProtocolError | undefined
   if (type === 'encoding.unsupported' || type === 'charset.unsupported')
     return new UnsupportedMediaTypeError(undefined);
   if (typeof type === 'string') return new MalformedRequestError(type);
+  // A corrupt gzip/deflate body reaches here as body-parser's 400 wrapping a zlib error, without a
+  // `type`; it is still an unreadable body, refused and audited like the rest (empty body, not the
+  // app-level JSON). Found by test/component/http-errors.test.ts.
+  const status = (err as { status?: unknown } | null)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) return new MalformedRequestError('unreadable body');
   return undefined;
 }
 

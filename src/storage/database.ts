@@ -63,11 +63,29 @@ function postgres(config: Config['database']): Knex {
   });
 }
 
+/**
+ * knex-pglite derives the result's command from knex's method name, so a DELETE (method `del`) or
+ * an increment (`counter`) is not recognised by the postgres dialect, which then returns the raw
+ * result object instead of the affected-row count that `pg` gives. Renaming the method restores
+ * the count, so repositories behave the same on both drivers.
+ */
+interface ResponseProcessor {
+  processResponse(obj: { method?: string } | null, runner: unknown): unknown;
+}
+const PgLiteBase = ClientPgLite as unknown as new (config: Knex.Config) => ResponseProcessor;
+
+class PgLiteClient extends PgLiteBase {
+  override processResponse(obj: { method?: string } | null, runner: unknown): unknown {
+    const method = obj?.method === 'del' ? 'delete' : obj?.method === 'counter' ? 'update' : undefined;
+    return super.processResponse(method && obj ? { ...obj, method } : obj, runner);
+  }
+}
+
 function pglite(config: Config['database']): Knex {
   const memory = config.pgliteDataDir === 'memory://';
   if (!memory) mkdirSync(config.pgliteDataDir, { recursive: true });
   return knexFactory({
-    client: ClientPgLite as unknown as typeof Knex.Client,
+    client: PgLiteClient as unknown as typeof Knex.Client,
     dialect: 'postgres',
     connection: memory ? {} : { filename: config.pgliteDataDir },
     searchPath: [config.schema],

@@ -1,4 +1,5 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 export class DatabaseInUseError extends Error {
   constructor(dataDir: string, pid: number) {
@@ -16,6 +17,8 @@ export class DatabaseInUseError extends Error {
  */
 export function lockDataDir(dataDir: string): () => void {
   const file = `${dataDir}.lock`;
+  // On a fresh clone neither the data folder nor its parent (.data/) exists yet.
+  mkdirSync(dirname(file), { recursive: true });
   try {
     writeFileSync(file, String(process.pid), { flag: 'wx' });
   } catch {

@@ -1,0 +1,65 @@
+import cluster from 'node:cluster';
+import type { Server } from 'node:http';
+import { loadConfig } from '../config';
+import { createLogger } from '../logging';
+import { createService } from '../service';
+import { openDatabase } from '../storage';
+
+/**
+ * The service under load, in its own process (so the load generator's CPU is not the service's):
+ * configured from the environment like `npm start`, on PORT, with BENCH_WORKERS processes sharing
+ * the port through node:cluster. Migrations run once in the primary before the workers start.
+ * Talks to its parent over IPC: sends `{ ready: true }`, stops on `'stop'` or SIGTERM.
+ */
+export async function serveBench(): Promise<void> {
+  const workers = Math.max(1, Number(process.env.BENCH_WORKERS ?? '1'));
+  if (workers > 1 && cluster.isPrimary) {
+    const config = loadConfig();
+    const database = await openDatabase(config.database, { migrate: true });
+    await database.close();
+    let ready = 0;
+    for (let i = 0; i < workers; i++) {
+      cluster.fork().on('message', (m: unknown) => {
+        if ((m as { ready?: boolean }).ready && ++ready === workers) process.send?.({ ready: true });
+      });
+    }
+    const stop = (): void => {
+      for (const w of Object.values(cluster.workers ?? {})) w?.send('stop');
+      let left = workers;
+      cluster.on('exit', () => {
+        if (--left === 0) process.exit(0);
+      });
+      setTimeout(() => process.exit(0), 10_000).unref();
+    };
+    process.on('message', (m) => m === 'stop' && stop());
+    process.on('SIGTERM', stop);
+    return;
+  }
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, format: 'json' });
+  const service = await createService(config, { logger });
+  const server: Server = await new Promise((resolve) => {
+    const s = service.app.listen(config.port, config.host, () => resolve(s));
+  });
+  server.keepAliveTimeout = 65_000;
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    server.close(() => {
+      void service.close().finally(() => process.exit(0));
+    });
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.on('message', (m) => m === 'stop' && stop());
+  process.on('SIGTERM', stop);
+  process.send?.({ ready: true });
+}
+
+if (require.main === module) {
+  serveBench().catch((err: unknown) => {
+    process.stderr.write(`bench server cannot start: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,168 @@
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import { queryAuditEvents, type AuditRow } from '../audit';
+import { AtRestDecryptError } from '../crypto';
+import { openSessionState } from '../flows';
+import { deleteSubmissionsOfSubject, findSubjectSalt, listSubmissionsOfSubject, toBuffer, toDate } from '../storage';
+import { normalizePhoneNumber, subjectRef } from '../tokens';
+import type { Actor } from './actor';
+import { complianceEvent, type ComplianceDeps } from './deps';
+import { subjectOfPhone } from './subject-lookup';
+import { openSubmission, UndecryptableError, type DecryptedSubmission } from './submissions';
+
+/** Everything flowgate holds about one phone number, decrypted (a data-subject access request). */
+export interface SubjectExport {
+  readonly exported_at: string;
+  readonly phone: string;
+  readonly tokens: readonly {
+    readonly id: string;
+    readonly flow_id: string;
+    readonly status: string;
+    readonly issued_at: string;
+    readonly expires_at: string;
+    readonly completed_at: string | null;
+    readonly revoked_at: string | null;
+  }[];
+  readonly sessions: readonly {
+    readonly token_id: string;
+    readonly flow_id: string;
+    readonly current_screen: string | null;
+    readonly updated_at: string;
+    /** Screens shown, answers given and handler values, as stored (encrypted) for the session. */
+    readonly state: unknown;
+  }[];
+  readonly submissions: readonly DecryptedSubmission[];
+  /** Audit rows linked to the person (pseudonymously): what happened, never what was entered. */
+  readonly audit_events: readonly AuditRow[];
+}
+
+const MAX_AUDIT_ROWS = 100_000;
+
+const iso = (v: unknown): string | null => (v === null || v === undefined ? null : toDate(v).toISOString());
+
+/**
+ * Collects every token, session, submission and audit row of a phone number, decrypted, from one
+ * consistent snapshot; records the export (operator, reason, counts) before returning it. A row
+ * that cannot be decrypted fails the export rather than leaving it silently incomplete.
+ */
+export async function exportSubjectData(deps: ComplianceDeps, phone: string, actor: Actor): Promise<SubjectExport> {
+  const normalized = normalizePhoneNumber(phone);
+  const subject = subjectOfPhone(normalized, deps.subjectHashKey);
+  const result = await deps.knex.transaction(async (trx) => {
+    const tokens = (await trx('flow_tokens').where({ subject_id: subject }).orderBy('issued_at')) as Record<
+      string,
+      unknown
+    >[];
+    const tokenIds = tokens.map((t) => String(t.id));
+    const sessions =
+      tokenIds.length === 0
+        ? []
+        : ((await trx('flow_sessions').whereIn('token_id', tokenIds).orderBy('created_at')) as Record<
+            string,
+            unknown
+          >[]);
+    const submissions = await listSubmissionsOfSubject(trx, subject);
+    const salt = await findSubjectSalt(trx, subject);
+    const auditEvents = salt
+      ? await queryAuditEvents(trx, { subjectRefs: [subjectRef(subject, salt)], limit: MAX_AUDIT_ROWS })
+      : [];
+    return { tokens, sessions, submissions, auditEvents };
+  });
+
+  const data: SubjectExport = {
+    exported_at: new Date().toISOString(),
+    phone: normalized,
+    tokens: result.tokens.map((t) => ({
+      id: String(t.id),
+      flow_id: String(t.flow_id),
+      status: String(t.status),
+      issued_at: iso(t.issued_at) as string,
+      expires_at: iso(t.expires_at) as string,
+      completed_at: iso(t.completed_at),
+      revoked_at: iso(t.revoked_at),
+    })),
+    sessions: result.sessions.map((s) => {
+      const tokenId = String(s.token_id);
+      const flowId = String(s.flow_id);
+      const keyId = String(s.state_key_id);
+      let state: unknown;
+      try {
+        state = openSessionState(deps.cipher, flowId, tokenId, keyId, toBuffer(s.state));
+      } catch (err) {
+        if (err instanceof AtRestDecryptError) throw new UndecryptableError(`session of token ${tokenId}`, keyId, err);
+        throw err;
+      }
+      return {
+        token_id: tokenId,
+        flow_id: flowId,
+        current_screen: (s.current_screen as string | null) ?? null,
+        updated_at: iso(s.updated_at) as string,
+        state,
+      };
+    }),
+    submissions: result.submissions.map((row) => openSubmission(deps, row)),
+    audit_events: result.auditEvents,
+  };
+  await deps.audit.append(
+    complianceEvent('subject_exported', actor, {
+      tokens: data.tokens.length,
+      sessions: data.sessions.length,
+      submissions: data.submissions.length,
+      audit_events: data.audit_events.length,
+    }),
+  );
+  return data;
+}
+
+export interface ErasureResult {
+  readonly submissions: number;
+  readonly sessions: number;
+  readonly tokensRevoked: number;
+  readonly tokensUnlinked: number;
+  readonly saltDeleted: boolean;
+}
+
+/**
+ * Right to erasure, in one transaction with its audit event: the person's submissions and sessions
+ * (which hold their answers) are deleted; their tokens are revoked (a later request gets 427) and
+ * unlinked from them (the subject id is replaced by a random one); their salt is deleted, so the
+ * audit rows — kept, as the log is append-only — can no longer be tied to them by anyone.
+ * Each token row is locked first, so a request in flight finishes before (and is erased) or
+ * finds its token revoked after.
+ */
+export async function eraseSubject(deps: ComplianceDeps, phone: string, actor: Actor): Promise<ErasureResult> {
+  const subject = subjectOfPhone(phone, deps.subjectHashKey);
+  return deps.knex.transaction(async (trx: Knex.Transaction) => {
+    const tokens = (await trx('flow_tokens').where({ subject_id: subject }).forUpdate().select('id')) as {
+      id: unknown;
+    }[];
+    const tokenIds = tokens.map((t) => String(t.id));
+    const sessions = tokenIds.length === 0 ? 0 : await trx('flow_sessions').whereIn('token_id', tokenIds).delete();
+    const submissions = await deleteSubmissionsOfSubject(trx, subject);
+    const tokensRevoked =
+      tokenIds.length === 0
+        ? 0
+        : await trx('flow_tokens')
+            .whereIn('id', tokenIds)
+            .andWhere({ status: 'active' })
+            .update({ status: 'revoked', revoked_at: trx.fn.now() });
+    for (const id of tokenIds) {
+      await trx('flow_tokens')
+        .where({ id })
+        .update({ subject_id: `erased:${randomBytes(16).toString('hex')}` });
+    }
+    const saltDeleted = (await trx('subjects').where({ subject_id: subject }).delete()) > 0;
+    const result = { submissions, sessions, tokensRevoked, tokensUnlinked: tokenIds.length, saltDeleted };
+    await deps.audit.appendInTransaction(
+      trx,
+      complianceEvent('subject_erased', actor, {
+        submissions,
+        sessions,
+        tokens_revoked: tokensRevoked,
+        tokens_unlinked: tokenIds.length,
+        salt_deleted: saltDeleted,
+      }),
+    );
+    return result;
+  });
+}

@@ -1,0 +1,17 @@
+/** Compliance actions on stored data: each one checks its input and records itself in the audit log. */
+export { assertValidActor, InvalidActorError } from './actor';
+export type { Actor } from './actor';
+export type { ComplianceDeps } from './deps';
+export { subjectOfPhone, subjectRefsOfPhone } from './subject-lookup';
+export {
+  readSubmission,
+  purgeOlderThan,
+  reencryptAll,
+  SubmissionNotFoundError,
+  UndecryptableError,
+} from './submissions';
+export type { DecryptedSubmission, PurgeResult, ReencryptResult } from './submissions';
+export { exportSubjectData, eraseSubject } from './data-subject';
+export type { SubjectExport, ErasureResult } from './data-subject';
+export { csvCell, formatAuditRows, toCsv, toJsonLines, toTable } from './report-format';
+export type { AuditFormat } from './report-format';

@@ -1,0 +1,142 @@
+import type { Knex } from 'knex';
+import { AuditLog, verifyAuditLog, type AuditEvent } from '../../src/audit';
+import { defineFlow, type FlowDefinition } from '../../src/flows';
+import bookAppointment from '../../src/flows/book-appointment';
+import { createLogger } from '../../src/logging';
+import { DbFixture } from '../helpers/db-fixture';
+import { ok } from '../helpers/walk';
+
+const silent = createLogger({ level: 'error', format: 'json', silent: true });
+const event = (outcome: string): AuditEvent => ({ occurredAt: new Date(), kind: 'compliance', outcome });
+
+let f: DbFixture;
+beforeAll(async () => {
+  f = new DbFixture({ AUDIT_CHAINS: '2' });
+  const running = await f.startService();
+  const { token } = await running.issueToken('+14155550111');
+  ok(await running.client.init(token));
+  ok(await running.client.ping());
+  await f.withDb(async (knex) => {
+    const audit = new AuditLog(knex, { enabled: true, chains: 2, batchMax: 4 }, silent);
+    for (let i = 0; i < 30; i++) await audit.append(event(`filler_${i}`));
+  });
+});
+afterAll(async () => {
+  await f.cleanup();
+});
+
+/** Runs `fn` in a transaction with triggers off: the superuser's way around the append-only rule. */
+async function asSuperuserWithoutTriggers(knex: Knex, fn: (trx: Knex.Transaction) => Promise<unknown>) {
+  await knex.transaction(async (trx) => {
+    await trx.raw('SET LOCAL session_replication_role = replica');
+    await fn(trx);
+  });
+}
+
+describe('when someone tries to change the audit log', () => {
+  it('then UPDATE, DELETE and TRUNCATE are refused by the trigger', async () => {
+    await f.withDb(async (knex) => {
+      await expect(knex('audit_events').update({ outcome: 'x' })).rejects.toThrow(/append-only: UPDATE refused/);
+      await expect(knex('audit_events').where({ chain: 0, seq: 1 }).delete()).rejects.toThrow(
+        /append-only: DELETE refused/,
+      );
+      await expect(knex.raw('TRUNCATE audit_events')).rejects.toThrow(/append-only: TRUNCATE refused/);
+      expect((await verifyAuditLog(knex)).ok).toBe(true);
+    });
+  });
+
+  it('then `audit verify` names the chain and seq of an altered row and exits 1', async () => {
+    const target = await f.withDb(async (knex) => {
+      const row = (await knex('audit_events').where({ chain: 1 }).orderBy('seq').offset(2).first('chain', 'seq')) as {
+        chain: number;
+        seq: number;
+      };
+      await asSuperuserWithoutTriggers(knex, (trx) =>
+        trx('audit_events').where({ chain: row.chain, seq: row.seq }).update({ outcome: 'forged' }),
+      );
+      return { chain: Number(row.chain), seq: Number(row.seq) };
+    });
+    const r = await f.cli('audit', ['verify']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`BROKEN at chain ${target.chain} seq ${target.seq}: content does not match its hash`);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('then a removed row is reported as the gap where it was (chain 0 comes before the altered chain 1)', async () => {
+    const seq = await f.withDb(async (knex) => {
+      const row = (await knex('audit_events').where({ chain: 0 }).orderBy('seq').offset(1).first('seq')) as {
+        seq: number;
+      };
+      await asSuperuserWithoutTriggers(knex, (trx) => trx('audit_events').where({ chain: 0, seq: row.seq }).delete());
+      return Number(row.seq);
+    });
+    const r = await f.cli('audit', ['verify']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`BROKEN at chain 0 seq ${seq}: row ${seq} is missing`);
+  });
+});
+
+describe('when the database fails under the audit writer', () => {
+  it('then an event appended by a caller resumed from the previous commit is still written', async () => {
+    await f.withDb(async (knex) => {
+      const audit = new AuditLog(knex, { enabled: true, chains: 2, batchMax: 8 }, silent);
+      // Each append starts right where the previous caller resumes: the race that used to hang.
+      const started = Date.now();
+      for (let i = 0; i < 10; i++) await audit.append(event(`sequential_${i}`));
+      expect(Date.now() - started).toBeLessThan(5000);
+      const row = await knex('audit_events').where('outcome', 'like', 'sequential_%').count('* as n').first();
+      expect(Number(row?.n)).toBe(10);
+    });
+  });
+
+  it('then append rejects promptly instead of hanging', async () => {
+    await f.withDb(async (knex) => {
+      const audit = new AuditLog(knex, { enabled: true, chains: 2, batchMax: 8 }, silent);
+      await knex.raw('ALTER TABLE audit_chain_heads RENAME TO audit_chain_heads_away');
+      try {
+        await expect(audit.append(event('lost'))).rejects.toThrow();
+        await expect(audit.append(event('lost_too'))).rejects.toThrow();
+      } finally {
+        await knex.raw('ALTER TABLE audit_chain_heads_away RENAME TO audit_chain_heads');
+      }
+      await audit.append(event('recovered'));
+    });
+  });
+});
+
+describe('when a handler registers afterCommit work', () => {
+  const ran: { outcome: string; sessionCommitted: boolean }[] = [];
+
+  function flowWith(onInit: FlowDefinition['onInit']): FlowDefinition {
+    return defineFlow({ ...bookAppointment, onInit });
+  }
+
+  it('then the task runs after the transaction committed, and not at all when it rolled back', async () => {
+    const serviceDb: { knex?: Knex } = {};
+    const flow = flowWith(async (request, ctx) => {
+      const mode = ctx.session.get<string>('mode');
+      ctx.afterCommit(async () => {
+        const row = await serviceDb.knex?.('flow_sessions').count('* as n').first();
+        ran.push({ outcome: 'task', sessionCommitted: Number(row?.n ?? 0) > 0 });
+      });
+      // The first INIT commits; the second stores more than a session may hold, so its
+      // transaction rolls back (and the request fails with 500).
+      if (mode === undefined) ctx.session.set('mode', 'grow');
+      else ctx.session.set('big', 'x'.repeat(300 * 1024));
+      return bookAppointment.onInit(request, ctx);
+    });
+    await f.stopService();
+    const running = await f.startService({ flows: [flow] });
+    serviceDb.knex = running.service.database.knex;
+    const { token } = await running.issueToken('+14155550112');
+    ok(await running.client.init(token));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ran).toEqual([{ outcome: 'task', sessionCommitted: true }]);
+
+    const failed = await running.client.init(token);
+    expect(failed.status).toBe(500);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ran).toHaveLength(1);
+    await f.stopService();
+  });
+});
