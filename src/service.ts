@@ -148,7 +148,12 @@ export async function createService(config: Config, options: ServiceOptions = {}
   }
 }
 
-function loadKeys(config: Config, logger: Logger): KeyObject[] {
+/**
+ * The current and previous private keys; outside production a missing current key is generated
+ * first. The cluster primary calls it before forking, so that workers never race to generate
+ * two different development keys and a wrong passphrase stops the start once, clearly.
+ */
+export function loadKeys(config: Config, logger: Logger): KeyObject[] {
   if (!existsSync(config.privateKeyFile) && config.nodeEnv !== 'production') {
     const pair = writeKeyPair(config.privateKeyFile, config.privateKeyPassphrase?.reveal());
     logger.warn('generated a development key pair; upload the public key to use it with WhatsApp', {

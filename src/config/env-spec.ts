@@ -146,7 +146,8 @@ export const ENV_SPEC: readonly VarSpec[] = [
   {
     name: 'REDIS_URL',
     secret: true,
-    description: 'Redis for shared rate-limit counters; unset: counters live in the database.',
+    description:
+      'Redis (`redis://[:password@]host:port[/db]`) for shared rate-limit counters. Unset: PostgreSQL with DATABASE_URL, process memory with PGlite.',
   },
   {
     name: 'RATE_LIMIT_PER_TOKEN_PER_MINUTE',

@@ -242,8 +242,9 @@ export class Dispatcher {
       if (screen) trace.fields = redactFields(request.data ?? undefined, redactionRules(flow, screen.model.id, false));
 
       let outcome: ScreenOutcome;
-      if (!allowed) {
-        outcome = tooFast(request, state.screens[request.screen ?? ''], screen);
+      const limited = allowed ? undefined : tooFast(flow, request, state);
+      if (limited) {
+        outcome = limited;
       } else {
         outcome = await runScreenRequest(flow, request, state, {
           requestId: input.requestId,
@@ -478,19 +479,30 @@ function redactionRules(
   };
 }
 
+/**
+ * The per-token limit answered in protocol terms (PROTOCOL.md §4.2): HTTP 200, the screen the user
+ * is on, its last data and an error message. INIT has no current screen: the entry screen already
+ * shown (reopening the flow) carries it. When no shown screen can carry it (a very first INIT),
+ * the request goes through: any other answer (400, 427) would break the flow, and a 4xx would
+ * count as a failed request against WhatsApp's own address.
+ */
 function tooFast(
+  flow: RegisteredFlow,
   request: DecryptedRequest,
-  lastData: Record<string, unknown> | undefined,
-  screen: { model: { id: string } } | undefined,
-): ScreenOutcome {
-  if (!screen || !lastData) throw new MalformedRequestError('rate limited before any screen was shown');
+  state: { screens: Record<string, Record<string, unknown>> },
+): ScreenOutcome | undefined {
+  const screenId =
+    request.action === 'INIT'
+      ? flow.model.entryScreens.find((id) => state.screens[id] !== undefined)
+      : request.screen && flow.screens.has(request.screen)
+        ? request.screen
+        : undefined;
+  const lastData = screenId ? state.screens[screenId] : undefined;
+  if (!screenId || !lastData) return undefined;
   return {
-    response: {
-      screen: screen.model.id,
-      data: { ...lastData, error_message: TOO_FAST_MESSAGE },
-    },
+    response: { screen: screenId, data: { ...lastData, error_message: TOO_FAST_MESSAGE } },
     outcome: 'rate_limited',
-    screenAfter: request.screen ?? null,
+    screenAfter: screenId,
     detail: { limit: 'per_token' },
   };
 }

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { Config } from '../config';
 import { createLogger } from '../logging';
 import { renderMerged, startMetricsServer, type RegistrySnapshot } from '../metrics';
+import { loadKeys } from '../service';
 import { openDatabase } from '../storage';
 import { isMessage, WORKER_SLOT_ENV, type PrimaryToWorker, type WorkerToPrimary } from './messages';
 import { portOf } from './serve';
@@ -34,6 +35,7 @@ interface Slot {
  */
 export async function runPrimary(config: Config, workers: number, reason: string): Promise<void> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  loadKeys(config, logger);
   // Migrate once, here; a failure is a start-up failure like any other.
   const database = await openDatabase(config.database, { migrate: true });
   await database.close();
@@ -116,8 +118,9 @@ export async function runPrimary(config: Config, workers: number, reason: string
       logger.info('all workers stopped', { pid: process.pid, code: exitCode });
       process.exit(exitCode);
     };
-    if (metricsServer) metricsServer.close(done);
-    else done();
+    if (!metricsServer) return done();
+    metricsServer.close(done);
+    metricsServer.closeAllConnections(); // a scraper's keep-alive socket must not hold the exit
   };
 
   const stop = (signal: string): void => {

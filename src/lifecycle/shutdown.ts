@@ -48,7 +48,15 @@ export function installGracefulShutdown(targets: ShutdownTargets): (signal: stri
       let code = 0;
       try {
         await targets.close();
-        await Promise.all((targets.extraServers ?? []).map((s) => new Promise<void>((r) => s.close(() => r()))));
+        await Promise.all(
+          (targets.extraServers ?? []).map(
+            (s) =>
+              new Promise<void>((r) => {
+                s.close(() => r());
+                s.closeAllConnections(); // a scraper's keep-alive socket must not hold the exit
+              }),
+          ),
+        );
       } catch (error) {
         logger.error('shutdown', { error });
         code = 1;

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/paths';
 
@@ -13,18 +13,6 @@ export interface SpawnedService {
   ): Promise<Record<string, unknown>>;
   exited(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal?: NodeJS.Signals): void;
-}
-
-let built = false;
-
-/** `npm run build` once per test file (incremental tsc; quick when dist is current). */
-export function buildOnce(): void {
-  if (built) return;
-  execFileSync(process.execPath, [join(projectRoot(), 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
-    cwd: projectRoot(),
-    stdio: 'inherit',
-  });
-  built = true;
 }
 
 /** Starts `node dist/src/main.js` in `cwd` with exactly `env` (plus PATH), logging JSON to stdout. */

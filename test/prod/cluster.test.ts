@@ -1,16 +1,14 @@
 import pg from 'pg';
 import { makeTestKeys, testEnv, type TestKeys } from '../helpers/env';
 import { freePort, rawRequest, reachable, signedPing } from '../helpers/net';
-import { buildOnce, messageOf, spawnService, type SpawnedService } from '../helpers/spawn-service';
+import { messageOf, spawnService, type SpawnedService } from '../helpers/spawn-service';
 
 /**
  * The built service as production runs it: `node dist/src/main.js`, with node:cluster sharing one
- * port between workers. Ports are picked free beforehand (PORT=0 cannot work: every worker would
+ * port between workers (dist/ is built by jest's global setup, test/helpers/build-once.ts). Ports are picked free beforehand (PORT=0 cannot work: every worker would
  * get its own random port).
  */
 const METRICS_TOKEN = 'cluster-metrics-token-0123456789abcdef';
-
-beforeAll(() => buildOnce(), 180_000);
 
 describe('when started with PGlite and WEB_CONCURRENCY=2', () => {
   it('then it runs a single process, says why, serves, and exits 0 on SIGTERM', async () => {

@@ -39,7 +39,8 @@ describe.each(cases)('when counters live in the $name store', ({ name, env }) =>
         TRUST_PROXY: '1',
         RATE_LIMIT_PER_TOKEN_PER_MINUTE: '3',
         RATE_LIMIT_FAILED_PER_IP_PER_MINUTE: '3',
-        RATE_LIMIT_GLOBAL_PER_SECOND: '1000000',
+        // Far above what the other tests send per second; the global test bursts past it.
+        RATE_LIMIT_GLOBAL_PER_SECOND: '30',
         ...storeEnv,
       },
     });
@@ -73,12 +74,20 @@ describe.each(cases)('when counters live in the $name store', ({ name, env }) =>
       expect(limited.status).toBe(200);
       expect(ok(limited).screen).toBe('APPOINTMENT');
       expect(dataOf(limited).error_message).toBe(TOO_FAST);
+      // Reopening the flow (INIT) past the limit: the entry screen already shown carries the error;
+      // never a 4xx, which would also count against WhatsApp's address.
+      const reopened = await client.init(token);
+      expect(reopened.status).toBe(200);
+      expect(ok(reopened).screen).toBe('APPOINTMENT');
+      expect(dataOf(reopened).error_message).toBe(TOO_FAST);
       // Another token is not affected.
       const other = await s.issueToken('+14155550199');
       expect(ok(await client.init(other)).screen).toBe('APPOINTMENT');
       const metrics = s.service.metrics.render();
-      expect(metrics).toContain('flowgate_rate_limited_total{layer="per_token"} 1');
-      expect(metrics).toContain('outcome="rate_limited",status="200"} 1');
+      expect(metrics).toContain('flowgate_rate_limited_total{layer="per_token"} 2');
+      const flow = 'flowgate_requests_total{flow="book-appointment"';
+      expect(metrics).toContain(`${flow},screen="APPOINTMENT",outcome="rate_limited",status="200"} 1`);
+      expect(metrics).toContain(`${flow},screen="",outcome="rate_limited",status="200"} 1`);
     },
   );
 
@@ -115,31 +124,18 @@ describe.each(cases)('when counters live in the $name store', ({ name, env }) =>
     }
     expect((await signedPingFrom(s, address)).status).toBe(200);
   });
-});
 
-describe.each(cases)('when the global ceiling is reached with counters in the $name store', ({ name, env }) => {
-  let t: TestService | undefined;
-  beforeAll(async () => {
-    const storeEnv = await env();
-    if (!storeEnv) return;
-    t = await startTestService({ env: { TRUST_PROXY: '1', RATE_LIMIT_GLOBAL_PER_SECOND: '4', ...storeEnv } });
-  });
-  afterAll(async () => {
-    await t?.stop();
-  });
-
-  it('then requests past it within the same second get 429, whatever their address', async () => {
-    if (!t) return console.warn(`skipped: no ${name} store here`);
-    const s = t;
+  maybe('then requests past the global ceiling within the same second get 429, whatever their address', async () => {
+    const s = service();
     // Start at the beginning of a second so that the burst falls in one window.
     await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
-    const replies = await Promise.all(Array.from({ length: 12 }, () => signedPingFrom(s, randomAddress())));
+    const replies = await Promise.all(Array.from({ length: 60 }, () => signedPingFrom(s, randomAddress())));
     const statuses = replies.map((r) => r.status);
     const refused = statuses.filter((st) => st === 429).length;
     const served = statuses.filter((st) => st === 200).length;
-    expect(served + refused).toBe(12);
-    expect(served).toBeGreaterThanOrEqual(4);
-    expect(refused).toBeGreaterThanOrEqual(4);
+    expect(served + refused).toBe(60);
+    expect(served).toBeGreaterThanOrEqual(30);
+    expect(refused).toBeGreaterThanOrEqual(10);
     expect(s.service.metrics.render()).toMatch(/flowgate_rate_limited_total\{layer="global"\} [1-9]/);
     // Health and readiness are never throttled.
     expect((await fetch(`${s.baseUrl}/readyz`)).status).toBe(200);
