@@ -58,6 +58,9 @@ function bodyParserError(err: unknown, limit: number): ProtocolError | undefined
   if (type === 'encoding.unsupported' || type === 'charset.unsupported')
     return new UnsupportedMediaTypeError(undefined);
   if (typeof type === 'string') return new MalformedRequestError(type);
+  // e.g. a compressed body that does not inflate: a 400 from body-parser with no type.
+  const status = (err as { status?: unknown } | null)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) return new MalformedRequestError('unreadable body');
   return undefined;
 }
 
