@@ -52,7 +52,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     logger.warn('META_APP_SECRET is not set: request signatures are NOT checked (development only)');
   }
 
-  const database = await openDatabase(config.database, { migrate: true });
+  const database = await openDatabase(config.database, { migrate: true, logger });
   try {
     const audit = new AuditLog(database.knex, config.audit, logger);
     await audit.init();
