@@ -9,6 +9,9 @@ import { openDatabase } from '../storage';
 export interface Usage {
   cpuMicros: number;
   queries: number;
+  /** Resident set size and V8 heap in use, bytes (summed over workers; after a GC when exposed). */
+  rss: number;
+  heapUsed: number;
 }
 
 /**
@@ -34,13 +37,15 @@ export async function serveBench(): Promise<void> {
       if (m !== 'usage') return;
       const all = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
       let left = all.length;
-      const sum: Usage = { cpuMicros: 0, queries: 0 };
+      const sum: Usage = { cpuMicros: 0, queries: 0, rss: 0, heapUsed: 0 };
       for (const w of all) {
         const onUsage = (u: unknown): void => {
           if (!(u as { usage?: Usage }).usage) return;
           w.off('message', onUsage);
           sum.cpuMicros += (u as { usage: Usage }).usage.cpuMicros;
           sum.queries += (u as { usage: Usage }).usage.queries;
+          sum.rss += (u as { usage: Usage }).usage.rss;
+          sum.heapUsed += (u as { usage: Usage }).usage.heapUsed;
           if (--left === 0) process.send?.({ usage: sum });
         };
         w.on('message', onUsage);
@@ -69,7 +74,17 @@ export async function serveBench(): Promise<void> {
   process.on('message', (m) => {
     if (m !== 'usage') return;
     const cpu = process.cpuUsage();
-    process.send?.({ usage: { cpuMicros: cpu.user + cpu.system, queries } satisfies Usage });
+    // With --expose-gc (the soak), measure live memory rather than garbage not yet collected.
+    (globalThis as { gc?: () => void }).gc?.();
+    const memory = process.memoryUsage();
+    process.send?.({
+      usage: {
+        cpuMicros: cpu.user + cpu.system,
+        queries,
+        rss: memory.rss,
+        heapUsed: memory.heapUsed,
+      } satisfies Usage,
+    });
   });
   const server: Server = await new Promise((resolve) => {
     const s = service.app.listen(config.port, config.host, () => resolve(s));
