@@ -56,9 +56,22 @@ export class AuditLog {
     await this.#knex('audit_chain_heads').insert(rows).onConflict('chain').ignore();
   }
 
-  async appendInTransaction(trx: Knex.Transaction, event: AuditEvent): Promise<void> {
-    if (!this.#options.enabled) return;
-    await this.#write(trx, [event]);
+  /**
+   * `alongside`: a data-modifying query that returns one row (the session upsert), sent in the same
+   * statement as the append (a data-modifying WITH), which saves the request one round trip.
+   */
+  async appendInTransaction(trx: Knex.Transaction, event: AuditEvent, alongside?: Knex.QueryBuilder): Promise<void> {
+    if (!this.#options.enabled) {
+      if (alongside) await alongside;
+      return;
+    }
+    if (!alongside) return this.#write(trx, [event]);
+    const write = alongside.toSQL();
+    const result = (await trx.raw(`with alongside as (${write.sql}) select audit_append(?, ?::jsonb) from alongside`, [
+      ...write.bindings,
+      ...this.#arguments([event]),
+    ])) as { rows?: unknown[] };
+    if (result.rows?.length !== 1) throw new Error('the write sent alongside the audit event returned no row');
   }
 
   append(event: AuditEvent): Promise<void> {
@@ -109,8 +122,11 @@ export class AuditLog {
    * the same definition (src/audit/chain.ts) that verify recomputes.
    */
   async #write(db: Knex | Knex.Transaction, events: readonly AuditEvent[]): Promise<void> {
-    const argument = events.map((event) => toArgument(storable(event)));
-    await db.raw('select audit_append(?, ?::jsonb)', [this.#options.chains, JSON.stringify(argument)]);
+    await db.raw('select audit_append(?, ?::jsonb)', this.#arguments(events));
+  }
+
+  #arguments(events: readonly AuditEvent[]): [number, string] {
+    return [this.#options.chains, JSON.stringify(events.map((event) => toArgument(storable(event))))];
   }
 }
 

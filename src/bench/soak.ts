@@ -69,7 +69,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     let requests = 0;
     let errors = 0;
     const total = options.minutes * 60;
-    const connections = Math.max(1, Math.min(32, Math.ceil(options.rate / 25)));
+    // Enough connections that pacing, not latency, sets the rate (each paced to 5 req/s).
+    const connections = Math.max(2, Math.min(64, Math.ceil(options.rate / 5)));
     for (let at = 0; at < total;) {
       const seconds = Math.min(options.sampleSeconds, total - at);
       const result = await runLoad({

@@ -106,11 +106,24 @@ export async function lockSession(trx: Knex.Transaction, tokenId: string): Promi
   };
 }
 
-export async function saveSession(
-  trx: Knex.Transaction,
-  session: { tokenId: string; flowId: string; currentScreen: string | null; stateKeyId: string; state: Buffer },
-): Promise<void> {
-  await trx('flow_sessions')
+export interface SessionWrite {
+  readonly tokenId: string;
+  readonly flowId: string;
+  readonly currentScreen: string | null;
+  readonly stateKeyId: string;
+  readonly state: Buffer;
+}
+
+export async function saveSession(trx: Knex.Transaction, session: SessionWrite): Promise<void> {
+  await saveSessionQuery(trx, session);
+}
+
+/**
+ * The session upsert as a query not yet sent (it returns one row), so a caller may send it in the
+ * same statement as another write — see AuditLog.appendInTransaction.
+ */
+export function saveSessionQuery(trx: Knex.Transaction, session: SessionWrite): Knex.QueryBuilder {
+  return trx('flow_sessions')
     .insert({
       token_id: session.tokenId,
       flow_id: session.flowId,
@@ -126,7 +139,8 @@ export async function saveSession(
       state: session.state,
       request_count: trx.raw('flow_sessions.request_count + 1'),
       updated_at: trx.fn.now(),
-    });
+    })
+    .returning('token_id');
 }
 
 export async function markTokenCompleted(trx: Knex.Transaction, tokenId: string): Promise<void> {
