@@ -25,7 +25,7 @@ import {
   parseJsonSafely,
   type DecryptedRequest,
 } from '../protocol';
-import { insertSubmission, lockSession, markTokenCompleted, saveSession } from '../storage';
+import { insertSubmission, lockSession, markTokenCompleted, saveSessionQuery } from '../storage';
 import { subjectRef, tokenHash, type FlowTokenCodec, type VerifiedToken } from '../tokens';
 import { describeErrors, validateDecryptedRequest, validateEnvelope, validateErrorNotification } from '../validation';
 import type { RegisteredFlow, Registry } from './registry';
@@ -264,7 +264,7 @@ export class Dispatcher {
       }
 
       const sealed = sealSessionState(deps.cipher, flow.id, verified.id, state);
-      await saveSession(trx, {
+      const save = saveSessionQuery(trx, {
         tokenId: verified.id,
         flowId: flow.id,
         currentScreen: outcome.screenAfter,
@@ -272,10 +272,14 @@ export class Dispatcher {
         state: sealed.blob,
       });
       if (outcome.outcome === 'completed' && outcome.submission) {
+        await save;
         await this.#storeSubmission(trx, flow, verified, locked.token.subjectId, outcome.submission);
         await markTokenCompleted(trx, verified.id);
+        await deps.audit.appendInTransaction(trx, this.#event(trace, input, outcome.outcome, 200, started));
+      } else {
+        // The usual step: session upsert and audit event in one statement (one round trip).
+        await deps.audit.appendInTransaction(trx, this.#event(trace, input, outcome.outcome, 200, started), save);
       }
-      await deps.audit.appendInTransaction(trx, this.#event(trace, input, outcome.outcome, 200, started));
       return { json: outcome.response, outcome: outcome.outcome };
     });
     // A handler that failed or ran out of time had its result rejected: its side effects must not
