@@ -56,7 +56,7 @@ describe('when a developer runs npm run new-flow', () => {
     // run), then the generated test walks the new flow through the real service.
     const jest = await runNode(
       [join(copy, 'node_modules/jest/bin/jest.js'), '--runInBand', '--ci', 'test/flows/hello-world.test.ts'],
-      { cwd: copy, env: { NODE_OPTIONS: '--experimental-vm-modules' }, timeoutMs: 90_000 },
+      { cwd: copy, env: { NODE_OPTIONS: '--experimental-vm-modules' }, timeoutMs: 240_000 },
     );
     expect(jest.stderr).toMatch(/Tests:\s+2 passed, 2 total/);
     expect(jest.code).toBe(0);
@@ -74,5 +74,5 @@ describe('when a developer runs npm run new-flow', () => {
     expect(broken.stderr).toMatch(
       /error: src\/flows\/hello-world\/screens\/start\.ts line \d+: next\("FINISHED"\): "FINISHED" is not a screen/,
     );
-  }, 150_000);
+  }, 360_000);
 });

@@ -39,6 +39,10 @@ export async function startTestService(
   const service = await createService(config, { ...options, logger, flows: options.flows });
   const server: Server = await new Promise((resolve) => {
     const s = service.app.listen(0, '127.0.0.1', () => resolve(s));
+    // As in src/main.ts: idle keep-alive sockets outlive the client's, so a client never reuses a
+    // socket the server is closing at that moment (ECONNRESET on a loaded machine).
+    s.keepAliveTimeout = 65_000;
+    s.headersTimeout = 66_000;
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const defaultFlow = [...service.registry.keys()][0] ?? 'book-appointment';
