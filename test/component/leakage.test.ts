@@ -211,6 +211,11 @@ describe('when the logs, the audit log and the error bodies are searched', () =>
     for (const c of canaries) expect(auditText.includes(c) ? c : undefined).toBeUndefined();
   });
 
+  it('then allowlisted values that were offered and valid are still kept (auditValues works)', () => {
+    expect(auditText).toMatch(/"department\\*":\\*"cardiology/);
+    expect(auditText).toMatch(/"notes\\*":\\*"\[sensitive\]/);
+  });
+
   it('then no secret and no flow token appears in any log line or audit event', () => {
     const found = Object.entries({ ...secrets, ...Object.fromEntries(tokens.map((tk, i) => [`token ${i}`, tk])) })
       .filter(([, value]) => logText.includes(value) || auditText.includes(value))
