@@ -17,9 +17,10 @@ import { paths } from '../paths';
 import { CommandError, envSecret, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
 
 const USAGE = `Usage: npm run simulate -- <flow-id> [--url http://127.0.0.1:3000] [--script steps.json]
-          [--public-key keys/public.pem] [--app-secret-file F] [--token T] [--phone +E164]
+          [--public-key keys/public.pem] [--app-secret-file F] [--token T] [--phone +E164] [--skip-ping]
 
-Plays WhatsApp against a running endpoint (npm start): sends INIT, shows each screen, asks for
+Plays WhatsApp against a running endpoint (npm start): sends the health check (ping) and INIT,
+shows each screen, asks for
 its inputs (or takes them from --script), sends the data_exchange payload the Flow JSON binds,
 encrypted and signed like WhatsApp, and checks every reply against the target screen's data
 declaration and the routing model.
@@ -40,6 +41,7 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
     'public-key': { type: 'string' },
     token: { type: 'string' },
     phone: { type: 'string' },
+    'skip-ping': { type: 'boolean' },
   });
   if (positionals.length !== 1) throw new UsageError('give exactly one flow id');
   const flowId = positionals[0] as string;
@@ -76,7 +78,16 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
   }
   io.out(`simulating ${flowId} against ${endpoint}${appSecret ? ' (signed)' : ''}`);
   try {
-    const result = await new Simulator({ flow, url: endpoint, publicKey, appSecret, token, driver, out }).run();
+    const result = await new Simulator({
+      flow,
+      url: endpoint,
+      publicKey,
+      appSecret,
+      token,
+      driver,
+      out,
+      ping: values['skip-ping'] !== true,
+    }).run();
     const problems = result.mismatches.map(formatMismatch);
     if (script && !result.completed && !script.allowIncomplete && problems.length === 0) {
       problems.push(`✗ the script ended after ${script.steps.length} step(s) but the flow did not complete`);

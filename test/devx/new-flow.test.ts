@@ -58,6 +58,7 @@ describe('when a developer runs npm run new-flow', () => {
       [join(copy, 'node_modules/jest/bin/jest.js'), '--runInBand', '--ci', 'test/flows/hello-world.test.ts'],
       { cwd: copy, env: { NODE_OPTIONS: '--experimental-vm-modules' }, timeoutMs: 240_000 },
     );
+    // About 55 s alone; the limits are generous because CI runs it beside the other suites.
     expect(jest.stderr).toMatch(/Tests:\s+2 passed, 2 total/);
     expect(jest.code).toBe(0);
 

@@ -43,6 +43,7 @@ describe('when the simulator walks the example flow against the real service', (
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('(signed)');
+    expect(run.stdout).toContain('✓ ping answered {"data":{"status":"active"}}');
     expect(run.stdout).toMatch(/┌─ DETAILS — Your details\n│ ! Please check the highlighted fields\./);
     expect(run.stdout).toContain('⚠ Use a permanent address');
     expect(run.stdout).toContain('← BACK from DETAILS (refresh_on_back)');
@@ -116,7 +117,9 @@ describe('when the simulator walks the example flow against the real service', (
       ]);
       const result = await run;
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/INIT: HTTP 421 \(the service cannot decrypt: --public-key does not match/);
+      expect(result.stderr).toMatch(
+        /ping \(health check\): HTTP 421 \(the service cannot decrypt: --public-key does not match/,
+      );
     } finally {
       other.cleanup();
     }
@@ -188,7 +191,11 @@ describe('when a person uses the simulator in a real terminal (tmux)', () => {
 type Reply = (request: Record<string, unknown>) => { status: number; body?: string; json?: unknown };
 
 /** An endpoint that decrypts like the real one but answers whatever the test says. */
-async function fakeEndpoint(keys: TestKeys, reply: Reply): Promise<{ url: string; close(): Promise<void> }> {
+async function fakeEndpoint(
+  keys: TestKeys,
+  reply: Reply,
+  pingToo = false,
+): Promise<{ url: string; close(): Promise<void> }> {
   const key = loadPrivateKeyFile(keys.privateKeyFile, undefined);
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -196,7 +203,8 @@ async function fakeEndpoint(keys: TestKeys, reply: Reply): Promise<{ url: string
     req.on('end', () => {
       const envelope = decryptEnvelope(JSON.parse(Buffer.concat(chunks).toString('utf8')), [key]);
       const request = JSON.parse(envelope.plaintext.toString('utf8')) as Record<string, unknown>;
-      const answer = reply(request);
+      const answer =
+        request.action === 'ping' && !pingToo ? { status: 200, json: { data: { status: 'active' } } } : reply(request);
       const body =
         answer.json !== undefined
           ? encryptResponse(JSON.stringify(answer.json), envelope.aesKey, envelope.iv)
@@ -227,8 +235,8 @@ describe('when the remote endpoint misbehaves', () => {
     is_time_enabled: false,
   };
 
-  async function simulateAgainst(reply: Reply) {
-    const fake = await fakeEndpoint(keys, reply);
+  async function simulateAgainst(reply: Reply, pingToo = false) {
+    const fake = await fakeEndpoint(keys, reply, pingToo);
     try {
       return await runCli('simulate', [
         'book-appointment',
@@ -247,7 +255,11 @@ describe('when the remote endpoint misbehaves', () => {
   }
 
   it.each([
-    ['garbage text', () => ({ status: 200, body: 'hello there, not encrypted' }), /not standard base64/],
+    [
+      'garbage text',
+      () => ({ status: 200, body: 'hello there, not encrypted' }),
+      /INIT: the reply body is not standard base64/,
+    ],
     ['HTTP 500', () => ({ status: 500, body: 'Internal Server Error' }), /INIT: HTTP 500 .*"Internal Server Error"/],
     ['a JSON-wrapped body', () => ({ status: 200, body: '{"data":"x"}' }), /JSON or quoted, not bare base64/],
     [
@@ -283,6 +295,13 @@ describe('when the remote endpoint misbehaves', () => {
     expect(run.stderr).toMatch(
       /✗ INIT: screen APPOINTMENT, field \/is_time_enabled: type \(#\/properties\/is_time_enabled\/type\): must be boolean/,
     );
+  });
+
+  it('then a health check answered wrongly fails before INIT', async () => {
+    const run = await simulateAgainst(() => ({ status: 200, json: { data: { status: 'ok' } } }), true);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/✗ ping \(health check\): health check: expected \{"data":\{"status":"active"\}\}/);
+    expect(run.stdout).not.toContain('┌─');
   });
 
   it('then a screen that is not in the Flow JSON is refused', async () => {

@@ -49,7 +49,8 @@ export class InteractiveDriver implements Driver {
   ) {}
 
   async interact(view: ScreenView, current: CurrentScreen, flowVersion: string): Promise<Interaction> {
-    if (this.#screen !== view.id) this.#answered = new Set();
+    // A new screen, or the same one back with an error: ask every input again (Enter keeps it).
+    if (this.#screen !== view.id || view.errorMessage || view.fields.some((f) => f.error)) this.#answered = new Set();
     this.#screen = view.id;
     const inputs: Record<string, unknown> = {};
     for (const field of view.fields) {

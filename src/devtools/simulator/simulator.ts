@@ -63,6 +63,8 @@ export interface SimulatorOptions {
   readonly token: string;
   readonly driver: Driver;
   readonly out: (line: string) => void;
+  /** Send WhatsApp's health check (`ping`) first and check its answer; default true. */
+  readonly ping?: boolean;
 }
 
 export interface SimulationResult {
@@ -100,6 +102,8 @@ export class Simulator {
 
   async run(): Promise<SimulationResult> {
     const { driver, out, flow } = this.options;
+    if (this.options.ping !== false) await this.#ping();
+    if (driver.strict && this.#mismatches.length > 0) return this.#result(false, undefined);
     const init = await this.#send({ action: 'INIT', from: undefined, label: 'INIT' }, { screen: '', data: {} });
     const first = this.#check(init, { action: 'INIT', from: undefined, label: 'INIT' }, driver.initExpect);
     if (first.completed) return this.#result(true, first.params);
@@ -251,8 +255,29 @@ export class Simulator {
     this.#requests += 1;
     const reply = await postSealed(url, sealed, appSecret);
     if (reply.status === 200)
-      return { status: 200, body: reply.body, json: openReply(reply.body, sealed.aesKey, sealed.iv) };
+      return { status: 200, body: reply.body, json: openLabelled(reply.body, sealed, sent.label) };
     throw new BadReplyError(`${sent.label}: ${describeStatus(reply.status, reply.body, sealed)}`);
+  }
+
+  /** The health check WhatsApp sends before publishing and now and then (PROTOCOL.md §3.2). */
+  async #ping(): Promise<void> {
+    const { publicKey, appSecret, url } = this.options;
+    const label = 'ping (health check)';
+    const sealed = sealRequest(publicKey, { version: '3.0', action: 'ping' });
+    const reply = await postSealed(url, sealed, appSecret);
+    if (reply.status !== 200) throw new BadReplyError(`${label}: ${describeStatus(reply.status, reply.body, sealed)}`);
+    const json = openLabelled(reply.body, sealed, label);
+    if (!isObject(json.data) || json.data.status !== 'active') {
+      const mismatch: Mismatch = {
+        step: label,
+        rule: 'health check',
+        message: `expected {"data":{"status":"active"}} (PROTOCOL.md §3.2), got ${preview(JSON.stringify(json))}`,
+      };
+      this.#mismatches.push(mismatch);
+      this.options.out(formatMismatch(mismatch));
+      return;
+    }
+    this.options.out('✓ ping answered {"data":{"status":"active"}}');
   }
 
   /** Checks a reply against the Flow JSON; returns the screen and data it shows, or the completion. */
@@ -349,6 +374,16 @@ export class Simulator {
         report({ screen, field: problem.path, rule: 'expected value', message: problem.message });
       }
     }
+  }
+}
+
+/** Opens a reply; a body WhatsApp would refuse is reported with the request it answered. */
+function openLabelled(body: string, sealed: { aesKey: Buffer; iv: Buffer }, label: string): Json {
+  try {
+    return openReply(body, sealed.aesKey, sealed.iv);
+  } catch (err) {
+    if (err instanceof BadReplyError) throw new BadReplyError(`${label}: ${err.message}`);
+    throw err;
   }
 }
 
