@@ -34,7 +34,11 @@ export function redactFields(
     const field = rules.fieldOfKey[key] ?? key;
     if (rules.sensitiveKeys.has(key) || rules.sensitiveKeys.has(field)) out[key] = SENSITIVE;
     else if ((rules.allowValues.has(field) || rules.allowValues.has(key)) && isScalar(value)) {
-      out[key] = String(value).slice(0, MAX_ALLOWED_VALUE);
+      // Control characters never reach the log (and a NUL would make PostgreSQL refuse the jsonb).
+      // eslint-disable-next-line no-control-regex -- control characters are what is removed
+      out[key] = String(value)
+        .replace(/[\u0000-\u001f\u007f]/g, ' ')
+        .slice(0, MAX_ALLOWED_VALUE);
     } else out[key] = REDACTED;
   }
   if (unknown > 0) out['(unknown fields)'] = String(unknown);

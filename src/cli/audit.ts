@@ -71,7 +71,17 @@ export async function auditCommand(argv: string[], io: Io): Promise<number> {
     await withDatabase(async (db) => {
       const config = loadConfig();
       const subjectRefs =
-        phone === undefined ? undefined : await subjectRefsOfPhone(db.knex, phone, config.subjectHashKey.reveal());
+        phone === undefined
+          ? undefined
+          : await subjectRefsOfPhone(db.knex, phone, config.subjectHashKey.reveal()).catch((err: unknown) => {
+              throw isPermissionDenied(err)
+                ? new CommandError(
+                    '--phone needs read access to the subjects table (the per-person salts), which the ' +
+                      'read-only flowgate_compliance role does not have by design; ask an administrator to ' +
+                      "run this query with the service's database user",
+                  )
+                : err;
+            });
       const rows = await queryAuditEvents(db.knex, { ...query, subjectRefs });
       const text = formatAuditRows(rows, format);
       if (out) {
@@ -126,6 +136,10 @@ async function withDatabase(fn: (db: Database) => Promise<number>): Promise<numb
   } finally {
     await db.close();
   }
+}
+
+function isPermissionDenied(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '42501';
 }
 
 if (require.main === module) exitWith(runCommand(USAGE, auditCommand));

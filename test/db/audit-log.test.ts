@@ -106,6 +106,23 @@ describe('when the database fails under the audit writer', () => {
   });
 });
 
+describe('when one event of a group commit is refused by the database', () => {
+  it('then only that event fails; the others of its batch are written', async () => {
+    await f.withDb(async (knex) => {
+      const audit = new AuditLog(knex, { enabled: true, chains: 2, batchMax: 8 }, silent);
+      // jsonb refuses a NUL character: the batch's transaction fails as a whole.
+      const results = await Promise.allSettled([
+        audit.append(event('batch_ok_1')),
+        audit.append({ ...event('batch_poison'), detail: { text: 'a\u0000b' } }),
+        audit.append(event('batch_ok_2')),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      const written = await knex('audit_events').where('outcome', 'like', 'batch_%').pluck('outcome');
+      expect(written.sort()).toEqual(['batch_ok_1', 'batch_ok_2']);
+    });
+  });
+});
+
 describe('when a handler registers afterCommit work', () => {
   const ran: { outcome: string; sessionCommitted: boolean }[] = [];
 
