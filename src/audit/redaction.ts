@@ -2,6 +2,8 @@ export const REDACTED = '[redacted]';
 export const SENSITIVE = '[sensitive]';
 
 const MAX_ALLOWED_VALUE = 100;
+// eslint-disable-next-line no-control-regex -- control characters are what is removed
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
 
 export interface RedactionRules {
   /** Payload keys the screen's schema knows; other keys are only counted (their names are input too). */
@@ -35,10 +37,7 @@ export function redactFields(
     if (rules.sensitiveKeys.has(key) || rules.sensitiveKeys.has(field)) out[key] = SENSITIVE;
     else if ((rules.allowValues.has(field) || rules.allowValues.has(key)) && isScalar(value)) {
       // Control characters never reach the log (and a NUL would make PostgreSQL refuse the jsonb).
-      // eslint-disable-next-line no-control-regex -- control characters are what is removed
-      out[key] = String(value)
-        .replace(/[\u0000-\u001f\u007f]/g, ' ')
-        .slice(0, MAX_ALLOWED_VALUE);
+      out[key] = String(value).replace(CONTROL_CHARACTERS, ' ').slice(0, MAX_ALLOWED_VALUE);
     } else out[key] = REDACTED;
   }
   if (unknown > 0) out['(unknown fields)'] = String(unknown);
