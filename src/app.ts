@@ -6,6 +6,7 @@ import type { AuditLog } from './audit';
 import type { Dispatcher } from './flows';
 import { flowRouter, healthRouter, tokenApiRouter } from './http';
 import type { Logger } from './logging';
+import type { RateLimiter } from './ratelimit';
 import type { TokenService } from './tokens';
 
 export interface AppDeps {
@@ -17,6 +18,10 @@ export interface AppDeps {
   readonly bodyLimitBytes: number;
   readonly tokenApiKey: string | undefined;
   readonly trustProxy: boolean | number;
+  /** Edge rate limits (failed requests per address, global ceiling) and per-token counting. */
+  readonly rateLimiter?: RateLimiter;
+  /** True once shutdown began: /readyz answers 503. */
+  readonly isDraining?: () => boolean;
   /** Extra routes mounted before the 404 handler (e.g. metrics). */
   readonly extraRouters?: readonly express.Router[];
 }
@@ -33,8 +38,8 @@ export function buildApp(deps: AppDeps): Express {
     res.set('X-Request-Id', id);
     next();
   });
-  app.use(healthRouter(deps.knex));
-  app.use(flowRouter(deps.dispatcher, deps.bodyLimitBytes));
+  app.use(healthRouter(deps.knex, { isDraining: deps.isDraining }));
+  app.use(flowRouter(deps.dispatcher, deps.bodyLimitBytes, deps.rateLimiter));
   if (deps.tokenApiKey) {
     app.use(tokenApiRouter({ tokens: deps.tokens, apiKey: deps.tokenApiKey, audit: deps.audit, logger: deps.logger }));
   }

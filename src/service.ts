@@ -8,6 +8,8 @@ import { AtRestCipher, loadPrivateKeyFile, writeKeyPair } from './crypto';
 import { buildRegistry, Dispatcher, type FlowDefinition, type Registry, type RequestObservation } from './flows';
 import { registeredFlows } from './flows/registered';
 import { createLogger, type Logger } from './logging';
+import { FlowgateMetrics, metricsRouter } from './metrics';
+import { createCounterStore, RateLimiter } from './ratelimit';
 import { paths } from './paths';
 import { openDatabase, type Database } from './storage';
 import { FlowTokenCodec, TokenService } from './tokens';
@@ -24,7 +26,11 @@ export interface Service {
   readonly codec: FlowTokenCodec;
   readonly cipher: AtRestCipher;
   readonly dispatcher: Dispatcher;
-  /** Flushes audit batches and closes the database; call after the HTTP server stopped. */
+  readonly metrics: FlowgateMetrics;
+  readonly rateLimiter: RateLimiter;
+  /** From now on /readyz answers 503, so load balancers stop sending before the server closes. */
+  markDraining(): void;
+  /** Flushes audit batches, closes the rate-limit store and the database; call after the HTTP server stopped. */
   close(): Promise<void>;
 }
 
@@ -34,6 +40,10 @@ export interface ServiceOptions {
   readonly observe?: (observation: RequestObservation) => void;
   readonly allowTokenRequest?: (tokenId: string) => Promise<boolean>;
   readonly extraRouters?: readonly express.Router[];
+  /** Run migrations at start (default true); cluster workers skip it, the primary ran them. */
+  readonly migrate?: boolean;
+  /** What `/metrics` on the main port serves (default: this process's metrics; workers: the cluster's). */
+  readonly renderMetrics?: () => Promise<string>;
 }
 
 /**
@@ -52,10 +62,18 @@ export async function createService(config: Config, options: ServiceOptions = {}
     logger.warn('META_APP_SECRET is not set: request signatures are NOT checked (development only)');
   }
 
-  const database = await openDatabase(config.database, { migrate: true });
+  const database = await openDatabase(config.database, { migrate: options.migrate ?? true, logger });
   try {
+    const metrics = new FlowgateMetrics();
     const audit = new AuditLog(database.knex, config.audit, logger);
+    audit.onBatch((size) => metrics.auditBatch(size));
     await audit.init();
+    const store = createCounterStore(config, {
+      knex: database.knex,
+      logger,
+      onError: () => metrics.rateLimitStoreErrors.inc({ store: store.kind }),
+    });
+    const rateLimiter = new RateLimiter({ store, limits: config.rateLimits, logger, metrics });
     if (!config.audit.enabled) logger.warn('AUDIT_ENABLED=false: requests are not audited');
     const codec = new FlowTokenCodec(config.flowTokens.secrets.map((s) => s.reveal()));
     const cipher = new AtRestCipher(config.submissionKeys);
@@ -76,9 +94,15 @@ export async function createService(config: Config, options: ServiceOptions = {}
       cipher,
       logger,
       handlerTimeoutMs: config.handlerTimeoutMs,
-      observe: options.observe,
-      allowTokenRequest: options.allowTokenRequest,
+      observe: (o) => {
+        metrics.observe(o);
+        options.observe?.(o);
+      },
+      allowTokenRequest: options.allowTokenRequest ?? ((tokenId) => rateLimiter.allowToken(tokenId)),
     });
+    const metricsToken = config.metricsToken?.reveal();
+    const renderMetrics = options.renderMetrics ?? (async () => metrics.render());
+    const readiness = { draining: false };
     const app = buildApp({
       dispatcher,
       knex: database.knex,
@@ -88,7 +112,13 @@ export async function createService(config: Config, options: ServiceOptions = {}
       bodyLimitBytes: config.bodyLimitBytes,
       tokenApiKey: config.tokenApiKey?.reveal(),
       trustProxy: config.trustProxy,
-      extraRouters: options.extraRouters,
+      rateLimiter,
+      isDraining: () => readiness.draining,
+      extraRouters: [
+        // On the main port /metrics exists only with METRICS_TOKEN; without it the path is a 404.
+        ...(metricsToken ? [metricsRouter({ render: renderMetrics, token: metricsToken })] : []),
+        ...(options.extraRouters ?? []),
+      ],
     });
     return {
       app,
@@ -101,8 +131,14 @@ export async function createService(config: Config, options: ServiceOptions = {}
       codec,
       cipher,
       dispatcher,
+      metrics,
+      rateLimiter,
+      markDraining() {
+        readiness.draining = true;
+      },
       async close() {
         await audit.flush();
+        await rateLimiter.close().catch((error: unknown) => logger.warn('closing the rate-limit store', { error }));
         await database.close();
       },
     };
@@ -112,7 +148,12 @@ export async function createService(config: Config, options: ServiceOptions = {}
   }
 }
 
-function loadKeys(config: Config, logger: Logger): KeyObject[] {
+/**
+ * The current and previous private keys; outside production a missing current key is generated
+ * first. The cluster primary calls it before forking, so that workers never race to generate
+ * two different development keys and a wrong passphrase stops the start once, clearly.
+ */
+export function loadKeys(config: Config, logger: Logger): KeyObject[] {
   if (!existsSync(config.privateKeyFile) && config.nodeEnv !== 'production') {
     const pair = writeKeyPair(config.privateKeyFile, config.privateKeyPassphrase?.reveal());
     logger.warn('generated a development key pair; upload the public key to use it with WhatsApp', {

@@ -14,6 +14,8 @@ export interface RedactionRules {
   readonly allowValues: ReadonlySet<string>;
   /** payload key → form field name */
   readonly fieldOfKey: Readonly<Record<string, string>>;
+  /** Optional per-value check for allowlisted fields (e.g. the value must be a shown option id). */
+  readonly allowValue?: (field: string, value: unknown) => boolean;
 }
 
 /**
@@ -35,8 +37,12 @@ export function redactFields(
     }
     const field = rules.fieldOfKey[key] ?? key;
     if (rules.sensitiveKeys.has(key) || rules.sensitiveKeys.has(field)) out[key] = SENSITIVE;
-    else if ((rules.allowValues.has(field) || rules.allowValues.has(key)) && isScalar(value)) {
-      // Control characters never reach the log (and a NUL would make PostgreSQL refuse the jsonb).
+    else if (
+      (rules.allowValues.has(field) || rules.allowValues.has(key)) &&
+      isScalar(value) &&
+      (rules.allowValue?.(field, value) ?? true)
+    ) {
+      // Control characters never reach the log (terminals and spreadsheets read them too).
       out[key] = String(value).replace(CONTROL_CHARACTERS, ' ').slice(0, MAX_ALLOWED_VALUE);
     } else out[key] = REDACTED;
   }

@@ -1,6 +1,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config';
 import { PrivateKeyError } from '../crypto';
+import { DevtoolError } from '../devtools/errors';
+import { readPassphraseFile } from '../devtools/keys';
 import { RegistrationError } from '../flows';
 import { isDatabaseUnavailable } from '../flows/database-errors';
 import { DatabaseInUseError } from '../storage';
@@ -73,6 +75,7 @@ export async function runCommand(
     }
     if (
       err instanceof CommandError ||
+      err instanceof DevtoolError ||
       err instanceof ConfigError ||
       err instanceof PrivateKeyError ||
       err instanceof RegistrationError ||
@@ -106,4 +109,11 @@ export function exitWith(code: Promise<number>): void {
   void code.then((c) => {
     process.exitCode = c;
   });
+}
+
+/** A secret from `NAME` or the file named by `NAME_FILE`, as the service reads it. */
+export function envSecret(name: string): string | undefined {
+  if (process.env[name]) return process.env[name];
+  const file = process.env[`${name}_FILE`];
+  return file ? readPassphraseFile(file) : undefined;
 }

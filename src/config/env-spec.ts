@@ -105,7 +105,9 @@ export const ENV_SPEC: readonly VarSpec[] = [
   {
     name: 'TOKEN_API_KEY',
     secret: true,
-    description: 'Bearer key of the token API (`/api/tokens`). Unset: the API answers 404.',
+    devGenerated: true,
+    description:
+      'Bearer key of the token API (`/api/tokens`). Unset: generated in `keys/dev-secrets.json` outside production; in production the API answers 404.',
   },
   {
     name: 'HANDLER_TIMEOUT_MS',
@@ -144,7 +146,8 @@ export const ENV_SPEC: readonly VarSpec[] = [
   {
     name: 'REDIS_URL',
     secret: true,
-    description: 'Redis for shared rate-limit counters; unset: counters live in the database.',
+    description:
+      'Redis (`redis://[:password@]host:port[/db]`) for shared rate-limit counters. Unset: PostgreSQL with DATABASE_URL, process memory with PGlite.',
   },
   {
     name: 'RATE_LIMIT_PER_TOKEN_PER_MINUTE',

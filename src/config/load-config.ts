@@ -63,7 +63,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   };
 
   const privateKeyFile = path(raw, 'FLOWS_PRIVATE_KEY_FILE', cwd);
-  if (production && raw('FLOWS_PRIVATE_KEY_FILE') === undefined) {
+  // `raw()` falls back to the default (keys/private.pem), so it never returns undefined here: ask
+  // the environment itself. Otherwise production silently used a development key left in keys/
+  // (ENV_SPEC marks the variable requiredInProduction). Found by test/unit/config.test.ts.
+  if (production && (env.FLOWS_PRIVATE_KEY_FILE ?? '').trim() === '') {
     throw new ConfigError('FLOWS_PRIVATE_KEY_FILE', 'is required when NODE_ENV=production');
   }
   const appSecret = secret('META_APP_SECRET');

@@ -1,4 +1,4 @@
-import type { Logger } from '../logging';
+import { errorSummary, type Logger } from '../logging';
 import {
   HandlerContractError,
   MalformedRequestError,
@@ -168,7 +168,13 @@ async function callHandler(
   } catch (err) {
     const reason =
       err instanceof HandlerContractError ? err.message : `handler threw ${(err as Error)?.name ?? 'a value'}`;
-    env.logger.error('screen handler failed', { flowId: flow.id, screen: screen ?? '(init)', action, error: err });
+    // Class and stack frames only: the message may quote user input (see errorSummary).
+    env.logger.error('screen handler failed', {
+      flowId: flow.id,
+      screen: screen ?? '(init)',
+      action,
+      error: err instanceof HandlerContractError ? { name: err.name, message: err.message } : errorSummary(err),
+    });
     return { kind: 'failed', timedOut: false, reason };
   } finally {
     clearTimeout(timer);
@@ -276,6 +282,13 @@ function errorOnScreen(
     if (text && field.errorMessageDataKey) data[field.errorMessageDataKey] = text;
   }
   if (!screen.validateResponse(data)) {
+    if (outcome === 'invalid_data' && !explicitData && !state.screens[model.id]) {
+      // Invalid input from a screen this session never sent data for (no INIT before it, e.g. a
+      // flow opened with flow_action "navigate", or a forged request): the screen cannot be re-shown
+      // without its declared data (PROTOCOL.md §4.1), and no developer code failed, so this is a
+      // refused request (400), not a 500 logged as a handler failure. Found by the property tests.
+      throw new MalformedRequestError(`invalid data from screen ${model.id}, which this session has not shown`);
+    }
     const why = describeErrors(screen.validateResponse.errors);
     return failOnScreen(
       flow,

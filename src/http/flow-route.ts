@@ -6,17 +6,23 @@ import {
   UnsupportedMediaTypeError,
   type ProtocolError,
 } from '../protocol';
+import type { RateLimiter } from '../ratelimit';
 
 /**
  * The thin edge (DESIGN.md practice 1): read the raw bytes (the signature covers them exactly,
  * PROTOCOL.md §5.2), hand them to the dispatcher, write what it returns. Body-parser failures
  * (413, unsupported encoding) go through the dispatcher too, so they are audited like the rest.
  */
-export function flowRouter(dispatcher: Dispatcher, bodyLimitBytes: number): Router {
+export function flowRouter(dispatcher: Dispatcher, bodyLimitBytes: number, rateLimiter?: RateLimiter): Router {
   const router = express.Router();
   const rawBody = express.raw({ type: () => true, limit: bodyLimitBytes });
+  // Edge limits run before the body is read: a refused request costs no parsing and no RSA.
+  const edge = rateLimiter ? [rateLimiter.edge] : [];
+  const record = async (req: Request, status: number): Promise<void> => {
+    await rateLimiter?.recordOutcome(req.ip, status);
+  };
 
-  router.post('/flows/:flowId', rawBody, async (req: Request, res: Response) => {
+  router.post('/flows/:flowId', ...edge, rawBody, async (req: Request, res: Response) => {
     const contentType = req.headers['content-type'];
     const edgeError = isJson(contentType) ? undefined : new UnsupportedMediaTypeError(contentType);
     const result = await dispatcher.handle({
@@ -27,6 +33,7 @@ export function flowRouter(dispatcher: Dispatcher, bodyLimitBytes: number): Rout
       remoteAddress: req.ip,
       edgeError,
     });
+    await record(req, result.status);
     send(res, result);
   });
 
@@ -43,6 +50,7 @@ export function flowRouter(dispatcher: Dispatcher, bodyLimitBytes: number): Rout
     });
     // The rest of an oversized body is not read; close the connection rather than drain it.
     if (result.status === 413) res.set('Connection', 'close');
+    await record(req, result.status);
     send(res, result);
   });
   return router;
@@ -58,6 +66,11 @@ function bodyParserError(err: unknown, limit: number): ProtocolError | undefined
   if (type === 'encoding.unsupported' || type === 'charset.unsupported')
     return new UnsupportedMediaTypeError(undefined);
   if (typeof type === 'string') return new MalformedRequestError(type);
+  // A corrupt gzip/deflate body reaches here as body-parser's 400 wrapping a zlib error, without a
+  // `type`; it is still an unreadable body, refused and audited like the rest (empty body, not the
+  // app-level JSON). Found by test/component/http-errors.test.ts.
+  const status = (err as { status?: unknown } | null)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) return new MalformedRequestError('unreadable body');
   return undefined;
 }
 

@@ -1,4 +1,5 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 export class DatabaseInUseError extends Error {
   constructor(dataDir: string, pid: number) {
@@ -16,9 +17,12 @@ export class DatabaseInUseError extends Error {
  */
 export function lockDataDir(dataDir: string): () => void {
   const file = `${dataDir}.lock`;
+  // On a fresh clone the parent folder (.data/) does not exist yet.
+  mkdirSync(dirname(file), { recursive: true });
   try {
     writeFileSync(file, String(process.pid), { flag: 'wx' });
-  } catch {
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     const pid = Number(readFileSync(file, 'utf8').trim());
     if (pid && pid !== process.pid && isAlive(pid)) throw new DatabaseInUseError(dataDir, pid);
     writeFileSync(file, String(process.pid));

@@ -51,6 +51,11 @@ export function testEnv(
     TOKEN_API_KEY: randomSecret(),
     LOG_FORMAT: 'json',
     LOG_LEVEL: 'debug',
+    // Generous limits: suites that send many rejected requests from 127.0.0.1 must not be throttled.
+    // Rate-limit tests set their own small values.
+    RATE_LIMIT_PER_TOKEN_PER_MINUTE: '100000',
+    RATE_LIMIT_FAILED_PER_IP_PER_MINUTE: '100000',
+    RATE_LIMIT_GLOBAL_PER_SECOND: '1000000',
     ...testDatabaseEnv(),
     ...overrides,
   };

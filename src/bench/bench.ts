@@ -1,0 +1,157 @@
+import { cpus, loadavg } from 'node:os';
+import { exchangePool, measureRsaPerSecond, pingPool, startBenchServer, type BenchServer } from './harness';
+import { runLoad, type LoadResult, type PoolEntry } from './load';
+
+export type Scenario = 'ping' | 'exchange';
+
+export interface BenchOptions {
+  readonly databaseUrl: string | undefined;
+  readonly durationMs: number;
+  readonly connections: readonly number[];
+  readonly scenarios: readonly Scenario[];
+  readonly audit: readonly boolean[];
+  /** Service worker processes (node:cluster); PGlite allows one. */
+  readonly workers: number;
+  readonly progress?: (line: string) => void;
+}
+
+export interface BenchCase extends LoadResult {
+  readonly scenario: Scenario;
+  readonly audit: boolean;
+  readonly connections: number;
+  /** req/s ÷ (RSA decrypts/s of one core × workers). */
+  readonly ofRsaCapacity: number;
+  /** Service CPU per request (all workers), in ms: robust to a busy machine where req/s is not. */
+  readonly serviceCpuMsPerRequest: number;
+  /** SQL statements per request, BEGIN and COMMIT included: each is a round trip a request waits on. */
+  readonly queriesPerRequest: number;
+}
+
+export interface BenchReport {
+  readonly machine: {
+    readonly cpu: string;
+    readonly cores: number;
+    readonly node: string;
+    /** 1-minute load average before and after: other work on the machine skews every figure. */
+    readonly loadBefore: number;
+    readonly loadAfter: number;
+  };
+  readonly database: 'postgres' | 'pglite';
+  readonly note: string | undefined;
+  readonly workers: number;
+  readonly rsaPerSecondOneCore: number;
+  readonly cases: readonly BenchCase[];
+  /** audit-on req/s ÷ audit-off req/s, per scenario and connection count. */
+  readonly auditRatios: readonly { scenario: Scenario; connections: number; ratio: number }[];
+}
+
+/**
+ * Starts the service once per audit setting and loads it with prebuilt, WhatsApp-encrypted
+ * requests at each connection count. The RSA rate is measured first, alone, as the yardstick: a
+ * request costs one RSA private decrypt plus everything else, so req/s cannot exceed it per core.
+ */
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  const progress = options.progress ?? (() => undefined);
+  const loadBefore = loadavg()[0] ?? 0;
+  const cases: BenchCase[] = [];
+  let rsa = 0;
+  for (const audit of options.audit) {
+    const server = await startBenchServer({ databaseUrl: options.databaseUrl, audit, workers: options.workers });
+    try {
+      if (rsa === 0) {
+        rsa = measureRsaPerSecond(server.privateKeyPem, server.publicKeyPem);
+        progress(`RSA-OAEP-2048 private decrypts, one core: ${rsa.toFixed(0)}/s`);
+      }
+      for (const scenario of options.scenarios) {
+        const pool = await poolFor(server, scenario, Math.max(...options.connections));
+        for (const connections of options.connections) {
+          const usageBefore = await server.usage();
+          const result = await runLoad({
+            baseUrl: server.baseUrl,
+            pool,
+            connections,
+            durationMs: options.durationMs,
+            warmupMs: Math.min(1000, options.durationMs / 4),
+          });
+          const usageAfter = await server.usage();
+          const row: BenchCase = {
+            ...result,
+            scenario,
+            audit,
+            connections,
+            ofRsaCapacity: result.perSecond / (rsa * options.workers),
+            serviceCpuMsPerRequest: (usageAfter.cpuMicros - usageBefore.cpuMicros) / 1000 / Math.max(1, result.sent),
+            queriesPerRequest: (usageAfter.queries - usageBefore.queries) / Math.max(1, result.sent),
+          };
+          cases.push(row);
+          progress(formatCase(row));
+        }
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+  const auditRatios: { scenario: Scenario; connections: number; ratio: number }[] = [];
+  for (const on of cases.filter((c) => c.audit)) {
+    const off = cases.find((c) => !c.audit && c.scenario === on.scenario && c.connections === on.connections);
+    if (off && off.perSecond > 0)
+      auditRatios.push({ scenario: on.scenario, connections: on.connections, ratio: on.perSecond / off.perSecond });
+  }
+  const cpu = cpus();
+  return {
+    machine: {
+      cpu: cpu[0]?.model.trim() ?? 'unknown',
+      cores: cpu.length,
+      node: process.version,
+      loadBefore,
+      loadAfter: loadavg()[0] ?? 0,
+    },
+    database: options.databaseUrl ? 'postgres' : 'pglite',
+    note: options.databaseUrl
+      ? undefined
+      : 'DATABASE_URL is not set: the embedded PGlite database (one connection, one worker) was measured, not PostgreSQL.',
+    workers: options.workers,
+    rsaPerSecondOneCore: rsa,
+    cases,
+    auditRatios,
+  };
+}
+
+async function poolFor(server: BenchServer, scenario: Scenario, maxConnections: number): Promise<PoolEntry[]> {
+  if (scenario === 'ping') return pingPool(server, 1024);
+  // Four tokens per connection keep row-lock collisions rare; at least 64 tokens.
+  const tokens = Math.min(512, Math.max(64, maxConnections * 4));
+  return exchangePool(server, tokens, Math.max(2, Math.ceil(1024 / tokens)));
+}
+
+export function formatCase(c: BenchCase): string {
+  const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
+  return [
+    c.scenario.padEnd(8),
+    `audit ${c.audit ? 'on ' : 'off'}`,
+    `${String(c.connections).padStart(3)} conns`,
+    `${c.perSecond.toFixed(0).padStart(6)} req/s`,
+    `p50 ${c.p50Ms.toFixed(1)} ms`,
+    `p90 ${c.p90Ms.toFixed(1)} ms`,
+    `p99 ${c.p99Ms.toFixed(1)} ms`,
+    `errors ${c.errors}${c.errors ? ` ${JSON.stringify(c.errorKinds)}` : ''}`,
+    `${pct(c.ofRsaCapacity)} of RSA×workers`,
+    `cpu ${c.serviceCpuMsPerRequest.toFixed(2)} ms/req`,
+    `${c.queriesPerRequest.toFixed(1)} SQL/req`,
+  ].join('  ');
+}
+
+export function formatReport(r: BenchReport): string {
+  const lines = [
+    `machine: ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}; load average ${r.machine.loadBefore.toFixed(1)} before, ${r.machine.loadAfter.toFixed(1)} after`,
+    `database: ${r.database}${r.note ? ` (${r.note})` : ''}; service workers: ${r.workers}`,
+    `RSA-OAEP-2048 private decrypts/s, one core: ${r.rsaPerSecondOneCore.toFixed(0)} (× ${r.workers} workers = ${(r.rsaPerSecondOneCore * r.workers).toFixed(0)})`,
+    '',
+    ...r.cases.map(formatCase),
+    '',
+    ...r.auditRatios.map(
+      (a) => `audit on / off, ${a.scenario}, ${a.connections} conns: ${(a.ratio * 100).toFixed(0)}%`,
+    ),
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,21 @@
+export { runBench, formatReport, formatCase } from './bench';
+export type { BenchOptions, BenchReport, BenchCase, Scenario } from './bench';
+export { runLoad, send } from './load';
+export type { LoadOptions, LoadResult, PoolEntry } from './load';
+export {
+  startBenchServer,
+  exchangePool,
+  pingPool,
+  issueToken,
+  measureRsaPerSecond,
+  bookableDate,
+  freePort,
+  entry,
+  BENCH_FLOW,
+} from './harness';
+export type { BenchServer, BenchServerOptions } from './harness';
+export { sealForEndpoint, openEndpointResponse } from './whatsapp-sealer';
+export type { SealedBody } from './whatsapp-sealer';
+export { runSoak, formatSoak, formatSample } from './soak';
+export type { SoakOptions, SoakReport, SoakSample } from './soak';
+export type { Usage } from './server';

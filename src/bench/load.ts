@@ -1,0 +1,142 @@
+import http from 'node:http';
+import type { SealedBody } from './whatsapp-sealer';
+
+/** One prebuilt request and how to tell its answer is right. */
+export interface PoolEntry {
+  readonly path: string;
+  readonly sealed: SealedBody;
+  /** Given the HTTP status and the body, whether the answer is the expected success. */
+  readonly check: (status: number, body: string) => boolean;
+}
+
+export interface LoadResult {
+  /** Requests answered inside the measured window. */
+  readonly requests: number;
+  /** Every request sent, warm-up and stragglers included (to divide server-side totals by). */
+  readonly sent: number;
+  readonly errors: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** Statuses of failed requests (and `network` for transport errors), with counts. */
+  readonly errorKinds: Record<string, number>;
+}
+
+export interface LoadOptions {
+  readonly baseUrl: string;
+  readonly pool: readonly PoolEntry[];
+  readonly connections: number;
+  readonly durationMs: number;
+  /** Requests before this time are sent but not counted (JIT, pool and cache warm-up). */
+  readonly warmupMs?: number;
+  /** Per-request timeout; a request slower than this counts as an error. */
+  readonly timeoutMs?: number;
+  /** Open loop: at most this many requests per second in total (closed loop when undefined). */
+  readonly ratePerSecond?: number;
+}
+
+export interface SendResult {
+  readonly status: number;
+  readonly body: string;
+  /** The service's `X-Request-Id` (its audit events carry it). */
+  readonly requestId: string | undefined;
+}
+
+/** POSTs one prebuilt body over a keep-alive agent; rejects on transport errors and timeouts. */
+export function send(agent: http.Agent, url: URL, entry: PoolEntry, timeoutMs: number): Promise<SendResult> {
+  return new Promise((resolve, reject) => {
+    const headers: http.OutgoingHttpHeaders = {
+      'content-type': 'application/json',
+      'content-length': entry.sealed.body.length,
+    };
+    if (entry.sealed.signature) headers['x-hub-signature-256'] = entry.sealed.signature;
+    const req = http.request(
+      { agent, host: url.hostname, port: url.port, path: entry.path, method: 'POST', headers, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            requestId: res.headers['x-request-id'] as string | undefined,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(entry.sealed.body);
+  });
+}
+
+/**
+ * Closed-loop load: `connections` loops, each sending the next prebuilt request as soon as the
+ * previous one is answered, over its own keep-alive connection; latency from write to last byte.
+ */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const url = new URL(options.baseUrl);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const warmupMs = options.warmupMs ?? 0;
+  const start = performance.now();
+  const countFrom = start + warmupMs;
+  const end = countFrom + options.durationMs;
+  const latencies: number[] = [];
+  const errorKinds: Record<string, number> = {};
+  let errors = 0;
+  let next = 0;
+  let sent = 0;
+  const interval = options.ratePerSecond ? (1000 * options.connections) / options.ratePerSecond : 0;
+
+  const loop = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const entry = options.pool[next++ % options.pool.length] as PoolEntry;
+      const sentAt = performance.now();
+      sent++;
+      let ok = false;
+      let kind = 'network';
+      try {
+        const res = await send(agent, url, entry, timeoutMs);
+        ok = entry.check(res.status, res.body);
+        kind = String(res.status);
+      } catch (err) {
+        kind = (err as Error).message === 'timeout' ? 'timeout' : 'network';
+      }
+      const done = performance.now();
+      if (sentAt >= countFrom && done <= end) {
+        latencies.push(done - sentAt);
+        if (!ok) {
+          errors++;
+          errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+        }
+      }
+      if (interval > 0) {
+        const wait = interval - (performance.now() - sentAt);
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.connections }, loop));
+  agent.destroy();
+  const seconds = options.durationMs / 1000;
+  const sorted = Float64Array.from(latencies).sort();
+  const pct = (p: number): number =>
+    sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number);
+  return {
+    requests: latencies.length,
+    sent,
+    errors,
+    seconds,
+    perSecond: latencies.length / seconds,
+    p50Ms: pct(0.5),
+    p90Ms: pct(0.9),
+    p99Ms: pct(0.99),
+    maxMs: sorted.length ? (sorted[sorted.length - 1] as number) : 0,
+    errorKinds,
+  };
+}

@@ -1,0 +1,271 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { FLOW_ID_PATTERN } from '../flows/api';
+import { DevtoolError } from './errors';
+
+export class ScaffoldError extends DevtoolError {}
+
+const REGISTERED = join('src', 'flows', 'registered.ts');
+const LIST = /(export const registeredFlows\s*:\s*readonly FlowDefinition\[\]\s*=\s*\[)([\s\S]*?)(\]\s*;)/;
+
+/** The project folder above `start` (the one with package.json and src/flows/registered.ts). */
+export function findProjectRoot(start: string): string {
+  let dir = start;
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, REGISTERED))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new ScaffoldError(`no flowgate project (package.json with ${REGISTERED}) above ${start}`);
+    dir = parent;
+  }
+}
+
+/** `my-flow_2` → `myFlow2`: the name the flow's default export is imported under. */
+export function identifierFor(id: string): string {
+  const camel = id.replace(/[-_]+([a-z0-9])/g, (_m, c: string) => c.toUpperCase()).replace(/[-_]/g, '');
+  return /^[0-9]/.test(camel) ? `flow${camel}` : camel;
+}
+
+/**
+ * Creates `src/flows/<id>/` — a minimal valid Flow JSON (START → DONE), one handler module per
+ * screen, index.ts and a walk script — registers it in src/flows/registered.ts, and writes
+ * `test/flows/<id>.test.ts`, which walks it through the real service. Refuses an invalid id, an
+ * existing folder or test, and an id already registered; nothing is written unless all is well.
+ */
+export function scaffoldFlow(root: string, id: string): string[] {
+  if (!FLOW_ID_PATTERN.test(id)) {
+    throw new ScaffoldError(
+      `"${id}" is not a valid flow id: lower-case letters, digits, "-" and "_", starting with a letter or digit, at most 40 characters (it becomes the URL /flows/${id})`,
+    );
+  }
+  const flowDir = join(root, 'src', 'flows', id);
+  const testFile = join(root, 'test', 'flows', `${id}.test.ts`);
+  if (existsSync(flowDir)) throw new ScaffoldError(`${relative(root, flowDir)} already exists; pick another id`);
+  if (existsSync(testFile)) throw new ScaffoldError(`${relative(root, testFile)} already exists; pick another id`);
+  const registeredFile = join(root, REGISTERED);
+  const registered = readFileSync(registeredFile, 'utf8');
+  const ident = identifierFor(id);
+  if (registered.includes(`from './${id}'`)) throw new ScaffoldError(`${REGISTERED} already imports './${id}'`);
+  if (new RegExp(`\\b${ident}\\b`).test(registered)) {
+    throw new ScaffoldError(`${REGISTERED} already uses the name ${ident}; pick another id`);
+  }
+  const list = LIST.exec(registered);
+  if (!list) {
+    throw new ScaffoldError(
+      `cannot find "export const registeredFlows: readonly FlowDefinition[] = [...]" in ${REGISTERED}`,
+    );
+  }
+
+  const files: Record<string, string> = {
+    [join(flowDir, 'flow.json')]: `${JSON.stringify(flowJson(), null, 2)}\n`,
+    [join(flowDir, 'index.ts')]: indexTs(id),
+    [join(flowDir, 'screens', 'start.ts')]: startTs(),
+    [join(flowDir, 'screens', 'done.ts')]: doneTs(),
+    [join(flowDir, 'walk.steps.json')]: `${JSON.stringify(walkScript(id), null, 2)}\n`,
+    [testFile]: testTs(id),
+  };
+  const imports = [...registered.matchAll(/^import .*;$/gm)];
+  const lastImport = imports[imports.length - 1];
+  const importLine = `import ${ident} from './${id}';\n`;
+  const withImport =
+    lastImport && lastImport.index !== undefined
+      ? registered.slice(0, lastImport.index + lastImport[0].length + 1) +
+        importLine +
+        registered.slice(lastImport.index + lastImport[0].length + 1)
+      : importLine + registered;
+  const updated = withImport.replace(LIST, (_m, open: string, items: string, close: string) => {
+    const trimmed = items.trim().replace(/,$/, '');
+    return `${open}${trimmed ? `${trimmed}, ` : ''}${ident}${close}`;
+  });
+
+  const written: string[] = [];
+  try {
+    for (const [file, content] of Object.entries(files)) {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, content, { flag: 'wx' });
+      written.push(file);
+    }
+    writeFileSync(registeredFile, updated);
+  } catch (err) {
+    rmSync(flowDir, { recursive: true, force: true });
+    if (written.includes(testFile)) rmSync(testFile, { force: true });
+    throw new ScaffoldError(`could not write the flow (${(err as Error).message}); nothing was kept`);
+  }
+  formatWithPrettier(root, [...written, registeredFile]);
+  return [...written, registeredFile].map((f) => relative(root, f));
+}
+
+/** Leaves the new files as `npm run lint` wants them, when the project's Prettier is installed. */
+function formatWithPrettier(root: string, files: string[]): void {
+  const prettier = join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs');
+  if (!existsSync(prettier)) return;
+  try {
+    execFileSync(process.execPath, [prettier, '--write', '--log-level', 'warn', ...files], {
+      cwd: root,
+      stdio: 'ignore',
+    });
+  } catch {
+    // Formatting is a courtesy; the files are valid either way.
+  }
+}
+
+function flowJson(): Record<string, unknown> {
+  return {
+    version: '6.0',
+    data_api_version: '3.0',
+    routing_model: { START: ['DONE'], DONE: [] },
+    screens: [
+      {
+        id: 'START',
+        title: 'Welcome',
+        data: {
+          intro: { type: 'string', __example__: 'Tell us your name and we will say hello.' },
+          field_errors: {
+            type: 'object',
+            properties: { name: { type: 'string' } },
+            __example__: {},
+          },
+        },
+        layout: {
+          type: 'SingleColumnLayout',
+          children: [
+            { type: 'TextBody', text: '${data.intro}' },
+            {
+              type: 'Form',
+              name: 'start_form',
+              'error-messages': '${data.field_errors}',
+              children: [
+                {
+                  type: 'TextInput',
+                  name: 'name',
+                  label: 'Your name',
+                  'input-type': 'text',
+                  required: true,
+                  'max-chars': 80,
+                },
+                {
+                  type: 'Footer',
+                  label: 'Continue',
+                  'on-click-action': { name: 'data_exchange', payload: { name: '${form.name}' } },
+                },
+              ],
+            },
+          ],
+        },
+      },
+      {
+        id: 'DONE',
+        title: 'Thank you',
+        terminal: true,
+        success: true,
+        data: { greeting: { type: 'string', __example__: 'Hello, Ada!' } },
+        layout: {
+          type: 'SingleColumnLayout',
+          children: [
+            { type: 'TextHeading', text: '${data.greeting}' },
+            { type: 'Footer', label: 'Finish', 'on-click-action': { name: 'data_exchange', payload: {} } },
+          ],
+        },
+      },
+    ],
+  };
+}
+
+function indexTs(id: string): string {
+  return `import { defineFlow, next } from '..';
+import flowJson from './flow.json';
+import { done } from './screens/done';
+import { start } from './screens/start';
+
+/**
+ * ${id}: START asks for a name, DONE greets and completes. Served at POST /flows/${id}.
+ * Change flow.json and the screen modules together; \`npm run check\` says where they disagree.
+ */
+export default defineFlow({
+  id: '${id}',
+  flowJson,
+  // INIT: the first screen and its data (every property START declares in flow.json).
+  onInit: () => next('START', { intro: 'Tell us your name and we will say hello.' }),
+  screens: [start, done],
+});
+`;
+}
+
+function startTs(): string {
+  return `import { defineScreen, next, showError } from '../..';
+
+/** The START screen's Footer sends { name } (see its on-click-action payload in flow.json). */
+export const start = defineScreen<{ name: string }>('START', {
+  onDataExchange({ data }) {
+    const name = data.name.trim();
+    // Checks beyond what flow.json can express go here; the field error appears under the input.
+    if (name.length < 2) return showError('Please check your name.', { fieldErrors: { name: 'At least 2 letters' } });
+    return next('DONE', { greeting: \`Hello, \${name}!\` });
+  },
+});
+`;
+}
+
+function doneTs(): string {
+  return `import { complete, defineScreen } from '../..';
+
+/** DONE is terminal: its Footer calls the endpoint, and complete() closes the flow. */
+export const done = defineScreen('DONE', {
+  onDataExchange(_request, ctx) {
+    const name = String(ctx.answers.START?.name ?? '');
+    // params reach the chat's completion message (the flow token is added for you).
+    return complete({ params: { greeted: name.length > 0 } });
+  },
+});
+`;
+}
+
+function walkScript(id: string): Record<string, unknown> {
+  return {
+    flow: id,
+    init: { expect: { screen: 'START' } },
+    steps: [
+      { screen: 'START', inputs: { name: 'A' }, expect: { screen: 'START', error: 'check your name' } },
+      { screen: 'START', inputs: { name: 'Ada' }, expect: { screen: 'DONE', data: { greeting: 'Hello, Ada!' } } },
+      { screen: 'DONE', expect: { screen: 'SUCCESS', params: { greeted: true } } },
+    ],
+  };
+}
+
+function testTs(id: string): string {
+  return `import { startTestService, type TestService } from '../helpers/test-service';
+import { dataOf, ok } from '../helpers/walk';
+
+let t: TestService;
+beforeAll(async () => {
+  t = await startTestService();
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+describe('when WhatsApp walks the ${id} flow', () => {
+  it('then START, DONE and completion arrive in order', async () => {
+    const token = await t.issueToken('+14155550100', '${id}');
+    const client = t.client('${id}');
+    expect(ok(await client.init(token)).screen).toBe('START');
+    const done = ok(await client.exchange(token, 'START', { name: 'Ada' }));
+    expect(done).toMatchObject({ screen: 'DONE', data: { greeting: 'Hello, Ada!' } });
+    const end = dataOf(await client.exchange(token, 'DONE', {}));
+    expect(end.extension_message_response).toEqual({ params: { flow_token: token, greeted: true } });
+  });
+
+  it('then a name the handler refuses keeps the user on START with a field error', async () => {
+    const token = await t.issueToken('+14155550100', '${id}');
+    const client = t.client('${id}');
+    ok(await client.init(token));
+    const reply = ok(await client.exchange(token, 'START', { name: 'A' }));
+    expect(reply.screen).toBe('START');
+    expect(reply.data).toMatchObject({
+      error_message: 'Please check your name.',
+      field_errors: { name: 'At least 2 letters' },
+    });
+  });
+});
+`;
+}

@@ -1,0 +1,259 @@
+import type { InputComponent } from '../../flow-json';
+
+/**
+ * What the simulator shows of a screen and lets the user do, computed from the Flow JSON's layout
+ * and the screen data like the WhatsApp client does: `${data.x}` / `${form.x}` /
+ * `${screen.S.data.x}` bindings resolved, invisible components left out, options from data sources.
+ */
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+export interface Option {
+  readonly id: string;
+  readonly title: string;
+  readonly description?: string;
+  readonly enabled: boolean;
+}
+
+export interface ViewAction {
+  /** How a script names it: a Footer's label, an EmbeddedLink's text, or the input name for on-select. */
+  readonly name: string;
+  readonly source: string;
+  /** `data_exchange`, `navigate`, `complete`, `open_url`, `update_data`. */
+  readonly kind: string;
+  readonly payload: Json;
+  readonly next: string | undefined;
+  readonly path: string;
+}
+
+export interface ViewField {
+  readonly name: string;
+  readonly component: InputComponent;
+  readonly label: string;
+  readonly required: boolean;
+  readonly enabled: boolean;
+  readonly inputType: string | undefined;
+  readonly options: readonly Option[] | undefined;
+  readonly error: string | undefined;
+  readonly onSelect: ViewAction | undefined;
+  readonly path: string;
+}
+
+export interface ScreenView {
+  readonly id: string;
+  readonly title: string | undefined;
+  readonly terminal: boolean;
+  readonly refreshOnBack: boolean;
+  /** Layout order: text lines, and `{ field }` where an input sits. */
+  readonly lines: readonly (string | { readonly field: string })[];
+  readonly fields: readonly ViewField[];
+  readonly actions: readonly ViewAction[];
+  readonly errorMessage: string | undefined;
+}
+
+/** Values a binding can read: this screen's data and form, and earlier screens' (Flow JSON ≥ 4.0). */
+export interface BindingScope {
+  readonly data: Readonly<Json>;
+  readonly form: Readonly<Json>;
+  readonly screens: Readonly<Record<string, { readonly data: Readonly<Json>; readonly form: Readonly<Json> }>>;
+}
+
+const BINDING = /\$\{(?:screen\.([A-Za-z_]+)\.)?(data|form)\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)\}/g;
+const WHOLE_BINDING = new RegExp(`^${BINDING.source}$`);
+
+function lookup(scope: BindingScope, screen: string | undefined, kind: string, path: string): unknown {
+  const source = screen ? scope.screens[screen] : scope;
+  let value: unknown = source ? (kind === 'data' ? source.data : source.form) : undefined;
+  for (const part of path.split('.')) value = isObject(value) ? value[part] : undefined;
+  return value;
+}
+
+/**
+ * Resolves bindings in a value: a string that is exactly one binding takes the bound value with
+ * its type (how payloads carry arrays and booleans); bindings inside longer text become text.
+ */
+export function resolveBindings(value: unknown, scope: BindingScope): unknown {
+  if (typeof value === 'string') {
+    const whole = WHOLE_BINDING.exec(value);
+    if (whole) return lookup(scope, whole[1], whole[2] as string, whole[3] as string);
+    return value.replace(BINDING, (_m, screen: string | undefined, kind: string, path: string) => {
+      const v = lookup(scope, screen, kind, path);
+      return v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    });
+  }
+  if (Array.isArray(value)) return value.map((v) => resolveBindings(v, scope));
+  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveBindings(v, scope)]));
+  return value;
+}
+
+const INPUTS = new Set<string>([
+  'TextInput',
+  'TextArea',
+  'Dropdown',
+  'RadioButtonsGroup',
+  'CheckboxGroup',
+  'ChipsSelector',
+  'OptIn',
+  'DatePicker',
+  'CalendarPicker',
+  'PhotoPicker',
+  'DocumentPicker',
+]);
+const TEXTS: Record<string, string> = {
+  TextHeading: '# ',
+  TextSubheading: '## ',
+  TextBody: '',
+  TextCaption: '(small) ',
+};
+
+/** Builds the view of `rawScreen` (its Flow JSON object) for the current data and form values. */
+export function buildScreenView(rawScreen: Json, index: number, scope: BindingScope): ScreenView {
+  const lines: (string | { field: string })[] = [];
+  const fields: ViewField[] = [];
+  const actions: ViewAction[] = [];
+  let formErrors: Json = {};
+  const resolve = (v: unknown): unknown => resolveBindings(v, scope);
+  const text = (v: unknown): string => {
+    const r = resolve(v);
+    return typeof r === 'string' ? r : r === undefined ? '' : JSON.stringify(r);
+  };
+
+  const readAction = (raw: unknown, source: string, name: string, path: string): ViewAction | undefined => {
+    if (!isObject(raw) || typeof raw.name !== 'string') return undefined;
+    const next = isObject(raw.next) && typeof raw.next.name === 'string' ? raw.next.name : undefined;
+    return { name, source, kind: raw.name, payload: isObject(raw.payload) ? raw.payload : {}, next, path };
+  };
+
+  const visit = (node: unknown, path: string): void => {
+    if (!isObject(node) || typeof node.type !== 'string') return;
+    if (node.visible !== undefined && resolve(node.visible) === false) return;
+    const type = node.type;
+    if (type === 'Form') {
+      const errors = resolve(node['error-messages']);
+      if (isObject(errors)) formErrors = errors;
+    }
+    if (type in TEXTS) {
+      lines.push(`${TEXTS[type]}${text(node.text)}`);
+    } else if (type === 'RichText') {
+      const t = resolve(node.text);
+      lines.push(...(Array.isArray(t) ? t.map(String) : [String(t ?? '')]));
+    } else if (INPUTS.has(type) && typeof node.name === 'string') {
+      const field = readField(node, type as InputComponent, path);
+      fields.push(field);
+      lines.push({ field: field.name });
+    } else if (type === 'Footer') {
+      const label = text(node.label);
+      const action = readAction(node['on-click-action'], 'Footer', label, `${path}/on-click-action`);
+      if (action) actions.push(action);
+      lines.push(`[ ${label} ]${node.enabled !== undefined && resolve(node.enabled) === false ? ' (disabled)' : ''}`);
+    } else if (type === 'EmbeddedLink') {
+      const label = text(node.text);
+      const action = readAction(node['on-click-action'], 'EmbeddedLink', label, `${path}/on-click-action`);
+      if (action) actions.push(action);
+      lines.push(`<${label}>`);
+    } else if (type === 'Image') {
+      lines.push(`(image${node['alt-text'] ? `: ${text(node['alt-text'])}` : ''})`);
+    } else if (type !== 'Form' && !Array.isArray(node.children) && type !== 'If' && type !== 'Switch') {
+      lines.push(`(${type})`);
+    }
+    if (type === 'If') {
+      lines.push(`(If ${text(node.condition)}: both branches shown)`);
+      for (const branch of ['then', 'else']) {
+        if (Array.isArray(node[branch])) {
+          (node[branch] as unknown[]).forEach((c, i) => visit(c, `${path}/${branch}/${i}`));
+        }
+      }
+    }
+    if (Array.isArray(node.children)) (node.children as unknown[]).forEach((c, i) => visit(c, `${path}/children/${i}`));
+  };
+
+  const readField = (node: Json, component: InputComponent, path: string): ViewField => {
+    const name = node.name as string;
+    const source = resolve(node['data-source']);
+    const options = Array.isArray(source)
+      ? source.filter(isObject).map((o) => ({
+          id: String(o.id),
+          title: String(o.title ?? o.id),
+          ...(typeof o.description === 'string' ? { description: o.description } : {}),
+          enabled: o.enabled !== false,
+        }))
+      : undefined;
+    const ownError = resolve(node['error-message']);
+    const onSelect = readAction(node['on-select-action'], component, name, `${path}/on-select-action`);
+    if (onSelect) actions.push(onSelect);
+    return {
+      name,
+      component,
+      label: text(node.label ?? node.name),
+      required: resolve(node.required) === true || (component === 'OptIn' && node.required === true),
+      enabled: resolve(node.enabled) !== false,
+      inputType: typeof node['input-type'] === 'string' ? node['input-type'] : undefined,
+      options,
+      error: typeof ownError === 'string' && ownError !== '' ? ownError : undefined,
+      onSelect,
+      path,
+    };
+  };
+
+  const layout = isObject(rawScreen.layout) ? rawScreen.layout : {};
+  if (Array.isArray(layout.children)) {
+    (layout.children as unknown[]).forEach((c, i) => visit(c, `/screens/${index}/layout/children/${i}`));
+  }
+  const withErrors = fields.map((f) => {
+    const formError = formErrors[f.name];
+    return typeof formError === 'string' && formError !== '' && !f.error ? { ...f, error: formError } : f;
+  });
+  const errorMessage = typeof scope.data.error_message === 'string' ? scope.data.error_message : undefined;
+  return {
+    id: String(rawScreen.id),
+    title: typeof rawScreen.title === 'string' ? text(rawScreen.title) : undefined,
+    terminal: rawScreen.terminal === true,
+    refreshOnBack: rawScreen.refresh_on_back === true,
+    lines,
+    fields: withErrors,
+    actions,
+    errorMessage,
+  };
+}
+
+/** The empty value the client sends for an input the user left alone. */
+export function emptyValue(component: InputComponent): unknown {
+  switch (component) {
+    case 'CheckboxGroup':
+    case 'ChipsSelector':
+    case 'PhotoPicker':
+    case 'DocumentPicker':
+      return [];
+    case 'OptIn':
+      return false;
+    default:
+      return '';
+  }
+}
+
+/** The screen as text, for the terminal. */
+export function renderScreen(view: ScreenView, form: Readonly<Json>): string[] {
+  const out = [`┌─ ${view.id}${view.title ? ` — ${view.title}` : ''}${view.terminal ? ' (terminal)' : ''}`];
+  if (view.errorMessage) out.push(`│ ! ${view.errorMessage}`);
+  for (const line of view.lines) {
+    if (typeof line === 'string') {
+      out.push(`│ ${line}`);
+      continue;
+    }
+    const f = view.fields.find((x) => x.name === line.field);
+    if (!f) continue;
+    const value = form[f.name];
+    const shown = value === undefined || value === '' ? '' : ` = ${JSON.stringify(value)}`;
+    out.push(
+      `│ [${f.component}] ${f.label}${f.required ? ' *' : ''}${f.enabled ? '' : ' (disabled)'}` +
+        `${f.inputType ? ` (${f.inputType})` : ''}${shown}`,
+    );
+    (f.options ?? []).forEach((o, i) =>
+      out.push(`│     ${i + 1}) ${o.title}${o.id !== o.title ? ` (${o.id})` : ''}${o.enabled ? '' : ' (disabled)'}`),
+    );
+    if (f.error) out.push(`│     ⚠ ${f.error}`);
+  }
+  out.push('└─');
+  return out;
+}

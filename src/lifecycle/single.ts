@@ -1,0 +1,40 @@
+import type { Server } from 'node:http';
+import type { Config } from '../config';
+import { startMetricsServer } from '../metrics';
+import { createService } from '../service';
+import { listen, portOf } from './serve';
+import { installGracefulShutdown } from './shutdown';
+
+/** One process serving everything: PGlite, WEB_CONCURRENCY=1, or a single core. */
+export async function runSingle(config: Config, reason: string): Promise<void> {
+  const service = await createService(config);
+  const { logger } = service;
+  const server = await listen(service);
+  const extraServers: Server[] = [];
+  if (config.metricsPort !== undefined) {
+    const metricsServer = await startMetricsServer({
+      host: config.host,
+      port: config.metricsPort,
+      token: config.metricsToken?.reveal(),
+      render: () => service.metrics.render(),
+    });
+    extraServers.push(metricsServer);
+    logger.info(`metrics on http://${config.host}:${portOf(metricsServer, config.metricsPort)}/metrics`);
+  }
+  logger.info(`flowgate listening on http://${config.host}:${portOf(server, config.port)}`, {
+    flows: [...service.registry.keys()].map((id) => `/flows/${id}`),
+    database: service.database.kind,
+    rateLimitStore: service.rateLimiter.storeKind,
+    workers: 1,
+    why: reason,
+    pid: process.pid,
+  });
+  service.metrics.workers.set({}, 1);
+  installGracefulShutdown({
+    server,
+    logger,
+    markDraining: () => service.markDraining(),
+    close: () => service.close(),
+    extraServers,
+  });
+}

@@ -1,0 +1,105 @@
+import type { RequestObservation } from '../flows';
+import { Registry, type Counter, type Gauge, type Histogram, type RegistrySnapshot } from './registry';
+
+/** Seconds; WhatsApp gives up at 10 s (PROTOCOL.md §4.5), so the top buckets sit around it. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 8, 10];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+export type RateLimitLayer = 'per_token' | 'failed_per_ip' | 'global';
+
+/**
+ * Every metric flowgate exports. Labels are bounded by construction: flow and screen ids come from
+ * the registry (unknown screens are "(unknown)", unknown flows ""), outcomes and statuses from our
+ * own code. No token, subject, address or user value is ever a label.
+ */
+export class FlowgateMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter;
+  readonly duration: Histogram;
+  readonly decryptFailures: Counter;
+  readonly signatureFailures: Counter;
+  readonly auditBatchSize: Histogram;
+  readonly rateLimited: Counter;
+  readonly rateLimitStoreErrors: Counter;
+  readonly workers: Gauge;
+  readonly workerRestarts: Counter;
+  readonly workerRequests: Counter;
+  /** This process's worker slot (0..WEB_CONCURRENCY-1, stable across restarts); "0" when alone. */
+  workerSlot = '0';
+
+  constructor() {
+    const r = this.registry;
+    this.requests = r.counter('flowgate_requests_total', 'Flow endpoint requests answered.', [
+      'flow',
+      'screen',
+      'outcome',
+      'status',
+    ]);
+    this.duration = r.histogram(
+      'flowgate_request_duration_seconds',
+      'Time from the body being read to the answer being ready, per flow.',
+      ['flow', 'status'],
+      LATENCY_BUCKETS,
+    );
+    this.decryptFailures = r.counter(
+      'flowgate_decrypt_failures_total',
+      'Requests answered 421 because the envelope could not be decrypted.',
+      ['flow'],
+    );
+    this.signatureFailures = r.counter(
+      'flowgate_signature_failures_total',
+      'Requests answered 432 because X-Hub-Signature-256 was missing or wrong.',
+      ['flow'],
+    );
+    this.auditBatchSize = r.histogram(
+      'flowgate_audit_batch_size',
+      'Audit events written per group commit.',
+      [],
+      BATCH_BUCKETS,
+    );
+    this.rateLimited = r.counter('flowgate_rate_limited_total', 'Requests refused by a rate limit.', ['layer']);
+    this.rateLimitStoreErrors = r.counter(
+      'flowgate_rate_limit_store_errors_total',
+      'Rate-limit store failures (the request was let through: limits fail open).',
+      ['store'],
+    );
+    this.workers = r.gauge('flowgate_workers', 'Worker processes currently serving.');
+    this.workerRestarts = r.counter('flowgate_worker_restarts_total', 'Workers restarted after an unexpected exit.');
+    this.workerRequests = r.counter(
+      'flowgate_worker_requests_total',
+      'Flow endpoint requests answered per worker slot (shows how the port is shared).',
+      ['worker'],
+    );
+  }
+
+  /** The dispatcher's per-request observer. */
+  observe(o: RequestObservation): void {
+    const flow = o.flowId ?? '';
+    this.requests.inc({ flow, screen: o.screen ?? '', outcome: o.outcome, status: o.status });
+    this.duration.observe({ flow, status: o.status }, o.durationMs / 1000);
+    if (o.errorCode === 'cannot_decrypt') this.decryptFailures.inc({ flow });
+    if (o.errorCode === 'signature_mismatch') this.signatureFailures.inc({ flow });
+    if (o.outcome === 'rate_limited') this.rateLimited.inc({ layer: 'per_token' });
+    this.workerRequests.inc({ worker: this.workerSlot });
+  }
+
+  auditBatch(size: number): void {
+    this.auditBatchSize.observe({}, size);
+  }
+
+  snapshot(): RegistrySnapshot {
+    return this.registry.snapshot();
+  }
+
+  render(): string {
+    return this.registry.render();
+  }
+}
+
+/** Renders the sum of several processes' snapshots (the cluster primary's view). */
+export function renderMerged(snapshots: readonly RegistrySnapshot[], extra?: (m: FlowgateMetrics) => void): string {
+  const merged = new FlowgateMetrics();
+  for (const s of snapshots) merged.registry.merge(s);
+  extra?.(merged);
+  return merged.render();
+}

@@ -1,0 +1,37 @@
+import { RedisReplyError, RespClient } from './resp-client';
+import { windowOf, type CounterStore, type WindowCount } from './store';
+
+/**
+ * Counters in Redis (REDIS_URL): INCR and PEXPIRE pipelined in one round trip. The window index is
+ * in the key and every hit pushes the expiry to a little past the window's end, so a key never
+ * outlives its window by much, even if a process dies between the two commands.
+ */
+export class RedisCounterStore implements CounterStore {
+  readonly kind = 'redis';
+  readonly #client: RespClient;
+  readonly #prefix: string;
+
+  /** `prefix` separates deployments sharing one Redis (the service uses `flowgate:<schema>:rl:`). */
+  constructor(url: string, options: { commandTimeoutMs?: number; prefix?: string } = {}) {
+    this.#client = new RespClient(url, options);
+    this.#prefix = options.prefix ?? 'flowgate:rl:';
+  }
+
+  async hit(key: string, windowMs: number): Promise<WindowCount> {
+    const now = Date.now();
+    const { index, resetAt } = windowOf(windowMs, now);
+    const stored = `${this.#prefix}${key}|${windowMs}|${index}`;
+    const [count, expiry] = await this.#client.pipeline([
+      ['INCR', stored],
+      ['PEXPIRE', stored, String(resetAt - now + 1000)],
+    ]);
+    if (count instanceof RedisReplyError) throw count;
+    if (expiry instanceof RedisReplyError) throw expiry;
+    if (typeof count !== 'number') throw new RedisReplyError(`INCR answered ${typeof count}`);
+    return { count, resetAt };
+  }
+
+  async close(): Promise<void> {
+    await this.#client.close();
+  }
+}

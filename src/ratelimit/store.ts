@@ -1,0 +1,23 @@
+/** One fixed-window counter: how many hits this key has in the current window, and when it ends. */
+export interface WindowCount {
+  readonly count: number;
+  /** Epoch milliseconds at which the window ends. */
+  readonly resetAt: number;
+}
+
+/**
+ * Where rate-limit counters live. Every implementation counts in fixed windows: the window index
+ * is part of the key, so a counter never needs resetting, only expiring.
+ */
+export interface CounterStore {
+  readonly kind: 'memory' | 'postgres' | 'redis';
+  /** Adds one hit to `key` in the current window of `windowMs` and returns the new count. */
+  hit(key: string, windowMs: number): Promise<WindowCount>;
+  close(): Promise<void>;
+}
+
+/** The window `now` falls in: its index (part of the stored key) and its end. */
+export function windowOf(windowMs: number, now = Date.now()): { index: number; resetAt: number } {
+  const index = Math.floor(now / windowMs);
+  return { index, resetAt: (index + 1) * windowMs };
+}

@@ -1,0 +1,72 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { loadConfig, type Config } from '../../src/config';
+import { PostgresCounterStore, RespClient } from '../../src/ratelimit';
+import { migrateLatest, migrateRollback, openDatabase, type Database } from '../../src/storage';
+import { makeTestKeys, testEnv, type TestKeys } from '../helpers/env';
+
+describe('when the rate_limit_counters migration runs', () => {
+  let keys: TestKeys;
+  let db: Database;
+  let config: Config;
+  beforeAll(async () => {
+    keys = makeTestKeys();
+    config = loadConfig(testEnv(keys), { devSecretsDir: keys.dir });
+    db = await openDatabase(config.database, { migrate: true });
+  });
+  afterAll(async () => {
+    if (db.kind === 'postgres') await db.knex.raw('DROP SCHEMA IF EXISTS ?? CASCADE', [db.schema]);
+    await db.close();
+    keys.cleanup();
+  });
+
+  it('then the table is UNLOGGED on PostgreSQL, and it rolls back and forward again', async () => {
+    const rel = await db.knex.raw<{ rows: { relpersistence: string }[] }>(
+      `SELECT relpersistence FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relname = 'rate_limit_counters' AND n.nspname = ?`,
+      [db.schema],
+    );
+    expect(rel.rows[0]?.relpersistence).toBe('u');
+    await migrateRollback(db, true);
+    expect(await db.knex.schema.hasTable('rate_limit_counters')).toBe(false);
+    await migrateLatest(db);
+    expect(await db.knex.schema.hasTable('rate_limit_counters')).toBe(true);
+  });
+
+  it('then two pools (two workers) count into the same row, atomically', async () => {
+    // PGlite is one process with one connection; with PostgreSQL, a second pool as a second worker has.
+    const other = db.kind === 'postgres' ? await openDatabase(config.database) : undefined;
+    const a = new PostgresCounterStore(db.knex);
+    const b = new PostgresCounterStore(other?.knex ?? db.knex);
+    try {
+      const counts = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).hit('shared-key', 60_000).then((r) => r.count)),
+      );
+      expect([...counts].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    } finally {
+      await other?.close();
+    }
+  });
+});
+
+describe('when Redis accepts a connection but never answers', () => {
+  let server: Server;
+  let port: number;
+  const sockets: Socket[] = [];
+  beforeAll(async () => {
+    server = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    port = (server.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    sockets.forEach((s) => s.destroy());
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  it('then a command gives up after its timeout instead of hanging the request', async () => {
+    const client = new RespClient(`redis://127.0.0.1:${port}`, { commandTimeoutMs: 100 });
+    const started = Date.now();
+    await expect(client.command('INCR', 'x')).rejects.toThrow(/no reply within 100 ms/);
+    expect(Date.now() - started).toBeLessThan(1000);
+    await client.close();
+  });
+});

@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, ENV_SPEC, loadConfig } from '../../src/config';
+import { makeTestKeys, randomSecret, testEnv, type TestKeys } from '../helpers/env';
+
+/**
+ * Config is parsed once at start and fails fast with a ConfigError naming the variable
+ * (DESIGN.md practice 3); production never falls back to generated or default secrets.
+ */
+
+let keys: TestKeys;
+let dir: string;
+beforeAll(() => {
+  keys = makeTestKeys();
+});
+afterAll(() => keys.cleanup());
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'flowgate-config-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const load = (overrides: Record<string, string | undefined>): ReturnType<typeof loadConfig> =>
+  loadConfig(testEnv(keys, overrides), { cwd: dir, devSecretsDir: dir });
+
+function configError(overrides: Record<string, string | undefined>): ConfigError {
+  try {
+    load(overrides);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const CANARY = `canary-${randomBytes(6).toString('hex')}`;
+
+describe('when every variable is valid', () => {
+  it('then the config is typed, frozen, and renders its secrets as [secret]', () => {
+    const env = testEnv(keys);
+    const config = loadConfig(env, { cwd: dir, devSecretsDir: dir });
+    expect(config.port).toBe(0);
+    expect(config.handlerTimeoutMs).toBe(8000);
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.database)).toBe(true);
+    const printed = JSON.stringify(config);
+    for (const name of ['META_APP_SECRET', 'FLOW_TOKEN_SECRET', 'SUBJECT_HASH_KEY', 'TOKEN_API_KEY']) {
+      expect(printed).not.toContain(env[name] as string);
+    }
+    expect(printed).toContain('[secret]');
+  });
+
+  it('then a secret can come from a <NAME>_FILE, with its trailing newline removed', () => {
+    const file = join(dir, 'app-secret');
+    writeFileSync(file, `${CANARY}\n`);
+    const config = load({ META_APP_SECRET: undefined, META_APP_SECRET_FILE: file });
+    expect(config.appSecrets[0]?.reveal()).toBe(CANARY);
+  });
+});
+
+describe('when a variable is wrong, then ConfigError names it', () => {
+  const cases: [string, Record<string, string | undefined>][] = [
+    ['NODE_ENV', { NODE_ENV: 'staging' }],
+    ['HOST', { HOST: '   ' }],
+    ['PORT', { PORT: 'eighty' }],
+    ['PORT', { PORT: '65536' }],
+    ['PORT', { PORT: '-1' }],
+    ['HANDLER_TIMEOUT_MS', { HANDLER_TIMEOUT_MS: '50' }],
+    ['HANDLER_TIMEOUT_MS', { HANDLER_TIMEOUT_MS: '10000' }],
+    ['HANDLER_TIMEOUT_MS', { HANDLER_TIMEOUT_MS: '1.5' }],
+    ['BODY_LIMIT_BYTES', { BODY_LIMIT_BYTES: '10' }],
+    ['BODY_LIMIT_BYTES', { BODY_LIMIT_BYTES: '1e6' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+    ['LOG_FORMAT', { LOG_FORMAT: 'xml' }],
+    ['AUDIT_ENABLED', { AUDIT_ENABLED: 'maybe' }],
+    ['AUDIT_CHAINS', { AUDIT_CHAINS: '0' }],
+    ['AUDIT_BATCH_MAX', { AUDIT_BATCH_MAX: '100000' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://root@localhost/db' }],
+    ['DATABASE_SCHEMA', { DATABASE_SCHEMA: 'Robert"); DROP TABLE' }],
+    ['DATABASE_POOL_MAX', { DATABASE_POOL_MAX: '0' }],
+    ['FLOW_TOKEN_SECRET', { FLOW_TOKEN_SECRET: 'too short' }],
+    ['FLOW_TOKEN_PREVIOUS_SECRETS', { FLOW_TOKEN_PREVIOUS_SECRETS: `${randomSecret()},short` }],
+    ['FLOW_TOKEN_PREVIOUS_SECRETS', { FLOW_TOKEN_PREVIOUS_SECRETS: `${randomSecret()},,${randomSecret()}` }],
+    ['FLOW_TOKEN_TTL_SECONDS', { FLOW_TOKEN_TTL_SECONDS: '59' }],
+    ['SUBJECT_HASH_KEY', { SUBJECT_HASH_KEY: 'short' }],
+    ['SUBMISSION_KEYS', { SUBMISSION_KEYS: 'no-colon' }],
+    ['SUBMISSION_KEYS', { SUBMISSION_KEYS: `k1:${randomBytes(16).toString('base64')}` }],
+    [
+      'SUBMISSION_KEYS',
+      { SUBMISSION_KEYS: `k1:${randomBytes(32).toString('base64')},k1:${randomBytes(32).toString('base64')}` },
+    ],
+    ['META_PREVIOUS_APP_SECRETS', { META_APP_SECRET: undefined, META_PREVIOUS_APP_SECRETS: randomSecret() }],
+    ['META_APP_SECRET', { META_APP_SECRET_FILE: '/nonexistent/secret' }],
+    ['META_APP_SECRET_FILE', { META_APP_SECRET: undefined, META_APP_SECRET_FILE: '/nonexistent/secret' }],
+    ['TRUST_PROXY', { TRUST_PROXY: 'sometimes' }],
+    ['WEB_CONCURRENCY', { WEB_CONCURRENCY: '0' }],
+    ['METRICS_PORT', { METRICS_PORT: 'metrics' }],
+    ['RATE_LIMIT_PER_TOKEN_PER_MINUTE', { RATE_LIMIT_PER_TOKEN_PER_MINUTE: '0' }],
+    ['RATE_LIMIT_FAILED_PER_IP_PER_MINUTE', { RATE_LIMIT_FAILED_PER_IP_PER_MINUTE: 'lots' }],
+    ['RATE_LIMIT_GLOBAL_PER_SECOND', { RATE_LIMIT_GLOBAL_PER_SECOND: '0' }],
+    ['SUBMISSION_RETENTION_DAYS', { SUBMISSION_RETENTION_DAYS: '0' }],
+    ['FLOWS_PREVIOUS_PRIVATE_KEY_FILES', { FLOWS_PREVIOUS_PRIVATE_KEY_FILES: 'a.pem,,b.pem' }],
+  ];
+  it.each(cases)('%s (%j)', (variable, overrides) => {
+    const err = configError(overrides);
+    expect(err.variable).toBe(variable);
+    expect(err.message.startsWith(`${variable}: `)).toBe(true);
+  });
+
+  it('then every variable of ENV_SPEC that has a default or a rule was exercised above', () => {
+    const covered = new Set(cases.map(([v]) => v.replace(/_FILE$/, '')));
+    const untested = ENV_SPEC.map((s) => s.name).filter(
+      (n) =>
+        !covered.has(n) &&
+        // Free-form values with nothing to get wrong, or checked elsewhere (key files at load time).
+        ![
+          'FLOWS_PRIVATE_KEY_FILE',
+          'FLOWS_PRIVATE_KEY_PASSPHRASE',
+          'FLOWS_PREVIOUS_PRIVATE_KEY_PASSPHRASE',
+          'PGLITE_DATA_DIR',
+          'TOKEN_API_KEY',
+          'METRICS_TOKEN',
+          'REDIS_URL',
+        ].includes(n),
+    );
+    expect(untested).toEqual([]);
+  });
+
+  it('then a rejected secret value never appears in the message', () => {
+    for (const name of ['FLOW_TOKEN_SECRET', 'SUBJECT_HASH_KEY', 'SUBMISSION_KEYS', 'FLOW_TOKEN_PREVIOUS_SECRETS']) {
+      const err = configError({ [name]: CANARY });
+      expect(err.variable).toBe(name);
+      expect(err.message).not.toContain(CANARY);
+    }
+    const url = configError({ DATABASE_URL: `mysql://user:${CANARY}@host/db` });
+    expect(url.message).not.toContain(CANARY);
+  });
+
+  it('then both NAME and NAME_FILE set is refused, naming NAME', () => {
+    const file = join(dir, 'secret');
+    writeFileSync(file, randomSecret());
+    expect(configError({ FLOW_TOKEN_SECRET_FILE: file }).variable).toBe('FLOW_TOKEN_SECRET');
+  });
+
+  it('then an empty secret file is refused, naming NAME_FILE', () => {
+    const file = join(dir, 'empty');
+    writeFileSync(file, '\n');
+    expect(configError({ SUBJECT_HASH_KEY: undefined, SUBJECT_HASH_KEY_FILE: file }).variable).toBe(
+      'SUBJECT_HASH_KEY_FILE',
+    );
+  });
+});
+
+describe('when NODE_ENV=production', () => {
+  const production = (overrides: Record<string, string | undefined>): Record<string, string | undefined> => ({
+    NODE_ENV: 'production',
+    ...overrides,
+  });
+
+  it('then a complete production environment loads', () => {
+    expect(load(production({})).nodeEnv).toBe('production');
+  });
+
+  it.each(['FLOWS_PRIVATE_KEY_FILE', 'META_APP_SECRET', 'FLOW_TOKEN_SECRET', 'SUBJECT_HASH_KEY', 'SUBMISSION_KEYS'])(
+    'then it refuses to start without %s',
+    (name) => {
+      const err = configError(production({ [name]: undefined }));
+      expect(err.variable).toBe(name);
+      expect(err.message).toContain('NODE_ENV=production');
+    },
+  );
+
+  it('then it never generates or reads development secrets', () => {
+    configError(production({ FLOW_TOKEN_SECRET: undefined }));
+    expect(existsSync(join(dir, 'dev-secrets.json'))).toBe(false);
+  });
+
+  it('then outside production the missing secrets are generated once and reused', () => {
+    const a = load({ FLOW_TOKEN_SECRET: undefined, SUBJECT_HASH_KEY: undefined, SUBMISSION_KEYS: undefined });
+    const b = load({ FLOW_TOKEN_SECRET: undefined, SUBJECT_HASH_KEY: undefined, SUBMISSION_KEYS: undefined });
+    expect(existsSync(join(dir, 'dev-secrets.json'))).toBe(true);
+    expect(a.flowTokens.secrets[0]?.reveal()).toBe(b.flowTokens.secrets[0]?.reveal());
+  });
+});

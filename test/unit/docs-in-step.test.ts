@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ENV_SPEC } from '../../src/config';
+import { ERROR_STATUS } from '../../src/http';
+
+const root = join(__dirname, '..', '..');
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const security = readFileSync(join(root, 'SECURITY.md'), 'utf8');
+const envExample = readFileSync(join(root, '.env.example'), 'utf8');
+
+describe('when the configuration table changes', () => {
+  it.each(ENV_SPEC.map((v) => v.name))('then the README documents %s', (name) => {
+    expect(readme).toMatch(new RegExp(`\\|\\s*\`${name}\`\\s*\\|`));
+  });
+
+  it.each(ENV_SPEC.map((v) => v.name))('then .env.example lists %s', (name) => {
+    expect(envExample).toMatch(new RegExp(`^#? ?${name}=`, 'm'));
+  });
+
+  it('then the README documents no variable the service does not read', () => {
+    const documented = [...readme.matchAll(/^\|\s*`([A-Z][A-Z0-9_]+)`\s*\|/gm)].map((m) => m[1]);
+    const known = new Set(ENV_SPEC.map((v) => v.name));
+    expect(documented.filter((name) => !known.has(name as string))).toEqual([]);
+  });
+});
+
+describe('when the error → status table changes', () => {
+  const statuses = [...new Set(ERROR_STATUS.map((e) => e.status)), 200, 500];
+  it.each(statuses)('then README and SECURITY.md both list status %i', (status) => {
+    const row = new RegExp(`^\\|\\s*${status}\\s*\\|`, 'm');
+    expect(readme).toMatch(row);
+    expect(security).toMatch(row);
+  });
+
+  it('then the docs list no status the code cannot return', () => {
+    const known = new Set<number>(statuses);
+    for (const doc of [readme, security]) {
+      const section = doc.split(/^## /m).find((s) => /^(HTTP status codes|Status codes)/.test(s)) ?? '';
+      const listed = [...section.matchAll(/^\|\s*(\d{3})\s*\|/gm)].map((m) => Number(m[1]));
+      expect(listed.length).toBeGreaterThan(0);
+      expect(listed.filter((s) => !known.has(s))).toEqual([]);
+    }
+  });
+});
