@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { isDatabaseUnavailable } from '../flows/database-errors';
 import type { Logger } from '../logging';
 import { canonicalContent, GENESIS_HASH } from './chain';
 import type { AuditEvent } from './event';
@@ -130,14 +131,30 @@ export class AuditLog {
           this.#batchSizes?.(batch.length);
           batch.forEach((p) => p.resolve());
         } catch (err) {
-          this.#logger.error('audit batch not written', { events: batch.length, error: err });
-          batch.forEach((p) => p.reject(err));
+          if (batch.length > 1 && !isDatabaseUnavailable(err)) {
+            // One event the database refuses must not sink the others of its batch: retry alone.
+            for (const pending of batch) await this.#writeAlone(pending);
+          } else {
+            this.#logger.error('audit batch not written', { events: batch.length, error: err });
+            batch.forEach((p) => p.reject(err));
+          }
         }
       }
     } finally {
       // Synchronous with the empty-queue check above: there is no moment where an event can be
       // queued behind a drain that has already finished (that event would wait forever).
       this.#flushing = undefined;
+    }
+  }
+
+  async #writeAlone(pending: Pending): Promise<void> {
+    try {
+      await this.#write(this.#knex, [pending.event]);
+      this.#batchSizes?.(1);
+      pending.resolve();
+    } catch (err) {
+      this.#logger.error('audit event not written', { outcome: pending.event.outcome, error: err });
+      pending.reject(err);
     }
   }
 

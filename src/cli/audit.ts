@@ -1,6 +1,6 @@
 import { queryAuditEvents, verifyAuditLog } from '../audit';
 import { formatAuditRows, subjectRefsOfPhone, type AuditFormat } from '../compliance';
-import { loadConfig } from '../config';
+import { loadConfig, loadDatabaseConfig } from '../config';
 import { openDatabase, type Database } from '../storage';
 import {
   actionOf,
@@ -27,7 +27,9 @@ const USAGE = `Usage: npm run audit -- <action> [options]
       subjects table). CSV cells that a spreadsheet would run as formulas are prefixed with '.
       --limit defaults to 10000. --out files are created with mode 0600 and never overwritten.
 
-Reads only: works with the read-only flowgate_compliance role (except --phone). Exit codes:
+Reads only: works with the read-only flowgate_compliance role (except --phone), and needs only
+the database settings (DATABASE_URL, DATABASE_SCHEMA or PGLITE_DATA_DIR; --phone also needs the
+service's configuration for SUBJECT_HASH_KEY). Exit codes:
 0 done (verify: chain intact), 1 failed (verify: chain broken), 2 wrong usage.`;
 
 export async function auditCommand(argv: string[], io: Io): Promise<number> {
@@ -68,10 +70,22 @@ export async function auditCommand(argv: string[], io: Io): Promise<number> {
       : parseChoiceArg(values.format, '--format', ['table', 'csv', 'json'] as const);
   const out = values.out === undefined ? undefined : OutputFile.open(values.out);
   try {
+    // Only --phone needs a secret (SUBJECT_HASH_KEY, hence the full configuration); the rest needs
+    // the database settings alone.
+    const subjectHashKey = phone === undefined ? undefined : loadConfig().subjectHashKey.reveal();
     await withDatabase(async (db) => {
-      const config = loadConfig();
       const subjectRefs =
-        phone === undefined ? undefined : await subjectRefsOfPhone(db.knex, phone, config.subjectHashKey.reveal());
+        phone === undefined
+          ? undefined
+          : await subjectRefsOfPhone(db.knex, phone, subjectHashKey as string).catch((err: unknown) => {
+              throw isPermissionDenied(err)
+                ? new CommandError(
+                    '--phone needs read access to the subjects table (the per-person salts), which the ' +
+                      'read-only flowgate_compliance role does not have by design; ask an administrator to ' +
+                      "run this query with the service's database user",
+                  )
+                : err;
+            });
       const rows = await queryAuditEvents(db.knex, { ...query, subjectRefs });
       const text = formatAuditRows(rows, format);
       if (out) {
@@ -112,8 +126,7 @@ async function verify(db: Database, io: Io): Promise<number> {
  * these commands; a schema without the audit tables is a clear error, not a SQL one.
  */
 async function withDatabase(fn: (db: Database) => Promise<number>): Promise<number> {
-  const config = loadConfig();
-  const db = await openDatabase(config.database);
+  const db = await openDatabase(loadDatabaseConfig());
   try {
     const found = (await db.knex.raw("SELECT to_regclass('audit_events') AS t, to_regclass('audit_chain_heads') AS h"))
       .rows as { t: unknown; h: unknown }[];
@@ -126,6 +139,10 @@ async function withDatabase(fn: (db: Database) => Promise<number>): Promise<numb
   } finally {
     await db.close();
   }
+}
+
+function isPermissionDenied(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '42501';
 }
 
 if (require.main === module) exitWith(runCommand(USAGE, auditCommand));

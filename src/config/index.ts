@@ -1,4 +1,4 @@
-export { loadConfig, ConfigError, parseKeyring } from './load-config';
+export { loadConfig, loadDatabaseConfig, ConfigError, parseKeyring } from './load-config';
 export type { LoadConfigOptions } from './load-config';
 export { ENV_SPEC } from './env-spec';
 export type { VarSpec } from './env-spec';

@@ -273,3 +273,23 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * Only the database settings, parsed like loadConfig parses them: for tools that need nothing
+ * else, such as `npm run audit -- verify` run by compliance staff, who should not have to hold the
+ * service's secrets (which loadConfig requires in production).
+ */
+export function loadDatabaseConfig(env: Env = process.env, options: LoadConfigOptions = {}): Config['database'] {
+  const cwd = options.cwd ?? process.cwd();
+  const raw = (name: string): string | undefined => readRaw(env, name, cwd);
+  const url = raw('DATABASE_URL');
+  if (url !== undefined && !/^postgres(ql)?:\/\//.test(url)) {
+    throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
+  }
+  return deepFreeze({
+    url: url === undefined ? undefined : new Secret(url),
+    schema: identifier(raw, 'DATABASE_SCHEMA'),
+    poolMax: integer(raw, 'DATABASE_POOL_MAX', 1, 1000),
+    pgliteDataDir: pgliteDir(raw, cwd),
+  });
+}

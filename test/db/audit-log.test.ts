@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
 import { AuditLog, verifyAuditLog, type AuditEvent } from '../../src/audit';
-import { defineFlow, type FlowDefinition } from '../../src/flows';
+import { defineFlow, defineScreen, type FlowDefinition } from '../../src/flows';
 import bookAppointment from '../../src/flows/book-appointment';
 import { createLogger } from '../../src/logging';
 import { DbFixture } from '../helpers/db-fixture';
-import { ok } from '../helpers/walk';
+import { ok, pickBookableDate } from '../helpers/walk';
 
 jest.setTimeout(180_000);
 
@@ -106,6 +106,23 @@ describe('when the database fails under the audit writer', () => {
   });
 });
 
+describe('when one event of a group commit cannot be written', () => {
+  it('then only that event fails; the others of its batch are written', async () => {
+    await f.withDb(async (knex) => {
+      const audit = new AuditLog(knex, { enabled: true, chains: 2, batchMax: 8 }, silent);
+      // An event that cannot be written (here: no valid time) fails its batch's statement as a whole.
+      const results = await Promise.allSettled([
+        audit.append(event('batch_ok_1')),
+        audit.append({ ...event('batch_poison'), occurredAt: new Date(Number.NaN) }),
+        audit.append(event('batch_ok_2')),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      const written = await knex('audit_events').where('outcome', 'like', 'batch_%').pluck('outcome');
+      expect(written.sort()).toEqual(['batch_ok_1', 'batch_ok_2']);
+    });
+  });
+});
+
 describe('when a handler registers afterCommit work', () => {
   const ran: { outcome: string; sessionCommitted: boolean }[] = [];
 
@@ -139,6 +156,45 @@ describe('when a handler registers afterCommit work', () => {
     expect(failed.status).toBe(500);
     await new Promise((r) => setTimeout(r, 300));
     expect(ran).toHaveLength(1);
+    await f.stopService();
+  });
+
+  it('then the task of a handler that failed (its result rejected, the session still saved) never runs', async () => {
+    const tasks: string[] = [];
+    const original = bookAppointment.screens.find((s) => s.screen === 'DETAILS');
+    const failingDetails = defineScreen('DETAILS', {
+      onBack: original?.onBack,
+      onDataExchange(_request, ctx) {
+        ctx.afterCommit(() => {
+          tasks.push('ran');
+        });
+        throw new Error('CRM unreachable');
+      },
+    });
+    const flow = defineFlow({
+      ...bookAppointment,
+      screens: bookAppointment.screens.map((s) => (s.screen === 'DETAILS' ? failingDetails : s)),
+    });
+    const running = await f.startService({ flows: [flow] });
+    const { token } = await running.issueToken('+14155550113');
+    const client = running.client;
+    ok(await client.init(token));
+    const { date, time } = await pickBookableDate(client, token);
+    const details = ok(
+      await client.exchange(token, 'APPOINTMENT', {
+        trigger: 'appointment_chosen',
+        department: 'general',
+        location: 'north',
+        date,
+        time,
+      }),
+    );
+    expect(details.screen).toBe('DETAILS');
+    const reply = ok(await client.exchange(token, 'DETAILS', { name: 'Nora Test', email: 'nora@example.org' }));
+    expect(reply.screen).toBe('DETAILS');
+    expect((reply.data as { error_message?: string }).error_message).toMatch(/Something went wrong/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(tasks).toEqual([]);
     await f.stopService();
   });
 });

@@ -112,6 +112,25 @@ describe('when a compliance command is called wrongly', () => {
     expectNothingLeaked(r);
   });
 
+  it('then audit verify and query need only the database settings, even in production', async () => {
+    const databaseOnly = {
+      NODE_ENV: 'production',
+      FLOW_TOKEN_SECRET: undefined,
+      SUBJECT_HASH_KEY: undefined,
+      SUBMISSION_KEYS: undefined,
+      META_APP_SECRET: undefined,
+      TOKEN_API_KEY: undefined,
+      FLOWS_PRIVATE_KEY_FILE: undefined,
+    };
+    const verify = await f.cli('audit', ['verify'], databaseOnly);
+    expect(verify.stderr).toBe('');
+    expect(verify.code).toBe(0);
+    expect((await f.cli('audit', ['query', '--format', 'csv'], databaseOnly)).code).toBe(0);
+    const byPhone = await f.cli('audit', ['query', '--phone', '+14155550100'], databaseOnly);
+    expect(byPhone.code).toBe(1);
+    expect(byPhone.stderr).toMatch(/^error: \w+: is required when NODE_ENV=production/);
+  });
+
   it('then --help prints the usage and exits 0', async () => {
     const r = await f.cli('submissions', ['--help']);
     expect(r.code).toBe(0);

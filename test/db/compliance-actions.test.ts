@@ -199,4 +199,35 @@ describe('when compliance staff use the read-only role', () => {
       }
     });
   });
+
+  const withLogins = process.env.DATABASE_URL ? it : it.skip;
+  if (!process.env.DATABASE_URL) {
+    it('logs in as a compliance user on PostgreSQL only (PGlite has no logins: one process, one user)', () => {
+      expect(f.kind).toBe('pglite');
+    });
+  }
+
+  withLogins('then a login in that role can run audit verify and query, and --phone says why it cannot', async () => {
+    const user = `fgt_auditor_${randomBytes(4).toString('hex')}`;
+    await f.withDb((knex) => knex.raw(`CREATE ROLE ${user} LOGIN IN ROLE flowgate_compliance`));
+    try {
+      const url = new URL(process.env.DATABASE_URL as string);
+      url.username = user;
+      url.password = '';
+      const asAuditor = { DATABASE_URL: url.toString() };
+      const verify = await f.cli('audit', ['verify'], asAuditor);
+      expect(verify.stderr).toBe('');
+      expect(verify.code).toBe(0);
+      const query = await f.cli('audit', ['query', '--kind', 'compliance', '--format', 'json'], asAuditor);
+      expect(query.code).toBe(0);
+      expect((JSON.parse(query.stdout) as unknown[]).length).toBeGreaterThan(0);
+      const byPhone = await f.cli('audit', ['query', '--phone', A], asAuditor);
+      expect(byPhone.code).toBe(1);
+      expect(byPhone.stderr).toContain('--phone needs read access to the subjects table');
+      const decrypt = await f.cli('submissions', ['reencrypt'], asAuditor);
+      expect(decrypt.code).toBe(1);
+    } finally {
+      await f.withDb((knex) => knex.raw(`DROP ROLE ${user}`));
+    }
+  });
 });

@@ -112,10 +112,11 @@ export class DbFixture {
   async cli(
     name: 'submissions' | 'audit' | 'token' | 'migrate',
     args: readonly string[],
-    env: Record<string, string> = {},
+    env: Record<string, string | undefined> = {},
   ) {
     if (this.kind === 'pglite') await this.stopService();
     const childEnv: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir() };
+    // A variable given as undefined in `env` is left out.
     for (const [k, v] of Object.entries({ ...this.env, ...env })) if (v !== undefined) childEnv[k] = v;
     const result = await new Promise<CliResult>((resolve) => {
       execFile(
