@@ -62,7 +62,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     logger.warn('META_APP_SECRET is not set: request signatures are NOT checked (development only)');
   }
 
-  const database = await openDatabase(config.database, { migrate: options.migrate ?? true });
+  const database = await openDatabase(config.database, { migrate: options.migrate ?? true, logger });
   try {
     const metrics = new FlowgateMetrics();
     metrics.startProcessMetrics();

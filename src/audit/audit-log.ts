@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import type { Logger } from '../logging';
-import { toNumber } from '../storage';
-import { chainHash, GENESIS_HASH } from './chain';
+import { canonicalContent, GENESIS_HASH } from './chain';
 import type { AuditEvent } from './event';
 
 export interface AuditLogOptions {
@@ -26,12 +25,6 @@ interface Pending {
   readonly event: AuditEvent;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
-}
-
-interface Head {
-  readonly chain: number;
-  seq: number;
-  hash: string;
 }
 
 /**
@@ -73,10 +66,22 @@ export class AuditLog {
     await this.#knex('audit_chain_heads').insert(rows).onConflict('chain').ignore();
   }
 
-  async appendInTransaction(trx: Knex.Transaction, event: AuditEvent): Promise<void> {
-    if (!this.#options.enabled) return;
-    const head = await this.#takeHead(trx);
-    await this.#write(trx, head, [event]);
+  /**
+   * `alongside`: a data-modifying query that returns one row (the session upsert), sent in the same
+   * statement as the append (a data-modifying WITH), which saves the request one round trip.
+   */
+  async appendInTransaction(trx: Knex.Transaction, event: AuditEvent, alongside?: Knex.QueryBuilder): Promise<void> {
+    if (!this.#options.enabled) {
+      if (alongside) await alongside;
+      return;
+    }
+    if (!alongside) return this.#write(trx, [event]);
+    const write = alongside.toSQL();
+    const result = (await trx.raw(`with alongside as (${write.sql}) select audit_append(?, ?::jsonb) from alongside`, [
+      ...write.bindings,
+      ...this.#arguments([event]),
+    ])) as { rows?: unknown[] };
+    if (result.rows?.length !== 1) throw new Error('the write sent alongside the audit event returned no row');
   }
 
   /**
@@ -117,14 +122,11 @@ export class AuditLog {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#options.batchMax);
         try {
-          await this.#knex.transaction(async (trx) => {
-            const head = await this.#takeHead(trx);
-            await this.#write(
-              trx,
-              head,
-              batch.map((p) => p.event),
-            );
-          });
+          // A single statement is its own transaction: no BEGIN and COMMIT round trips.
+          await this.#write(
+            this.#knex,
+            batch.map((p) => p.event),
+          );
           this.#batchSizes?.(batch.length);
           batch.forEach((p) => p.resolve());
         } catch (err) {
@@ -139,44 +141,45 @@ export class AuditLog {
     }
   }
 
-  async #takeHead(trx: Knex.Transaction): Promise<Head> {
-    const chains = this.#options.chains;
-    const free = (await trx('audit_chain_heads')
-      .where('chain', '<', chains)
-      .orderByRaw('random()')
-      .limit(1)
-      .forUpdate()
-      .skipLocked()
-      .select('chain', 'seq', 'hash')) as Record<string, unknown>[];
-    const row =
-      free[0] ??
-      ((await trx('audit_chain_heads')
-        .where({ chain: Math.floor(Math.random() * chains) })
-        .forUpdate()
-        .first('chain', 'seq', 'hash')) as Record<string, unknown> | undefined);
-    if (!row) throw new Error('audit chain heads are missing; was the audit log initialised?');
-    return { chain: toNumber(row.chain), seq: toNumber(row.seq), hash: String(row.hash) };
+  /**
+   * One statement (migrations/20261129000005): takes a free chain head, chains and inserts the
+   * events, moves the head. The canonical content is made here, the hash in the database, with
+   * the same definition (src/audit/chain.ts) that verify recomputes.
+   */
+  async #write(db: Knex | Knex.Transaction, events: readonly AuditEvent[]): Promise<void> {
+    await db.raw('select audit_append(?, ?::jsonb)', this.#arguments(events));
   }
 
-  async #write(trx: Knex.Transaction, head: Head, events: readonly AuditEvent[]): Promise<void> {
-    const rows = events.map((event) => {
-      const seq = head.seq + 1;
-      const hash = chainHash(head.hash, head.chain, seq, event);
-      const row = toRow(event, head.chain, seq, head.hash, hash);
-      head.seq = seq;
-      head.hash = hash;
-      return row;
-    });
-    await trx('audit_events').insert(rows);
-    await trx('audit_chain_heads').where({ chain: head.chain }).update({ seq: head.seq, hash: head.hash });
+  #arguments(events: readonly AuditEvent[]): [number, string] {
+    return [this.#options.chains, JSON.stringify(events.map((event) => toArgument(storable(event))))];
   }
 }
 
-function toRow(event: AuditEvent, chain: number, seq: number, prevHash: string, hash: string): Record<string, unknown> {
+/**
+ * PostgreSQL text and jsonb refuse NUL and unpaired UTF-16 surrogates, which request values (an
+ * error notification's message, say) may carry: such an event would fail to write and its request
+ * would fail with it. Both become U+FFFD before the event is hashed, so the hash covers what is stored.
+ */
+export function storable(event: AuditEvent): AuditEvent {
+  return deepClean(event) as AuditEvent;
+}
+
+// eslint-disable-next-line no-control-regex -- NUL is exactly what is replaced
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+function deepClean(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(UNSTORABLE, '\ufffd');
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  if (Array.isArray(value)) return value.map(deepClean);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[deepClean(k) as string] = deepClean(v);
+  return out;
+}
+
+function toArgument(event: AuditEvent): Record<string, unknown> {
   return {
-    chain,
-    seq,
-    occurred_at: event.occurredAt,
+    content: canonicalContent(event),
+    occurred_at: event.occurredAt.toISOString(),
     kind: event.kind,
     request_id: event.requestId ?? null,
     flow_id: event.flowId ?? null,
@@ -187,9 +190,7 @@ function toRow(event: AuditEvent, chain: number, seq: number, prevHash: string, 
     duration_ms: event.durationMs ?? null,
     token_hash: event.tokenHash ?? null,
     subject_ref: event.subjectRef ?? null,
-    fields: event.fields ? JSON.stringify(event.fields) : null,
-    detail: event.detail ? JSON.stringify(event.detail) : null,
-    prev_hash: prevHash,
-    hash,
+    fields: event.fields ?? null,
+    detail: event.detail ?? null,
   };
 }

@@ -12,6 +12,8 @@ export interface RedactionRules {
   readonly allowValues: ReadonlySet<string>;
   /** payload key → form field name */
   readonly fieldOfKey: Readonly<Record<string, string>>;
+  /** Optional per-value check for allowlisted fields (e.g. the value must be a shown option id). */
+  readonly allowValue?: (field: string, value: unknown) => boolean;
 }
 
 /**
@@ -33,7 +35,11 @@ export function redactFields(
     }
     const field = rules.fieldOfKey[key] ?? key;
     if (rules.sensitiveKeys.has(key) || rules.sensitiveKeys.has(field)) out[key] = SENSITIVE;
-    else if ((rules.allowValues.has(field) || rules.allowValues.has(key)) && isScalar(value)) {
+    else if (
+      (rules.allowValues.has(field) || rules.allowValues.has(key)) &&
+      isScalar(value) &&
+      (rules.allowValue?.(field, value) ?? true)
+    ) {
       out[key] = String(value).slice(0, MAX_ALLOWED_VALUE);
     } else out[key] = REDACTED;
   }

@@ -1,4 +1,4 @@
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { exchangePool, measureRsaPerSecond, pingPool, startBenchServer, type BenchServer } from './harness';
 import { runLoad, type LoadResult, type PoolEntry } from './load';
 
@@ -21,10 +21,21 @@ export interface BenchCase extends LoadResult {
   readonly connections: number;
   /** req/s ÷ (RSA decrypts/s of one core × workers). */
   readonly ofRsaCapacity: number;
+  /** Service CPU per request (all workers), in ms: robust to a busy machine where req/s is not. */
+  readonly serviceCpuMsPerRequest: number;
+  /** SQL statements per request, BEGIN and COMMIT included: each is a round trip a request waits on. */
+  readonly queriesPerRequest: number;
 }
 
 export interface BenchReport {
-  readonly machine: { readonly cpu: string; readonly cores: number; readonly node: string };
+  readonly machine: {
+    readonly cpu: string;
+    readonly cores: number;
+    readonly node: string;
+    /** 1-minute load average before and after: other work on the machine skews every figure. */
+    readonly loadBefore: number;
+    readonly loadAfter: number;
+  };
   readonly database: 'postgres' | 'pglite';
   readonly note: string | undefined;
   readonly workers: number;
@@ -41,6 +52,7 @@ export interface BenchReport {
  */
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const progress = options.progress ?? (() => undefined);
+  const loadBefore = loadavg()[0] ?? 0;
   const cases: BenchCase[] = [];
   let rsa = 0;
   for (const audit of options.audit) {
@@ -53,6 +65,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       for (const scenario of options.scenarios) {
         const pool = await poolFor(server, scenario, Math.max(...options.connections));
         for (const connections of options.connections) {
+          const usageBefore = await server.usage();
           const result = await runLoad({
             baseUrl: server.baseUrl,
             pool,
@@ -60,12 +73,15 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             durationMs: options.durationMs,
             warmupMs: Math.min(1000, options.durationMs / 4),
           });
+          const usageAfter = await server.usage();
           const row: BenchCase = {
             ...result,
             scenario,
             audit,
             connections,
             ofRsaCapacity: result.perSecond / (rsa * options.workers),
+            serviceCpuMsPerRequest: (usageAfter.cpuMicros - usageBefore.cpuMicros) / 1000 / Math.max(1, result.sent),
+            queriesPerRequest: (usageAfter.queries - usageBefore.queries) / Math.max(1, result.sent),
           };
           cases.push(row);
           progress(formatCase(row));
@@ -83,7 +99,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   }
   const cpu = cpus();
   return {
-    machine: { cpu: cpu[0]?.model.trim() ?? 'unknown', cores: cpu.length, node: process.version },
+    machine: {
+      cpu: cpu[0]?.model.trim() ?? 'unknown',
+      cores: cpu.length,
+      node: process.version,
+      loadBefore,
+      loadAfter: loadavg()[0] ?? 0,
+    },
     database: options.databaseUrl ? 'postgres' : 'pglite',
     note: options.databaseUrl
       ? undefined
@@ -114,12 +136,14 @@ export function formatCase(c: BenchCase): string {
     `p99 ${c.p99Ms.toFixed(1)} ms`,
     `errors ${c.errors}${c.errors ? ` ${JSON.stringify(c.errorKinds)}` : ''}`,
     `${pct(c.ofRsaCapacity)} of RSA×workers`,
+    `cpu ${c.serviceCpuMsPerRequest.toFixed(2)} ms/req`,
+    `${c.queriesPerRequest.toFixed(1)} SQL/req`,
   ].join('  ');
 }
 
 export function formatReport(r: BenchReport): string {
   const lines = [
-    `machine: ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}`,
+    `machine: ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}; load average ${r.machine.loadBefore.toFixed(1)} before, ${r.machine.loadAfter.toFixed(1)} after`,
     `database: ${r.database}${r.note ? ` (${r.note})` : ''}; service workers: ${r.workers}`,
     `RSA-OAEP-2048 private decrypts/s, one core: ${r.rsaPerSecondOneCore.toFixed(0)} (× ${r.workers} workers = ${(r.rsaPerSecondOneCore * r.workers).toFixed(0)})`,
     '',

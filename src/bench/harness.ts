@@ -9,6 +9,7 @@ import knexFactory from 'knex';
 import { writeKeyPair } from '../crypto';
 import { freeSlots } from '../flows/book-appointment/calendar';
 import { send, type PoolEntry } from './load';
+import type { Usage } from './server';
 import { openEndpointResponse, sealForEndpoint } from './whatsapp-sealer';
 
 export const BENCH_FLOW = 'book-appointment';
@@ -19,6 +20,8 @@ export interface BenchServerOptions {
   readonly workers: number;
   /** Extra environment for the service (overrides the defaults below). */
   readonly env?: Record<string, string>;
+  /** Node options of the service process, e.g. `--cpu-prof` to profile it. */
+  readonly execArgv?: readonly string[];
 }
 
 /** A flowgate started for load in a child process, with its own keys, secrets and schema. */
@@ -32,6 +35,8 @@ export interface BenchServer {
   readonly schema: string | undefined;
   /** Lines the service wrote to stderr/stdout (warnings and errors only; LOG_LEVEL=warn). */
   readonly output: string[];
+  /** CPU time and SQL statements of the service so far (all workers). */
+  usage(): Promise<Usage>;
   stop(): Promise<void>;
 }
 
@@ -81,7 +86,11 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     ...(options.env ?? {}),
   };
   const output: string[] = [];
-  const child = fork(join(__dirname, 'server.js'), [], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = fork(join(__dirname, 'server.js'), [], {
+    env,
+    execArgv: [...(options.execArgv ?? [])],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   const keep = (chunk: Buffer): void => {
     for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) output.push(line);
     if (output.length > 2000) output.splice(0, output.length - 2000);
@@ -114,6 +123,17 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     child,
     schema,
     output,
+    usage: () =>
+      new Promise<Usage>((resolve) => {
+        const onMessage = (m: unknown): void => {
+          const usage = (m as { usage?: Usage }).usage;
+          if (!usage) return;
+          child.off('message', onMessage);
+          resolve(usage);
+        };
+        child.on('message', onMessage);
+        child.send('usage');
+      }),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.send('stop');

@@ -16,3 +16,6 @@ export {
 export type { BenchServer, BenchServerOptions } from './harness';
 export { sealForEndpoint, openEndpointResponse } from './whatsapp-sealer';
 export type { SealedBody } from './whatsapp-sealer';
+export { runSoak, formatSoak, formatSample } from './soak';
+export type { SoakOptions, SoakReport, SoakSample } from './soak';
+export type { Usage } from './server';

@@ -10,7 +10,10 @@ export interface PoolEntry {
 }
 
 export interface LoadResult {
+  /** Requests answered inside the measured window. */
   readonly requests: number;
+  /** Every request sent, warm-up and stragglers included (to divide server-side totals by). */
+  readonly sent: number;
   readonly errors: number;
   readonly seconds: number;
   readonly perSecond: number;
@@ -87,12 +90,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const errorKinds: Record<string, number> = {};
   let errors = 0;
   let next = 0;
+  let sent = 0;
   const interval = options.ratePerSecond ? (1000 * options.connections) / options.ratePerSecond : 0;
 
   const loop = async (): Promise<void> => {
     while (performance.now() < end) {
       const entry = options.pool[next++ % options.pool.length] as PoolEntry;
-      const sent = performance.now();
+      const sentAt = performance.now();
+      sent++;
       let ok = false;
       let kind = 'network';
       try {
@@ -103,15 +108,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         kind = (err as Error).message === 'timeout' ? 'timeout' : 'network';
       }
       const done = performance.now();
-      if (sent >= countFrom && done <= end) {
-        latencies.push(done - sent);
+      if (sentAt >= countFrom && done <= end) {
+        latencies.push(done - sentAt);
         if (!ok) {
           errors++;
           errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
         }
       }
       if (interval > 0) {
-        const wait = interval - (performance.now() - sent);
+        const wait = interval - (performance.now() - sentAt);
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
     }
@@ -124,6 +129,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number);
   return {
     requests: latencies.length,
+    sent,
     errors,
     seconds,
     perSecond: latencies.length / seconds,

@@ -5,6 +5,15 @@ import { createLogger } from '../logging';
 import { createService } from '../service';
 import { openDatabase } from '../storage';
 
+/** CPU time of the service processes and SQL statements they sent (BEGIN and COMMIT included). */
+export interface Usage {
+  cpuMicros: number;
+  queries: number;
+  /** Resident set size and V8 heap in use, bytes (summed over workers; after a GC when exposed). */
+  rss: number;
+  heapUsed: number;
+}
+
 /**
  * The service under load, in its own process (so the load generator's CPU is not the service's):
  * configured from the environment like `npm start`, on PORT, with BENCH_WORKERS processes sharing
@@ -23,6 +32,26 @@ export async function serveBench(): Promise<void> {
         if ((m as { ready?: boolean }).ready && ++ready === workers) process.send?.({ ready: true });
       });
     }
+    // Usage of all workers: ask each, sum the answers.
+    process.on('message', (m) => {
+      if (m !== 'usage') return;
+      const all = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+      let left = all.length;
+      const sum: Usage = { cpuMicros: 0, queries: 0, rss: 0, heapUsed: 0 };
+      for (const w of all) {
+        const onUsage = (u: unknown): void => {
+          if (!(u as { usage?: Usage }).usage) return;
+          w.off('message', onUsage);
+          sum.cpuMicros += (u as { usage: Usage }).usage.cpuMicros;
+          sum.queries += (u as { usage: Usage }).usage.queries;
+          sum.rss += (u as { usage: Usage }).usage.rss;
+          sum.heapUsed += (u as { usage: Usage }).usage.heapUsed;
+          if (--left === 0) process.send?.({ usage: sum });
+        };
+        w.on('message', onUsage);
+        w.send('usage');
+      }
+    });
     const stop = (): void => {
       for (const w of Object.values(cluster.workers ?? {})) w?.send('stop');
       let left = workers;
@@ -38,6 +67,25 @@ export async function serveBench(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, format: 'json' });
   const service = await createService(config, { logger });
+  let queries = 0;
+  service.database.knex.on('query', () => {
+    queries++;
+  });
+  process.on('message', (m) => {
+    if (m !== 'usage') return;
+    const cpu = process.cpuUsage();
+    // With --expose-gc (the soak), measure live memory rather than garbage not yet collected.
+    (globalThis as { gc?: () => void }).gc?.();
+    const memory = process.memoryUsage();
+    process.send?.({
+      usage: {
+        cpuMicros: cpu.user + cpu.system,
+        queries,
+        rss: memory.rss,
+        heapUsed: memory.heapUsed,
+      } satisfies Usage,
+    });
+  });
   const server: Server = await new Promise((resolve) => {
     const s = service.app.listen(config.port, config.host, () => resolve(s));
   });

@@ -2,7 +2,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config';
 import { PrivateKeyError } from '../crypto';
 import { DevtoolError } from '../devtools/errors';
+import { readPassphraseFile } from '../devtools/keys';
 import { RegistrationError } from '../flows';
+import { isDatabaseUnavailable } from '../flows/database-errors';
 import { DatabaseInUseError } from '../storage';
 
 /** A mistake in how a command was called: printed with the usage text, exit code 2. */
@@ -82,10 +84,24 @@ export async function runCommand(
       io.err(`error: ${err.message}`);
       return 1;
     }
-    io.err(`error: ${(err as Error)?.name ?? 'Error'}: ${(err as Error)?.message ?? String(err)}`);
+    if (isDatabaseUnavailable(err)) {
+      const code = (err as { code?: unknown }).code;
+      io.err(
+        `error: the database cannot be reached${typeof code === 'string' ? ` (${code})` : ''}; ` +
+          'check DATABASE_URL (or PGLITE_DATA_DIR) and that the server runs',
+      );
+      return 1;
+    }
+    io.err(`error: ${(err as Error)?.name ?? 'Error'}: ${oneLine((err as Error)?.message ?? String(err))}`);
     if (process.env.FLOWGATE_DEBUG) io.err(String((err as Error)?.stack));
     return 1;
   }
+}
+
+function oneLine(message: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters would drive the terminal
+  const text = message.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?').split('\n')[0] ?? '';
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }
 
 /** Entry-point helper: `if (require.main === module) exitWith(runCommand(...))`. */
@@ -93,4 +109,11 @@ export function exitWith(code: Promise<number>): void {
   void code.then((c) => {
     process.exitCode = c;
   });
+}
+
+/** A secret from `NAME` or the file named by `NAME_FILE`, as the service reads it. */
+export function envSecret(name: string): string | undefined {
+  if (process.env[name]) return process.env[name];
+  const file = process.env[`${name}_FILE`];
+  return file ? readPassphraseFile(file) : undefined;
 }

@@ -1,16 +1,17 @@
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { checkKeys, generateKeys, readPassphraseFile, uploadInstructions } from '../devtools';
-import { exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
+import { envSecret, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
 
 const USAGE = `Usage:
   npm run keys -- generate [--out-dir keys] [--passphrase-file F] [--force]
-  npm run keys -- check [--private keys/private.pem] [--public keys/public.pem] [--passphrase-file F]
+  npm run keys -- check [--private F] [--public F] [--passphrase-file F]
 
 generate  writes a 2048-bit RSA pair: <out-dir>/private.pem (mode 0600; encrypted when a
           passphrase file is given) and <out-dir>/public.pem, prints the public key and the
           Graph API call that uploads it. Refuses to overwrite existing keys without --force.
-check     proves that the private key, its passphrase and the public key belong together
-          (the passphrase defaults to FLOWS_PRIVATE_KEY_PASSPHRASE).`;
+check     proves that the private key, its passphrase and the public key belong together.
+          Defaults: --private FLOWS_PRIVATE_KEY_FILE or keys/private.pem, --public the
+          public.pem beside it, the passphrase FLOWS_PRIVATE_KEY_PASSPHRASE(_FILE).`;
 
 export async function keysCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandLine(argv, {
@@ -40,12 +41,12 @@ export async function keysCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (values['out-dir'] || values.force) throw new UsageError('--out-dir and --force go with generate');
-  const privateKeyFile = resolve(values.private ?? 'keys/private.pem');
-  const publicKeyFile = resolve(values.public ?? 'keys/public.pem');
+  const privateKeyFile = resolve(values.private ?? (process.env.FLOWS_PRIVATE_KEY_FILE || 'keys/private.pem'));
+  const publicKeyFile = resolve(values.public ?? join(dirname(privateKeyFile), 'public.pem'));
   const result = checkKeys({
     privateKeyFile,
     publicKeyFile,
-    passphrase: passphrase ?? process.env.FLOWS_PRIVATE_KEY_PASSPHRASE,
+    passphrase: passphrase ?? envSecret('FLOWS_PRIVATE_KEY_PASSPHRASE'),
   });
   io.out(
     `ok: ${privateKeyFile} (${result.bits}-bit RSA${result.encrypted ? ', encrypted' : ''}) and ${publicKeyFile} ` +

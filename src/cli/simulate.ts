@@ -14,7 +14,7 @@ import {
 import { buildRegistry } from '../flows';
 import { registeredFlows } from '../flows/registered';
 import { paths } from '../paths';
-import { CommandError, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
+import { CommandError, envSecret, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
 
 const USAGE = `Usage: npm run simulate -- <flow-id> [--url http://127.0.0.1:3000] [--script steps.json]
           [--public-key keys/public.pem] [--app-secret-file F] [--token T] [--phone +E164]
@@ -28,7 +28,7 @@ declaration and the routing model.
 --script           a walk file (see src/flows/book-appointment/walk.steps.json); any mismatch,
                    error reply, non-200, or bad body exits 1
 --public-key       the public key WhatsApp encrypts to (the service's keys/public.pem)
---app-secret-file  sign requests with this app secret (default: META_APP_SECRET if set)
+--app-secret-file  sign requests with this app secret (default: META_APP_SECRET(_FILE) if set)
 --token            a flow token; default: issue one through <url>/api/tokens with TOKEN_API_KEY
                    (environment, or keys/dev-secrets.json as npm start generates it)`;
 
@@ -62,7 +62,7 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
   const publicKey = loadPublicKey(resolve(values['public-key'] ?? 'keys/public.pem'));
   const appSecret = values['app-secret-file']
     ? readPassphraseFile(values['app-secret-file'])
-    : process.env.META_APP_SECRET || undefined;
+    : envSecret('META_APP_SECRET');
   const token = values.token ?? (await issueToken(url, flowId, values.phone ?? '+14155550100'));
 
   const out = (line: string): void => io.out(line);

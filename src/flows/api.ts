@@ -4,25 +4,61 @@ import type { Logger } from '../logging';
 /**
  * The request a screen handler sees: decrypted, validated against the screen's schema, and frozen.
  * Ping, error notifications and flow-token checks never reach handler code.
+ *
+ * @typeParam TData - The payload of the screen's `data_exchange` action(s) as written in the Flow
+ *   JSON: each `"key": "${form.x}"` becomes `key` with input x's value. flowgate has already checked
+ *   `data` against a schema derived from the Flow JSON (required inputs, lengths, options, dates);
+ *   invalid data never reaches the handler — the user sees the screen again with field errors.
+ *
+ * @example
+ * // flow.json: "payload": { "trigger": "date_selected", "date": "${form.date}" }
+ * onDataExchange({ action, screen, data }) {
+ *   // action === 'data_exchange', screen === 'APPOINTMENT', data.date === '2026-01-05'
+ * }
  */
 export interface ScreenRequest<TData = Record<string, unknown>> {
+  /** The flow's id (its URL segment). */
   readonly flowId: string;
+  /** `INIT` when the flow opens, `BACK` for back on a `refresh_on_back` screen, else `data_exchange`. */
   readonly action: 'INIT' | 'BACK' | 'data_exchange';
   /** The screen the user is on (for BACK: the screen where back was pressed); undefined for INIT. */
   readonly screen: string | undefined;
+  /** The action's payload (empty for INIT and BACK). */
   readonly data: Readonly<TData>;
 }
 
-/** Small per-session key/value memory for handlers, stored encrypted with the session. */
+/**
+ * Small per-session key/value memory for handlers, stored encrypted with the session (one session
+ * per flow token). Use it to carry a choice from one screen to a later one.
+ *
+ * @example
+ * // APPOINTMENT screen
+ * ctx.session.set('slot', { date: data.date, time: data.time });
+ * // SUMMARY screen, later in the same flow
+ * const slot = ctx.session.get<{ date: string; time: string }>('slot');
+ * if (!slot) return showError('Your session has expired. Please start again.');
+ */
 export interface SessionValues {
+  /** The value stored under `key`, or undefined. */
   get<T = unknown>(key: string): T | undefined;
-  /** Values must be JSON-serialisable. */
+  /** Stores `value` (JSON-serialisable) with the session, saved together with this request's answer. */
   set(key: string, value: unknown): void;
   delete(key: string): void;
 }
 
-/** What a handler may use besides its request. Deliberately narrow: no raw request, no keys, no database. */
+/**
+ * What a handler may use besides its request. Deliberately narrow: no raw request, no keys, no database.
+ *
+ * @example
+ * onDataExchange({ data }, ctx) {
+ *   ctx.logger.info('slot chosen'); // never log what the user typed
+ *   const earlier = ctx.answers.APPOINTMENT?.department; // what APPOINTMENT submitted
+ *   ctx.afterCommit(() => crm.notify(ctx.subject)); // after the answer is stored
+ *   return next('SUMMARY', { summary: String(earlier) });
+ * }
+ */
 export interface FlowContext {
+  /** Id of this request in logs and audit events. */
   readonly requestId: string;
   /** Pseudonymous id of the user (a keyed hash of the phone number), stable across tokens. */
   readonly subject: string;
@@ -37,12 +73,20 @@ export interface FlowContext {
   afterCommit(task: () => void | Promise<void>): void;
 }
 
+/**
+ * A screen handler: gets the validated request and the context, returns one of the results built
+ * with {@link next}, {@link showError} or {@link complete} (or a promise of one). A handler that
+ * throws or runs past HANDLER_TIMEOUT_MS is answered for you with a generic error on the current
+ * screen; the details go to the log, not to the user.
+ */
 export type Handler<TData = Record<string, unknown>> = (
   request: ScreenRequest<TData>,
   context: FlowContext,
 ) => HandlerResult | Promise<HandlerResult>;
 
+/** The handlers of one screen; build it with {@link defineScreen}. */
 export interface ScreenDefinition<TData = Record<string, unknown>> {
+  /** The screen's `id` in the Flow JSON. */
   readonly screen: string;
   /** A `data_exchange` action on this screen fired (a submit, or a component's on-select). */
   readonly onDataExchange?: Handler<TData>;
@@ -50,6 +94,7 @@ export interface ScreenDefinition<TData = Record<string, unknown>> {
   readonly onBack?: Handler<Record<string, unknown>>;
 }
 
+/** One flow served by this endpoint; build it with {@link defineFlow}. */
 export interface FlowDefinition {
   /** URL segment: the flow is served at `POST /flows/<id>`. Lower-case letters, digits, `-`, `_`. */
   readonly id: string;
@@ -65,10 +110,18 @@ export interface FlowDefinition {
   readonly auditValues?: readonly string[];
 }
 
+/** What a flow id may look like: it is a URL segment and part of every flow token. */
 export const FLOW_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 
 /**
- * Declares a screen's handlers.
+ * Declares a screen's handlers. Boot (and `npm run check`) refuses a screen whose handlers do not
+ * fit its Flow JSON: `onDataExchange` is required exactly when the screen has a `data_exchange`
+ * action, `onBack` exactly when it has `refresh_on_back: true`. Terminal screens and screens that
+ * only `navigate` need no definition.
+ *
+ * @typeParam TData - The shape of the screen's `data_exchange` payload (see {@link ScreenRequest}).
+ * @param screen - The screen's `id` in the Flow JSON.
+ * @param handlers - `onDataExchange` and/or `onBack`.
  *
  * @example
  * export const details = defineScreen<{ name: string; email: string }>('DETAILS', {
@@ -76,6 +129,8 @@ export const FLOW_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,39}$/;
  *     if (await isBlocked(data.email)) return showError('Please use another email', { fieldErrors: { email: 'Not accepted' } });
  *     return next('SUMMARY', { summary: `${data.name} <${data.email}>` });
  *   },
+ *   // Only with "refresh_on_back": true on DETAILS: WhatsApp asks for the previous screen's data.
+ *   onBack: (_request, ctx) => next('APPOINTMENT', appointmentData(ctx.session.get('date'))),
  * });
  */
 export function defineScreen<TData = Record<string, unknown>>(
@@ -87,7 +142,11 @@ export function defineScreen<TData = Record<string, unknown>>(
 
 /**
  * Declares a flow: its Flow JSON, its INIT handler and one definition per screen. Register the
- * result in `src/flows/registered.ts`; the registry checks it against the Flow JSON at boot.
+ * result in `src/flows/registered.ts`; the registry checks it against the Flow JSON at boot, and
+ * `npm run check` runs the same checks offline. `npm run new-flow -- <id>` writes a working start.
+ *
+ * @param definition - id, Flow JSON, `onInit` (returns the entry screen and its data), the screens'
+ *   handlers and the field names whose values the audit log may keep.
  *
  * @example
  * export default defineFlow({

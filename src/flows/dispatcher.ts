@@ -10,7 +10,7 @@ import {
   type DecryptedEnvelope,
 } from '../crypto';
 import { statusOf } from '../http/error-status';
-import type { Logger } from '../logging';
+import { errorSummary, type Logger } from '../logging';
 import {
   CannotDecryptError,
   ERROR_ACK_RESPONSE,
@@ -25,7 +25,7 @@ import {
   parseJsonSafely,
   type DecryptedRequest,
 } from '../protocol';
-import { insertSubmission, lockSession, markTokenCompleted, saveSession } from '../storage';
+import { insertSubmission, lockSession, markTokenCompleted, saveSessionQuery } from '../storage';
 import { subjectRef, tokenHash, type FlowTokenCodec, type VerifiedToken } from '../tokens';
 import { describeErrors, validateDecryptedRequest, validateEnvelope, validateErrorNotification } from '../validation';
 import type { RegisteredFlow, Registry } from './registry';
@@ -237,7 +237,9 @@ export class Dispatcher {
         ? openSessionState(deps.cipher, flow.id, verified.id, locked.session.stateKeyId, locked.session.state)
         : emptySessionState();
       const screen = trace.screen ? flow.screens.get(trace.screen) : undefined;
-      if (screen) trace.fields = redactFields(request.data ?? undefined, redactionRules(flow, screen.model.id));
+      // Until the data is known to be valid, no value is kept, not even an allowlisted one.
+      const shownBefore = screen ? state.screens[screen.model.id] : undefined;
+      if (screen) trace.fields = redactFields(request.data ?? undefined, redactionRules(flow, screen.model.id, false));
 
       let outcome: ScreenOutcome;
       const limited = allowed ? undefined : tooFast(flow, request, state);
@@ -254,9 +256,15 @@ export class Dispatcher {
         });
       }
       if (outcome.detail) trace.detail = outcome.detail;
+      if (screen && outcome.outcome !== 'invalid_data' && outcome.outcome !== 'rate_limited') {
+        trace.fields = redactFields(
+          request.data ?? undefined,
+          redactionRules(flow, screen.model.id, true, shownBefore),
+        );
+      }
 
       const sealed = sealSessionState(deps.cipher, flow.id, verified.id, state);
-      await saveSession(trx, {
+      const save = saveSessionQuery(trx, {
         tokenId: verified.id,
         flowId: flow.id,
         currentScreen: outcome.screenAfter,
@@ -264,10 +272,14 @@ export class Dispatcher {
         state: sealed.blob,
       });
       if (outcome.outcome === 'completed' && outcome.submission) {
+        await save;
         await this.#storeSubmission(trx, flow, verified, locked.token.subjectId, outcome.submission);
         await markTokenCompleted(trx, verified.id);
+        await deps.audit.appendInTransaction(trx, this.#event(trace, input, outcome.outcome, 200, started));
+      } else {
+        // The usual step: session upsert and audit event in one statement (one round trip).
+        await deps.audit.appendInTransaction(trx, this.#event(trace, input, outcome.outcome, 200, started), save);
       }
-      await deps.audit.appendInTransaction(trx, this.#event(trace, input, outcome.outcome, 200, started));
       return { json: outcome.response, outcome: outcome.outcome };
     });
     // A handler that failed or ran out of time had its result rejected: its side effects must not
@@ -419,7 +431,8 @@ export class Dispatcher {
           this.deps.logger.error('afterCommit task failed', {
             flowId,
             requestId,
-            error,
+            // Developer code: class and stack frames, never the message (it may quote user data).
+            error: errorSummary(error),
           }),
         );
     }
@@ -430,8 +443,28 @@ export function submissionAad(flowId: string, tokenId: string, subjectId: string
   return `submission|${flowId}|${tokenId}|${subjectId}|${submissionId}`;
 }
 
-function redactionRules(flow: RegisteredFlow, screenId: string): Parameters<typeof redactFields>[1] {
+/**
+ * Audit rules for one screen. Allowlisted values (`auditValues`) are kept only once the request's
+ * data passed validation (`validated`), and a field whose options come from screen data (a
+ * `data-source` bound to `${data.x}`, which the derived schema cannot enumerate) only when the value
+ * is one of the option ids this session last showed. Otherwise any text a client sends to an
+ * allowlisted field would land verbatim in the append-only audit log. Found by
+ * test/component/leakage.test.ts.
+ */
+function redactionRules(
+  flow: RegisteredFlow,
+  screenId: string,
+  validated: boolean,
+  shown?: Readonly<Record<string, unknown>>,
+): Parameters<typeof redactFields>[1] & { allowValue: (field: string, value: unknown) => boolean } {
   const screen = flow.screens.get(screenId);
+  const allowValue = (field: string, value: unknown): boolean => {
+    if (!validated) return false;
+    const optionsKey = screen?.model.fields.get(field)?.optionsDataKey;
+    if (!optionsKey) return true;
+    const options = shown?.[optionsKey];
+    return Array.isArray(options) && options.some((o) => (o as { id?: unknown } | null)?.id === value);
+  };
   const fieldOfKey: Record<string, string> = {};
   const knownKeys = new Set<string>();
   for (const validator of screen?.incoming ?? []) {
@@ -444,8 +477,9 @@ function redactionRules(flow: RegisteredFlow, screenId: string): Parameters<type
   return {
     knownKeys,
     sensitiveKeys: screen?.sensitiveKeys ?? new Set(),
-    allowValues: flow.auditValues,
+    allowValues: validated ? flow.auditValues : new Set(),
     fieldOfKey,
+    allowValue,
   };
 }
 

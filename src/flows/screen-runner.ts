@@ -1,4 +1,4 @@
-import type { Logger } from '../logging';
+import { errorSummary, type Logger } from '../logging';
 import {
   HandlerContractError,
   MalformedRequestError,
@@ -168,7 +168,13 @@ async function callHandler(
   } catch (err) {
     const reason =
       err instanceof HandlerContractError ? err.message : `handler threw ${(err as Error)?.name ?? 'a value'}`;
-    env.logger.error('screen handler failed', { flowId: flow.id, screen: screen ?? '(init)', action, error: err });
+    // Class and stack frames only: the message may quote user input (see errorSummary).
+    env.logger.error('screen handler failed', {
+      flowId: flow.id,
+      screen: screen ?? '(init)',
+      action,
+      error: err instanceof HandlerContractError ? { name: err.name, message: err.message } : errorSummary(err),
+    });
     return { kind: 'failed', timedOut: false, reason };
   } finally {
     clearTimeout(timer);

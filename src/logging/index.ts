@@ -1,3 +1,4 @@
 export { createLogger } from './logger';
 export type { Logger, LoggerOptions } from './logger';
 export { redact } from './redact';
+export { errorSummary } from './error-summary';

@@ -4,14 +4,17 @@
  * against the Flow JSON before it leaves.
  */
 
-/** Show `screen` with `data` (which must satisfy that screen's `data` declaration). */
+/** Show `screen` with `data` (which must satisfy that screen's `data` declaration). Built by {@link next}. */
 export interface NextScreenResult {
   readonly kind: 'next';
   readonly screen: string;
   readonly data: Readonly<Record<string, unknown>>;
 }
 
-/** Stay on the current screen with a snackbar message and, where the Flow JSON binds them, field errors. */
+/**
+ * Stay on the current screen with a snackbar message and, where the Flow JSON binds them, field
+ * errors. Built by {@link showError}.
+ */
 export interface ShowErrorResult {
   readonly kind: 'error';
   readonly message: string;
@@ -20,7 +23,7 @@ export interface ShowErrorResult {
   readonly data: Readonly<Record<string, unknown>> | undefined;
 }
 
-/** Close the flow: store the submission encrypted, mark the token used, send `params` to the chat. */
+/** Close the flow: store the submission encrypted, mark the token used, send `params` to the chat. Built by {@link complete}. */
 export interface CompleteResult {
   readonly kind: 'complete';
   readonly params: Readonly<Record<string, string | number | boolean>>;
@@ -28,6 +31,7 @@ export interface CompleteResult {
   readonly submission: Readonly<Record<string, unknown>> | undefined;
 }
 
+/** Everything a handler may return. */
 export type HandlerResult = NextScreenResult | ShowErrorResult | CompleteResult;
 
 /** A builder was called in a way the protocol cannot express; a bug in the calling handler. */
@@ -39,9 +43,23 @@ export class HandlerContractError extends Error {
 }
 
 /**
- * Go to `screen` (or refresh the current one) with its data.
+ * Go to `screen` (or refresh the current one) with its data. Before the reply leaves, flowgate
+ * checks it against the Flow JSON: `screen` must be reachable from the current screen in
+ * `routing_model` (or be the current screen), and `data` must hold every property that screen
+ * declares under `data`, with the declared types, and nothing else (`error_message` aside). A
+ * result that breaks this becomes a generic error for the user and an error in the log, instead
+ * of the `invalid-screen-transition` / `payload-schema-error` a phone would report.
  *
- * @example return next('DETAILS', { selected_slot: '10:30' });
+ * @param screen - A screen id of this flow's Flow JSON (never `SUCCESS`: use {@link complete}).
+ * @param data - The screen's data: what its `${data.x}` bindings show.
+ *
+ * @example
+ * // flow.json: DETAILS declares "data": { "slot_summary": { "type": "string", "__example__": "…" } }
+ * return next('DETAILS', { slot_summary: 'Cardiology, 2026-01-05 at 10:30' });
+ *
+ * @example
+ * // Refresh the current screen with new options (e.g. after a Dropdown's on-select data_exchange)
+ * return next('APPOINTMENT', { ...appointmentData(data.date), is_time_enabled: true });
  */
 export function next(screen: string, data: Record<string, unknown> = {}): NextScreenResult {
   if (typeof screen !== 'string' || screen === '') throw new HandlerContractError('next(): screen id is required');
@@ -53,9 +71,21 @@ export function next(screen: string, data: Record<string, unknown> = {}): NextSc
 /**
  * Keep the user on the current screen and show `message` in a snackbar. `fieldErrors` maps form
  * field names to messages; they appear under the fields when the Flow JSON binds `error-messages`
- * (Form) or `error-message` (component) to screen data.
+ * (Form) or `error-message` (component) to screen data. Keep field messages short: WhatsApp shows
+ * at most 30 characters under a TextInput.
  *
- * @example return showError('That slot was just taken', { fieldErrors: { time: 'Pick another time' } });
+ * @param message - The snackbar text (required, not empty).
+ * @param options.fieldErrors - Input name → message.
+ * @param options.data - The screen's data to show with the error; by default the data last sent
+ *   for this screen, so the screen looks as it did.
+ *
+ * @example
+ * // flow.json: a Form with "error-messages": "${data.field_errors}"
+ * return showError('Please check the highlighted fields.', { fieldErrors: { email: 'Use a permanent address' } });
+ *
+ * @example
+ * // New data with the error, e.g. the times that are still free
+ * return showError('That time is no longer free.', { data: appointmentData(date), fieldErrors: { time: 'Pick another time' } });
  */
 export function showError(
   message: string,
@@ -76,11 +106,21 @@ export function showError(
 }
 
 /**
- * Finish the flow. `params` go to the completion message's `response_json` (the flow token is
- * added for you); `submission` is what gets stored, encrypted — by default every screen's
- * submitted data of this session.
+ * Finish the flow: WhatsApp closes it and posts the completion message in the chat. `params` go to
+ * that message's `response_json` (the flow token is added for you); `submission` is what gets
+ * stored, encrypted — by default every screen's submitted data of this session. The flow token
+ * is then used up: opening the same flow message again gets HTTP 427.
  *
- * @example return complete({ params: { booking_ref: 'AB12' } });
+ * @param options.params - Flat values for the completion webhook; no personal data unless the
+ *   business needs it there (it travels through WhatsApp).
+ * @param options.submission - What to store instead of the session's answers.
+ *
+ * @example
+ * return complete({ params: { booking_ref: 'AB12CD34', date: slot.date } });
+ *
+ * @example
+ * // Store a normalised record instead of the raw answers
+ * return complete({ params: { order: orderId }, submission: { order: orderId, items } });
  */
 export function complete(
   options: { params?: Record<string, string | number | boolean>; submission?: Record<string, unknown> } = {},

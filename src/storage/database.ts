@@ -3,6 +3,7 @@ import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
 import type { Config } from '../config';
+import type { Logger } from '../logging';
 import { paths } from '../paths';
 import { lockDataDir } from './pglite-lock';
 
@@ -26,10 +27,13 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
  * instead of hanging them. Without: embedded PGlite in a local folder — one connection, one
  * process; fine for development and tests, not for production load.
  */
-export async function openDatabase(config: Config['database'], options: { migrate?: boolean } = {}): Promise<Database> {
+export async function openDatabase(
+  config: Config['database'],
+  options: { migrate?: boolean; logger?: Logger } = {},
+): Promise<Database> {
   const fileBacked = !config.url && config.pgliteDataDir !== 'memory://';
   const unlock = fileBacked ? lockDataDir(config.pgliteDataDir) : () => undefined;
-  const knex = config.url ? postgres(config) : pglite(config);
+  const knex = config.url ? postgres(config, knexLog(options.logger)) : pglite(config, knexLog(options.logger));
   const database: Database = {
     knex,
     kind: config.url ? 'postgres' : 'pglite',
@@ -48,8 +52,24 @@ export async function openDatabase(config: Config['database'], options: { migrat
   return database;
 }
 
-function postgres(config: Config['database']): Knex {
+/**
+ * knex's own warnings (e.g. "Acquire connection error" during an outage, once per attempt) go to
+ * console.log with a stack; they go through the service's logger instead, one line, no stack.
+ */
+function knexLog(logger: Logger | undefined): Knex.Config['log'] {
+  const emit =
+    (level: 'warn' | 'error' | 'debug') =>
+    (message: unknown): void => {
+      const text = message instanceof Error ? message.message : (String(message).split('\n')[0] ?? '');
+      if (logger) logger[level](`database: ${text.slice(0, 500)}`);
+      else if (level !== 'debug') process.stderr.write(`database: ${text.slice(0, 500)}\n`);
+    };
+  return { warn: emit('warn'), error: emit('error'), deprecate: emit('debug'), debug: emit('debug') };
+}
+
+function postgres(config: Config['database'], log: Knex.Config['log']): Knex {
   return knexFactory({
+    log,
     client: 'pg',
     connection: {
       connectionString: config.url?.reveal(),
@@ -81,11 +101,12 @@ class PgLiteClient extends PgLiteBase {
   }
 }
 
-function pglite(config: Config['database']): Knex {
+function pglite(config: Config['database'], log: Knex.Config['log']): Knex {
   const memory = config.pgliteDataDir === 'memory://';
   if (!memory) mkdirSync(config.pgliteDataDir, { recursive: true });
   return knexFactory({
     client: PgLiteClient as unknown as typeof Knex.Client,
+    log,
     dialect: 'postgres',
     connection: memory ? {} : { filename: config.pgliteDataDir },
     searchPath: [config.schema],

@@ -17,11 +17,12 @@ export class DatabaseInUseError extends Error {
  */
 export function lockDataDir(dataDir: string): () => void {
   const file = `${dataDir}.lock`;
-  // On a fresh clone neither the data folder nor its parent (.data/) exists yet.
+  // On a fresh clone the parent folder (.data/) does not exist yet.
   mkdirSync(dirname(file), { recursive: true });
   try {
     writeFileSync(file, String(process.pid), { flag: 'wx' });
-  } catch {
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     const pid = Number(readFileSync(file, 'utf8').trim());
     if (pid && pid !== process.pid && isAlive(pid)) throw new DatabaseInUseError(dataDir, pid);
     writeFileSync(file, String(process.pid));

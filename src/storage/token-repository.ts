@@ -76,36 +76,54 @@ export async function findToken(db: Knex, id: string): Promise<TokenRow | undefi
 
 /**
  * Locks the token row for the rest of the transaction — the per-token serialisation point — and
- * reads its session and the subject's salt in the same round trips.
+ * reads its session and the subject's salt with it, in one round trip.
  */
 export async function lockSession(trx: Knex.Transaction, tokenId: string): Promise<LockedSession | undefined> {
-  const row = (await trx('flow_tokens').where({ id: tokenId }).forUpdate().first()) as
-    Record<string, unknown> | undefined;
+  const result = (await trx.raw(
+    `SELECT t.id, t.flow_id, t.subject_id, t.status, t.issued_at, t.expires_at, s.salt,
+            fs.token_id AS session_token_id, fs.current_screen, fs.state_key_id, fs.state, fs.request_count
+       FROM flow_tokens t
+       LEFT JOIN subjects s ON s.subject_id = t.subject_id
+       LEFT JOIN flow_sessions fs ON fs.token_id = t.id
+      WHERE t.id = ?
+        FOR UPDATE OF t`,
+    [tokenId],
+  )) as { rows: Record<string, unknown>[] };
+  const row = result.rows[0];
   if (!row) return undefined;
-  const token = toTokenRow(row);
-  const [salt, session] = await Promise.all([
-    findSubjectSalt(trx, token.subjectId),
-    trx('flow_sessions').where({ token_id: tokenId }).first() as Promise<Record<string, unknown> | undefined>,
-  ]);
   return {
-    token,
-    subjectSalt: salt,
-    session: session
-      ? {
-          currentScreen: (session.current_screen as string | null) ?? null,
-          stateKeyId: String(session.state_key_id),
-          state: toBuffer(session.state),
-          requestCount: Number(session.request_count),
-        }
-      : undefined,
+    token: toTokenRow(row),
+    subjectSalt: row.salt === null || row.salt === undefined ? undefined : toBuffer(row.salt),
+    session:
+      row.session_token_id === null || row.session_token_id === undefined
+        ? undefined
+        : {
+            currentScreen: (row.current_screen as string | null) ?? null,
+            stateKeyId: String(row.state_key_id),
+            state: toBuffer(row.state),
+            requestCount: Number(row.request_count),
+          },
   };
 }
 
-export async function saveSession(
-  trx: Knex.Transaction,
-  session: { tokenId: string; flowId: string; currentScreen: string | null; stateKeyId: string; state: Buffer },
-): Promise<void> {
-  await trx('flow_sessions')
+export interface SessionWrite {
+  readonly tokenId: string;
+  readonly flowId: string;
+  readonly currentScreen: string | null;
+  readonly stateKeyId: string;
+  readonly state: Buffer;
+}
+
+export async function saveSession(trx: Knex.Transaction, session: SessionWrite): Promise<void> {
+  await saveSessionQuery(trx, session);
+}
+
+/**
+ * The session upsert as a query not yet sent (it returns one row), so a caller may send it in the
+ * same statement as another write — see AuditLog.appendInTransaction.
+ */
+export function saveSessionQuery(trx: Knex.Transaction, session: SessionWrite): Knex.QueryBuilder {
+  return trx('flow_sessions')
     .insert({
       token_id: session.tokenId,
       flow_id: session.flowId,
@@ -121,7 +139,8 @@ export async function saveSession(
       state: session.state,
       request_count: trx.raw('flow_sessions.request_count + 1'),
       updated_at: trx.fn.now(),
-    });
+    })
+    .returning('token_id');
 }
 
 export async function markTokenCompleted(trx: Knex.Transaction, tokenId: string): Promise<void> {

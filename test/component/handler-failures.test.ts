@@ -126,6 +126,19 @@ describe('when the data_exchange handler fails', () => {
     },
   );
 
+  it('and it throws, then the log names the error class and the failing line, not the message', async () => {
+    const token = await onStart();
+    const before = t.logs.length;
+    ok(await startWith(token, 'throw'));
+    const line = t.logs
+      .slice(before)
+      .map((l) => JSON.parse(l) as { message: string; error?: { name: string; at: string[]; message?: string } })
+      .find((l) => l.message === 'screen handler failed');
+    expect(line?.error?.name).toBe('Error');
+    expect(line?.error?.message).toBeUndefined();
+    expect(line?.error?.at[0]).toMatch(/fixtures\/flows\/misbehaving\/index\.ts:\d+/);
+  });
+
   it('and it is fixed on the next attempt, then the same token continues normally', async () => {
     const token = await onStart();
     ok(await startWith(token, 'throw'));
@@ -134,6 +147,7 @@ describe('when the data_exchange handler fails', () => {
 
   it('and it sleeps past HANDLER_TIMEOUT_MS, then the screen comes back with the timeout message in time', async () => {
     const token = await onStart();
+    controls.sleepMs = 10_000;
     const started = Date.now();
     const reply = await startWith(token, 'sleep');
     const took = Date.now() - started;

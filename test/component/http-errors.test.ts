@@ -323,6 +323,29 @@ describe('427: the flow token is no longer valid', () => {
   });
 });
 
+describe('when requests for one token race', () => {
+  it('then a completion submitted twice at once completes exactly once; the other gets 427', async () => {
+    const token = await freshToken();
+    ok(await client.init(token));
+    ok(await client.exchange(token, 'START', { name: 'Ada', behaviour: 'ok' }));
+    const replies = await Promise.all([1, 2, 3].map(() => client.exchange(token, 'MIDDLE', { step: 'finish' })));
+    expect(replies.map((r) => r.status).sort()).toEqual([200, 427, 427]);
+    expect(calls.middle).toBe(1);
+    const rows = await t.service.database.knex('submissions').where({ token_id: tokenIdOf(token) });
+    expect(rows).toHaveLength(1);
+  });
+
+  it('then parallel data_exchange requests are served one after another, all answered', async () => {
+    const token = await freshToken();
+    ok(await client.init(token));
+    const replies = await Promise.all(
+      Array.from({ length: 5 }, () => client.exchange(token, 'START', { name: 'Ada', behaviour: 'show_error' })),
+    );
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(calls.start).toBe(5);
+  });
+});
+
 describe('413, 415, 404 at the edge', () => {
   it('when the body exceeds BODY_LIMIT_BYTES, then 413 with an empty body', async () => {
     const body = JSON.stringify({

@@ -14,6 +14,8 @@ import { sealRequest, type WhatsAppClient } from '../helpers/whatsapp-client';
 
 /** PROPERTY_RUNS=2000 npm test -- properties: a longer hunt; the default keeps the suite fast. */
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 200);
+// A property is ~200 requests; on a heavily shared machine that can exceed the default 60 s.
+jest.setTimeout(180_000);
 let t: TestService;
 let client: WhatsAppClient;
 let appSecret: string;

@@ -82,9 +82,50 @@ describe('when a caller appends again the moment its batch is acknowledged', () 
   });
 });
 
+describe('when more transactions append at once than there are chains', () => {
+  it('then each waits for a chain and every event is written, chained and verifiable', async () => {
+    const knex = t.service.database.knex;
+    const audit = new AuditLog(knex, { enabled: true, chains: 2, batchMax: 8 }, t.service.logger);
+    const before = Number(((await knex('audit_events').count({ n: '*' })) as { n: unknown }[])[0]?.n);
+    await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        knex.transaction(async (trx) => {
+          await audit.appendInTransaction(trx, event(`contended_${i}`));
+          await trx.raw('select pg_sleep(0.02)');
+        }),
+      ),
+    );
+    const after = Number(((await knex('audit_events').count({ n: '*' })) as { n: unknown }[])[0]?.n);
+    expect(after - before).toBe(24);
+    expect((await verifyAuditLog(knex)).ok).toBe(true);
+  });
+});
+
+describe('when an audited value holds characters PostgreSQL cannot store (NUL, unpaired surrogates)', () => {
+  it('then the request is still acknowledged and its event stored with U+FFFD in their place', async () => {
+    const token = await t.issueToken('+14155550299');
+    const reply = await t.client().send({
+      version: '3.0',
+      action: 'data_exchange',
+      flow_token: token,
+      screen: 'APPOINTMENT',
+      data: { error: 'x', error_message: 'bad \ud800 pair' },
+    });
+    expect(reply.status).toBe(200);
+    const row = (await t.service.database
+      .knex('audit_events')
+      .where({ outcome: 'error_notification' })
+      .orderBy('occurred_at', 'desc')
+      .first('detail')) as { detail: unknown };
+    expect(JSON.stringify(row.detail)).toContain('bad \ufffd pair');
+    expect((await verifyAuditLog(t.service.database.knex)).ok).toBe(true);
+  });
+});
+
 describe('when the group commit cannot be written', () => {
   it('then no caller of that batch is acknowledged (every append rejects)', async () => {
     const broken = {
+      raw: () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
       transaction: () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
     } as unknown as Knex;
     const audit = new AuditLog(

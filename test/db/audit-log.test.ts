@@ -6,6 +6,8 @@ import { createLogger } from '../../src/logging';
 import { DbFixture } from '../helpers/db-fixture';
 import { ok } from '../helpers/walk';
 
+jest.setTimeout(180_000);
+
 const silent = createLogger({ level: 'error', format: 'json', silent: true });
 const event = (outcome: string): AuditEvent => ({ occurredAt: new Date(), kind: 'compliance', outcome });
 

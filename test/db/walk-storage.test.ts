@@ -4,6 +4,8 @@ import { verifyAuditLog } from '../../src/audit';
 import { DbFixture } from '../helpers/db-fixture';
 import { walkBookAppointment } from '../helpers/walk';
 
+jest.setTimeout(180_000);
+
 const PHONE = '+14155550177';
 const CANARY = {
   name: 'Canary Zq7x Name',

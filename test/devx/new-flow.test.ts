@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT, runCli, runNode } from '../helpers/cli';
@@ -56,7 +56,7 @@ describe('when a developer runs npm run new-flow', () => {
     // run), then the generated test walks the new flow through the real service.
     const jest = await runNode(
       [join(copy, 'node_modules/jest/bin/jest.js'), '--runInBand', '--ci', 'test/flows/hello-world.test.ts'],
-      { cwd: copy, env: { NODE_OPTIONS: '--experimental-vm-modules' }, timeoutMs: 90_000 },
+      { cwd: copy, env: { NODE_OPTIONS: '--experimental-vm-modules' }, timeoutMs: 240_000 },
     );
     expect(jest.stderr).toMatch(/Tests:\s+2 passed, 2 total/);
     expect(jest.code).toBe(0);
@@ -65,5 +65,14 @@ describe('when a developer runs npm run new-flow', () => {
     const check = await runNode([join(copy, 'dist/src/cli/check.js')], { cwd: copy });
     expect(check.stdout).toMatch(/checked 2 flows \(book-appointment, hello-world\): 0 errors/);
     expect(check.code).toBe(0);
-  }, 150_000);
+
+    // A handler that routes to a screen the Flow JSON does not have is named with file and line.
+    const start = join(copy, 'src/flows/hello-world/screens/start.ts');
+    writeFileSync(start, readFileSync(start, 'utf8').replace("next('DONE'", "next('FINISHED'"));
+    const broken = await runNode([join(copy, 'dist/src/cli/check.js')], { cwd: copy });
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(
+      /error: src\/flows\/hello-world\/screens\/start\.ts line \d+: next\("FINISHED"\): "FINISHED" is not a screen/,
+    );
+  }, 360_000);
 });

@@ -1,3 +1,4 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -127,6 +128,60 @@ describe('when the simulator walks the example flow against the real service', (
     const run = await simulate(['--script', WALK, '--app-secret-file', wrong, '--token', await t.issueToken()]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/HTTP 432 \(signature mismatch/);
+  });
+});
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+
+describe('when a person uses the simulator in a real terminal (tmux)', () => {
+  (hasTmux ? it : it.skip)('then prompts, on-select refreshes and completion work on a TTY', async () => {
+    const socket = `flowgate-test-${process.pid}`;
+    const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+    const token = await t.issueToken('+14155550117');
+    const command = [
+      `cd ${JSON.stringify(PROJECT_ROOT)} &&`,
+      `${JSON.stringify(process.execPath)} dist/src/cli/simulate.js book-appointment`,
+      `--url ${t.baseUrl} --public-key ${JSON.stringify(publicKeyFile)}`,
+      `--app-secret-file ${JSON.stringify(secretFile)} --token ${token};`,
+      'echo EXIT=$?; sleep 60',
+    ].join(' ');
+    tmux('new-session', '-d', '-s', 'sim', '-x', '180', '-y', '50', command);
+    const screen = (): string => tmux('capture-pane', '-p', '-J', '-S', '-400', '-t', 'sim');
+    const lastLine = (): string =>
+      screen()
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .pop() ?? '';
+    const answer = async (prompt: string, keys: string): Promise<void> => {
+      const deadline = Date.now() + 20_000;
+      while (!lastLine().includes(prompt)) {
+        if (Date.now() > deadline) throw new Error(`no prompt "${prompt}"; the terminal shows:\n${screen()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      if (keys) tmux('send-keys', '-t', 'sim', '-l', keys);
+      tmux('send-keys', '-t', 'sim', 'Enter');
+    };
+    try {
+      await answer('Department * (1-4):', '3');
+      await answer('Location * (1-2):', '2');
+      await answer('Date * (YYYY-MM-DD):', firstWeekdayAfterTomorrow());
+      await answer('Time * (1-', '1');
+      await answer('Press (Enter = 1):', '');
+      await answer('Full name *:', 'Cy Twombly');
+      await answer('Email *:', 'cy@example.com');
+      await answer('Phone (optional):', '');
+      await answer('Symptoms or notes:', '');
+      await answer('Press (Enter = 1):', '');
+      await answer('(y/n):', 'y');
+      await answer('Press (Enter = 1):', '');
+      await answer('EXIT=', '');
+      const shown = screen();
+      expect(shown).toContain('EXIT=0');
+      expect(shown).toContain('│ Dermatology, North clinic, ');
+      expect(shown).toMatch(/OK: completed after 5 request\(s\)/);
+    } finally {
+      spawnSync('tmux', ['-L', socket, 'kill-server']);
+    }
   });
 });
 

@@ -62,7 +62,8 @@ export class DbFixture {
   }
 
   async startService(options: { flows?: readonly FlowDefinition[]; env?: Record<string, string> } = {}) {
-    if (this.#running) return this.#running;
+    // A fresh start every time: the options (flows, keyring) may differ from the running one's.
+    await this.stopService();
     const config = loadConfig({ ...this.env, ...options.env }, { devSecretsDir: this.keys.dir });
     const logger = createLogger({ level: 'debug', format: 'json', sink: (line) => this.logs.push(line) });
     const service = await createService(config, { logger, flows: options.flows });

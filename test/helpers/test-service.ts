@@ -21,19 +21,28 @@ export interface TestService {
 
 /** Starts the real service on a loopback port with fresh keys, secrets and database. */
 export async function startTestService(
-  options: { env?: Record<string, string | undefined>; flows?: readonly FlowDefinition[] } & Omit<
-    ServiceOptions,
-    'logger' | 'flows'
-  > = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    flows?: readonly FlowDefinition[];
+    /** Encrypt the generated private key with this passphrase (and configure it). */
+    passphrase?: string;
+  } & Omit<ServiceOptions, 'logger' | 'flows'> = {},
 ): Promise<TestService> {
-  const keys = makeTestKeys();
-  const env = testEnv(keys, options.env);
+  const keys = makeTestKeys(options.passphrase);
+  const env = testEnv(keys, {
+    ...(options.passphrase === undefined ? {} : { FLOWS_PRIVATE_KEY_PASSPHRASE: options.passphrase }),
+    ...options.env,
+  });
   const config = loadConfig(env, { devSecretsDir: keys.dir });
   const logs: string[] = [];
   const logger = createLogger({ level: 'debug', format: 'json', sink: (line) => logs.push(line) });
   const service = await createService(config, { ...options, logger, flows: options.flows });
   const server: Server = await new Promise((resolve) => {
     const s = service.app.listen(0, '127.0.0.1', () => resolve(s));
+    // As in src/main.ts: idle keep-alive sockets outlive the client's, so a client never reuses a
+    // socket the server is closing at that moment (ECONNRESET on a loaded machine).
+    s.keepAliveTimeout = 65_000;
+    s.headersTimeout = 66_000;
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const defaultFlow = [...service.registry.keys()][0] ?? 'book-appointment';
