@@ -65,6 +65,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
   const database = await openDatabase(config.database, { migrate: options.migrate ?? true, logger });
   try {
     const metrics = new FlowgateMetrics();
+    metrics.startProcessMetrics();
     const audit = new AuditLog(database.knex, config.audit, logger);
     audit.onBatch((size) => metrics.auditBatch(size));
     await audit.init();
@@ -137,6 +138,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
         readiness.draining = true;
       },
       async close() {
+        metrics.stopProcessMetrics();
         await audit.flush();
         await rateLimiter.close().catch((error: unknown) => logger.warn('closing the rate-limit store', { error }));
         await database.close();

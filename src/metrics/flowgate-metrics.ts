@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { RequestObservation } from '../flows';
 import { Registry, type Counter, type Gauge, type Histogram, type RegistrySnapshot } from './registry';
 
@@ -24,8 +25,11 @@ export class FlowgateMetrics {
   readonly workers: Gauge;
   readonly workerRestarts: Counter;
   readonly workerRequests: Counter;
+  readonly eventLoopDelay: Gauge;
+  readonly residentMemory: Gauge;
   /** This process's worker slot (0..WEB_CONCURRENCY-1, stable across restarts); "0" when alone. */
   workerSlot = '0';
+  #loopDelay: IntervalHistogram | undefined;
 
   constructor() {
     const r = this.registry;
@@ -70,6 +74,22 @@ export class FlowgateMetrics {
       'Flow endpoint requests answered per worker slot (shows how the port is shared).',
       ['worker'],
     );
+    this.eventLoopDelay = r.gauge(
+      'flowgate_event_loop_delay_p99_seconds',
+      '99th percentile of event-loop delay since the previous scrape, per worker (RSA and JSON work run on the loop).',
+      ['worker'],
+    );
+    this.residentMemory = r.gauge('flowgate_process_resident_memory_bytes', 'Resident memory per worker.', ['worker']);
+  }
+
+  /** Starts sampling this process (event-loop delay); serving processes call it, the primary does not. */
+  startProcessMetrics(): void {
+    this.#loopDelay ??= monitorEventLoopDelay({ resolution: 10 });
+    this.#loopDelay.enable();
+  }
+
+  stopProcessMetrics(): void {
+    this.#loopDelay?.disable();
   }
 
   /** The dispatcher's per-request observer. */
@@ -88,11 +108,21 @@ export class FlowgateMetrics {
   }
 
   snapshot(): RegistrySnapshot {
+    this.#sampleProcess();
     return this.registry.snapshot();
   }
 
   render(): string {
+    this.#sampleProcess();
     return this.registry.render();
+  }
+
+  #sampleProcess(): void {
+    if (!this.#loopDelay) return;
+    const worker = this.workerSlot;
+    this.eventLoopDelay.set({ worker }, this.#loopDelay.percentile(99) / 1e9);
+    this.#loopDelay.reset();
+    this.residentMemory.set({ worker }, process.memoryUsage.rss());
   }
 }
 

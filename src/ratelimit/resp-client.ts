@@ -24,7 +24,11 @@ export interface RespClientOptions {
   readonly retryAfterMs?: number;
 }
 
+/** A connected socket whose oldest reply is this many timeouts late is considered dead. */
+const STALE_AFTER_TIMEOUTS = 4;
+
 interface Pending {
+  readonly sentAt: number;
   readonly resolve: (value: RespValue) => void;
   readonly reject: (err: Error) => void;
 }
@@ -33,8 +37,9 @@ interface Pending {
  * A tiny Redis client over node:net speaking RESP2: commands are pipelined on one connection and
  * replies matched in order. It covers what the rate limiter needs (INCR, PEXPIRE, AUTH, SELECT,
  * PING) and nothing else, so no dependency is added for two commands. A command that does not
- * answer in time drops the connection (replies would otherwise arrive out of step); the next
- * command reconnects, but not sooner than `retryAfterMs` after a failed attempt.
+ * answer in time is rejected (the caller fails open); a connection that stays silent for several
+ * timeouts is dropped, and the next command reconnects, but not sooner than `retryAfterMs` after
+ * a failed attempt.
  */
 export class RespClient {
   readonly #host: string;
@@ -60,7 +65,7 @@ export class RespClient {
     if (password) this.#setup.push(username ? ['AUTH', username, password] : ['AUTH', password]);
     const db = u.pathname.replace(/^\//, '');
     if (db && db !== '0') this.#setup.push(['SELECT', db]);
-    this.#timeoutMs = options.commandTimeoutMs ?? 250;
+    this.#timeoutMs = options.commandTimeoutMs ?? 500;
     this.#retryAfterMs = options.retryAfterMs ?? 1000;
   }
 
@@ -77,10 +82,15 @@ export class RespClient {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         reject(new RedisUnavailableError(`no reply within ${this.#timeoutMs} ms`));
-        // A connection attempt that hangs (no RST, e.g. a partition) counts as failed: later
-        // calls fail fast for retryAfterMs instead of each waiting out the timeout.
-        this.#connectingSocket?.destroy(new RedisUnavailableError('connect timed out'));
-        this.#drop(new RedisUnavailableError('timed out'));
+        if (this.#connectingSocket) {
+          // A connection attempt that hangs (no RST, e.g. a partition) counts as failed: later
+          // calls fail fast for retryAfterMs instead of each waiting out the timeout.
+          this.#connectingSocket.destroy(new RedisUnavailableError('connect timed out'));
+        } else if (Date.now() - (this.#pending[0]?.sentAt ?? Date.now()) > STALE_AFTER_TIMEOUTS * this.#timeoutMs) {
+          // Replies stay matched in order, so one late reply is harmless (its caller already
+          // gave up); a connection that answers nothing for several timeouts is dead: drop it.
+          this.#drop(new RedisUnavailableError('no replies; connection dropped'));
+        }
       }, this.#timeoutMs);
     });
     try {
@@ -98,7 +108,7 @@ export class RespClient {
   async #send(commands: readonly (readonly string[])[]): Promise<RespValue[]> {
     const socket = await this.#connection();
     const replies = commands.map(
-      () => new Promise<RespValue>((resolve, reject) => this.#pending.push({ resolve, reject })),
+      () => new Promise<RespValue>((resolve, reject) => this.#pending.push({ resolve, reject, sentAt: Date.now() })),
     );
     socket.write(Buffer.concat(commands.map(encode)));
     return Promise.all(replies);
@@ -135,6 +145,7 @@ export class RespClient {
         // Setup replies are consumed in order before any caller's; a wrong password surfaces there.
         for (const cmd of this.#setup) {
           this.#pending.push({
+            sentAt: Date.now(),
             resolve: (v) => {
               if (v instanceof RedisReplyError) this.#drop(v);
             },

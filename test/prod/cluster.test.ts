@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import pg from 'pg';
 import { makeTestKeys, testEnv, type TestKeys } from '../helpers/env';
 import { freePort, rawRequest, reachable, signedPing } from '../helpers/net';
@@ -110,6 +111,8 @@ const databaseUrl = process.env.DATABASE_URL;
     const text = await scrape();
     expect(text).toContain('flowgate_requests_total{flow="book-appointment",screen="",outcome="ping",status="200"} 16');
     expect(text).toContain('flowgate_workers 2');
+    expect(text).toMatch(/flowgate_event_loop_delay_p99_seconds\{worker="0"\} \d/);
+    expect(text).toMatch(/flowgate_process_resident_memory_bytes\{worker="1"\} \d{7,}/);
     const viaMain = await rawRequest(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     expect(viaMain.status).toBe(200);
     expect(viaMain.body).toContain('outcome="ping",status="200"} 16');
@@ -147,5 +150,30 @@ const databaseUrl = process.env.DATABASE_URL;
     expect(messages.filter((m) => m === 'stopped')).toHaveLength(2);
     expect(messages).toContain('all workers stopped');
     expect(await reachable('127.0.0.1', port)).toBe(false);
+  });
+});
+
+(databaseUrl ? describe : describe.skip)('when the workers cannot start (the port is taken)', () => {
+  it('then the primary stops instead of restarting them in a loop, and exits 1', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as { port: number }).port;
+    const keys = makeTestKeys();
+    const env = testEnv(keys, { PORT: String(port), WEB_CONCURRENCY: '2' });
+    const svc = spawnService(env, keys.dir);
+    try {
+      expect((await svc.exited(30_000)).code).toBe(1);
+      expect(svc.stderr.join('')).toMatch(/flowgate cannot start: .*EADDRINUSE/);
+      expect(svc.logs.map(messageOf)).toContain('a worker failed to start; stopping');
+      expect(svc.logs.map(messageOf).some((m) => m.includes('restarting'))).toBe(false);
+    } finally {
+      svc.kill('SIGKILL');
+      await new Promise<void>((r) => blocker.close(() => r()));
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${env.DATABASE_SCHEMA as string}" CASCADE`);
+      await client.end();
+      keys.cleanup();
+    }
   });
 });
