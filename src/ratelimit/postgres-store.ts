@@ -15,22 +15,61 @@ export class PostgresCounterStore implements CounterStore {
   readonly #knex: Knex;
   #lastSweep = Date.now();
   #sweeping = false;
+  readonly #inFlight = new Set<string>();
+  readonly #waiting = new Map<
+    string,
+    { resetAt: number; waiters: { resolve: (c: WindowCount) => void; reject: (e: unknown) => void }[] }
+  >();
 
   constructor(knex: Knex) {
     this.#knex = knex;
   }
 
-  async hit(key: string, windowMs: number): Promise<WindowCount> {
+  /**
+   * Hits of one counter that arrive while its upsert is in flight join the next upsert, which adds
+   * them all at once (`count + n`); each caller still gets its exact count. Under load the global
+   * ceiling's single key would otherwise cost every request a round trip and a wait on one row lock.
+   */
+  hit(key: string, windowMs: number): Promise<WindowCount> {
     const now = Date.now();
     const { index, resetAt } = windowOf(windowMs, now);
-    const result = await this.#knex.raw<{ rows: { count: number | string }[] }>(
-      `INSERT INTO rate_limit_counters (key, count, expires_at) VALUES (?, 1, ?::timestamptz)
-       ON CONFLICT (key) DO UPDATE SET count = rate_limit_counters.count + 1
-       RETURNING count`,
-      [`${key}|${windowMs}|${index}`, new Date(resetAt).toISOString()],
-    );
+    const stored = `${key}|${windowMs}|${index}`;
     if (now - this.#lastSweep > SWEEP_EVERY_MS) this.#sweep(now);
-    return { count: Number(result.rows[0]?.count ?? 0), resetAt };
+    return new Promise<WindowCount>((resolve, reject) => {
+      let batch = this.#waiting.get(stored);
+      if (!batch) {
+        batch = { resetAt, waiters: [] };
+        this.#waiting.set(stored, batch);
+      }
+      batch.waiters.push({ resolve, reject });
+      if (!this.#inFlight.has(stored)) this.#send(stored);
+    });
+  }
+
+  #send(stored: string): void {
+    const batch = this.#waiting.get(stored);
+    if (!batch) return;
+    this.#waiting.delete(stored);
+    this.#inFlight.add(stored);
+    const n = batch.waiters.length;
+    this.#knex
+      .raw<{ rows: { count: number | string }[] }>(
+        `INSERT INTO rate_limit_counters (key, count, expires_at) VALUES (?, ?, ?::timestamptz)
+         ON CONFLICT (key) DO UPDATE SET count = rate_limit_counters.count + EXCLUDED.count
+         RETURNING count`,
+        [stored, n, new Date(batch.resetAt).toISOString()],
+      )
+      .then(
+        (result) => {
+          const total = Number(result.rows[0]?.count ?? 0);
+          batch.waiters.forEach((w, i) => w.resolve({ count: total - n + 1 + i, resetAt: batch.resetAt }));
+        },
+        (err: unknown) => batch.waiters.forEach((w) => w.reject(err)),
+      )
+      .finally(() => {
+        this.#inFlight.delete(stored);
+        if (this.#waiting.has(stored)) this.#send(stored);
+      });
   }
 
   async close(): Promise<void> {
