@@ -1,4 +1,4 @@
-export { parseFlowJson, compareVersions } from './parse';
+export { parseFlowJson, compareVersions, INPUT_COMPONENTS } from './parse';
 export { checkFlowJson } from './check';
 export { deriveIncomingSchemas } from './incoming-schema';
 export type { IncomingActionSchema } from './incoming-schema';

@@ -1,6 +1,7 @@
 import type { DataExchangeAction, FieldModel, FlowModel, InputComponent, Problem, ScreenModel } from './types';
 
-const INPUT_COMPONENTS: ReadonlySet<string> = new Set<InputComponent>([
+/** Components that collect a value under their `name` (form inputs). */
+export const INPUT_COMPONENTS: ReadonlySet<string> = new Set<InputComponent>([
   'TextInput',
   'TextArea',
   'Dropdown',

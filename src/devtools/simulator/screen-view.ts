@@ -1,4 +1,4 @@
-import type { InputComponent } from '../../flow-json';
+import { INPUT_COMPONENTS, type InputComponent } from '../../flow-json';
 
 /**
  * What the simulator shows of a screen and lets the user do, computed from the Flow JSON's layout
@@ -87,19 +87,6 @@ export function resolveBindings(value: unknown, scope: BindingScope): unknown {
   return value;
 }
 
-const INPUTS = new Set<string>([
-  'TextInput',
-  'TextArea',
-  'Dropdown',
-  'RadioButtonsGroup',
-  'CheckboxGroup',
-  'ChipsSelector',
-  'OptIn',
-  'DatePicker',
-  'CalendarPicker',
-  'PhotoPicker',
-  'DocumentPicker',
-]);
 const TEXTS: Record<string, string> = {
   TextHeading: '# ',
   TextSubheading: '## ',
@@ -138,7 +125,7 @@ export function buildScreenView(rawScreen: Json, index: number, scope: BindingSc
     } else if (type === 'RichText') {
       const t = resolve(node.text);
       lines.push(...(Array.isArray(t) ? t.map(String) : [String(t ?? '')]));
-    } else if (INPUTS.has(type) && typeof node.name === 'string') {
+    } else if (INPUT_COMPONENTS.has(type) && typeof node.name === 'string') {
       const field = readField(node, type as InputComponent, path);
       fields.push(field);
       lines.push({ field: field.name });

@@ -28,7 +28,7 @@ export interface SealedRequest {
   readonly iv: Buffer;
 }
 
-export function sealRequest(publicKey: KeyObject, payload: unknown): SealedRequest {
+export function sealRequest(publicKey: KeyObject | string, payload: unknown): SealedRequest {
   const aesKey = randomBytes(16);
   const iv = randomBytes(16);
   const cipher = createCipheriv('aes-128-gcm', aesKey, iv, { authTagLength: 16 });
