@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import type { AuditLog } from './audit';
 import type { Dispatcher } from './flows';
 import { flowRouter, healthRouter, tokenApiRouter } from './http';
-import type { Logger } from './logging';
+import { errorSummary, type Logger } from './logging';
 import type { RateLimiter } from './ratelimit';
 import type { TokenService } from './tokens';
 
@@ -54,7 +54,7 @@ export function buildApp(deps: AppDeps): Express {
       res.status(status).json({ error: 'bad request' });
       return;
     }
-    deps.logger.error('unhandled error', { requestId: res.locals.requestId, error: err });
+    deps.logger.error('unhandled error', { requestId: res.locals.requestId, error: errorSummary(err) });
     res.status(500).json({ error: 'internal error', request_id: res.locals.requestId });
   });
   return app;

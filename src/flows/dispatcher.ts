@@ -343,11 +343,12 @@ export class Dispatcher {
     const outcome = error instanceof HandlerFailedError ? error.outcome : code;
     if (error instanceof HandlerFailedError) trace.detail = { reason: error.message };
     if (status >= 500) {
+      // Class, code and stack frames only: a database or library message can quote a value.
       this.deps.logger.error('request failed', {
         requestId: input.requestId,
         flowId: trace.flow?.id,
         outcome,
-        error,
+        error: errorSummary(error),
       });
     } else {
       this.deps.logger.info('request rejected', {

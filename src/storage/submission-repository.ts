@@ -50,15 +50,6 @@ export async function listSubmissionsOfSubject(db: Knex, subjectId: string): Pro
   return rows.map(toSubmission);
 }
 
-/** Rows not sealed with `keyId`, oldest first, for re-encryption in batches. */
-export async function listSubmissionsNotUnderKey(db: Knex, keyId: string, limit: number): Promise<SubmissionRow[]> {
-  const rows = (await db('submissions').whereNot({ key_id: keyId }).orderBy('created_at').limit(limit)) as Record<
-    string,
-    unknown
-  >[];
-  return rows.map(toSubmission);
-}
-
 export async function replaceSubmissionCiphertext(
   db: Knex,
   id: string,
