@@ -40,7 +40,9 @@ export class FlowTokenCodec {
   }
 
   async issue(flowId: string, subject: string, ttlSeconds: number, now = Date.now()): Promise<IssuedToken> {
-    const id = randomBytes(12).toString('base64url');
+    // 96 random bits in hex: ids are typed on command lines (`npm run token -- revoke --id …`), and
+    // a base64url id starting with '-' (1 in 64) reads as an option there.
+    const id = randomBytes(12).toString('hex');
     const exp = Math.floor(now / 1000) + ttlSeconds;
     const token = await new SignJWT({ flw: flowId })
       .setProtectedHeader({ alg: ALGORITHM })
