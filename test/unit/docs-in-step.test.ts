@@ -17,6 +17,14 @@ describe('when the configuration table changes', () => {
     expect(envExample).toMatch(new RegExp(`^#? ?${name}=`, 'm'));
   });
 
+  it.each(ENV_SPEC.map((v) => [v.name, v.description]))(
+    'then the README and .env.example describe %s as the code does',
+    (_name, description) => {
+      expect(readme).toContain(description.replace(/\|/g, '\\|'));
+      expect(envExample).toContain(`# ${description.replace(/`/g, '')}`);
+    },
+  );
+
   it('then the README documents no variable the service does not read', () => {
     const documented = [...readme.matchAll(/^\|\s*`([A-Z][A-Z0-9_]+)`\s*\|/gm)].map((m) => m[1]);
     const known = new Set(ENV_SPEC.map((v) => v.name));
