@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import helmet from 'helmet';
 import type { Knex } from 'knex';
 import type { AuditLog } from './audit';
 import type { Dispatcher } from './flows';
-import { flowRouter, healthRouter, tokenApiRouter } from './http';
+import { flowRouter, healthRouter, securityMiddleware, tokenApiRouter } from './http';
 import { errorSummary, type Logger } from './logging';
 import type { RateLimiter } from './ratelimit';
 import type { TokenService } from './tokens';
@@ -31,7 +30,7 @@ export function buildApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy);
-  app.use(helmet());
+  app.use(securityMiddleware);
   app.use((_req: Request, res: Response, next: NextFunction) => {
     const id = randomUUID();
     res.locals.requestId = id;

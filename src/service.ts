@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import { buildApp } from './app';
 import { AuditLog } from './audit';
 import type { Config } from './config';
@@ -8,6 +8,7 @@ import { AtRestCipher, loadPrivateKeyFile, writeKeyPair } from './crypto';
 import { buildRegistry, Dispatcher, type FlowDefinition, type Registry, type RequestObservation } from './flows';
 import { registeredFlows } from './flows/registered';
 import { createLogger, type Logger } from './logging';
+import { flowEdge, recordedSecurityHeaders } from './http';
 import { FlowgateMetrics, metricsRouter } from './metrics';
 import { createCounterStore, RateLimiter } from './ratelimit';
 import { paths } from './paths';
@@ -16,7 +17,8 @@ import { FlowTokenCodec, TokenService } from './tokens';
 import type express from 'express';
 
 export interface Service {
-  readonly app: Express;
+  /** What the HTTP server runs: the fast flow path in front of the Express app (src/http/flow-edge.ts). */
+  readonly handler: RequestListener;
   readonly config: Config;
   readonly logger: Logger;
   readonly registry: Registry;
@@ -121,8 +123,17 @@ export async function createService(config: Config, options: ServiceOptions = {}
         ...(options.extraRouters ?? []),
       ],
     });
+    const handler = flowEdge({
+      dispatcher,
+      bodyLimitBytes: config.bodyLimitBytes,
+      trustProxy: config.trustProxy,
+      logger,
+      rateLimiter,
+      securityHeaders: recordedSecurityHeaders(),
+      fallback: app,
+    });
     return {
-      app,
+      handler,
       config,
       logger,
       registry,

@@ -1,4 +1,5 @@
 import { cpus, loadavg } from 'node:os';
+import { onCpus, pinProcess, planCpus, type CpuPlan } from './cpu-pinning';
 import { exchangePool, measureRsaPerSecond, pingPool, startBenchServer, type BenchServer } from './harness';
 import { runLoad, type LoadResult, type PoolEntry } from './load';
 
@@ -12,6 +13,8 @@ export interface BenchOptions {
   readonly audit: readonly boolean[];
   /** Service worker processes (node:cluster); PGlite allows one. */
   readonly workers: number;
+  /** Pin the service and the load generator to separate cores when there are cores to spare (default true). */
+  readonly pin?: boolean;
   readonly progress?: (line: string) => void;
 }
 
@@ -19,6 +22,8 @@ export interface BenchCase extends LoadResult {
   readonly scenario: Scenario;
   readonly audit: boolean;
   readonly connections: number;
+  /** RSA-OAEP decrypts/s of one of the service's cores, measured just before and after this case. */
+  readonly rsaPerSecond: number;
   /** req/s ÷ (RSA decrypts/s of one core × workers). */
   readonly ofRsaCapacity: number;
   /** Service CPU per request (all workers), in ms: robust to a busy machine where req/s is not. */
@@ -39,6 +44,9 @@ export interface BenchReport {
   readonly database: 'postgres' | 'pglite';
   readonly note: string | undefined;
   readonly workers: number;
+  /** Where the service and the load generator ran; undefined when they shared every core. */
+  readonly cpus: CpuPlan | undefined;
+  /** The mean of the cases' RSA rates. */
   readonly rsaPerSecondOneCore: number;
   readonly cases: readonly BenchCase[];
   /** audit-on req/s ÷ audit-off req/s, per scenario and connection count. */
@@ -47,24 +55,33 @@ export interface BenchReport {
 
 /**
  * Starts the service once per audit setting and loads it with prebuilt, WhatsApp-encrypted
- * requests at each connection count. The RSA rate is measured first, alone, as the yardstick: a
- * request costs one RSA private decrypt plus everything else, so req/s cannot exceed it per core.
+ * requests at each connection count. The yardstick is the RSA-OAEP decrypt rate of one of the
+ * service's cores, measured right before and right after each case: a request costs one RSA
+ * private decrypt plus everything else, so req/s cannot exceed it per core, and on a shared
+ * machine the rate drifts by a fifth within minutes, so it is taken as close to the case as it can be.
  */
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const progress = options.progress ?? (() => undefined);
   const loadBefore = loadavg()[0] ?? 0;
+  const plan = options.pin === false ? undefined : planCpus(options.workers, cpus().length);
+  if (plan) {
+    pinProcess(process.pid, plan.client);
+    progress(`service on CPU ${plan.service}, load generator on CPU ${plan.client}`);
+  }
   const cases: BenchCase[] = [];
-  let rsa = 0;
   for (const audit of options.audit) {
-    const server = await startBenchServer({ databaseUrl: options.databaseUrl, audit, workers: options.workers });
+    const server = await startBenchServer({
+      databaseUrl: options.databaseUrl,
+      audit,
+      workers: options.workers,
+      cpus: plan?.service,
+    });
+    const rsa = (): number => onCpus(plan, () => measureRsaPerSecond(server.privateKeyPem, server.publicKeyPem, 600));
     try {
-      if (rsa === 0) {
-        rsa = measureRsaPerSecond(server.privateKeyPem, server.publicKeyPem);
-        progress(`RSA-OAEP-2048 private decrypts, one core: ${rsa.toFixed(0)}/s`);
-      }
       for (const scenario of options.scenarios) {
         const pool = await poolFor(server, scenario, Math.max(...options.connections));
         for (const connections of options.connections) {
+          const rsaBefore = rsa();
           const usageBefore = await server.usage();
           const result = await runLoad({
             baseUrl: server.baseUrl,
@@ -74,12 +91,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             warmupMs: Math.min(1000, options.durationMs / 4),
           });
           const usageAfter = await server.usage();
+          const rsaPerSecond = (rsaBefore + rsa()) / 2;
           const row: BenchCase = {
             ...result,
             scenario,
             audit,
             connections,
-            ofRsaCapacity: result.perSecond / (rsa * options.workers),
+            rsaPerSecond,
+            ofRsaCapacity: result.perSecond / (rsaPerSecond * options.workers),
             serviceCpuMsPerRequest: (usageAfter.cpuMicros - usageBefore.cpuMicros) / 1000 / Math.max(1, result.sent),
             queriesPerRequest: (usageAfter.queries - usageBefore.queries) / Math.max(1, result.sent),
           };
@@ -111,7 +130,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       ? undefined
       : 'DATABASE_URL is not set: the embedded PGlite database (one connection, one worker) was measured, not PostgreSQL.',
     workers: options.workers,
-    rsaPerSecondOneCore: rsa,
+    cpus: plan,
+    rsaPerSecondOneCore: cases.reduce((sum, c) => sum + c.rsaPerSecond, 0) / Math.max(1, cases.length),
     cases,
     auditRatios,
   };
@@ -135,7 +155,7 @@ export function formatCase(c: BenchCase): string {
     `p90 ${c.p90Ms.toFixed(1)} ms`,
     `p99 ${c.p99Ms.toFixed(1)} ms`,
     `errors ${c.errors}${c.errors ? ` ${JSON.stringify(c.errorKinds)}` : ''}`,
-    `${pct(c.ofRsaCapacity)} of RSA×workers`,
+    `${pct(c.ofRsaCapacity)} of RSA×workers (RSA ${c.rsaPerSecond.toFixed(0)}/s)`,
     `cpu ${c.serviceCpuMsPerRequest.toFixed(2)} ms/req`,
     `${c.queriesPerRequest.toFixed(1)} SQL/req`,
   ].join('  ');
@@ -145,7 +165,10 @@ export function formatReport(r: BenchReport): string {
   const lines = [
     `machine: ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}; load average ${r.machine.loadBefore.toFixed(1)} before, ${r.machine.loadAfter.toFixed(1)} after`,
     `database: ${r.database}${r.note ? ` (${r.note})` : ''}; service workers: ${r.workers}`,
-    `RSA-OAEP-2048 private decrypts/s, one core: ${r.rsaPerSecondOneCore.toFixed(0)} (× ${r.workers} workers = ${(r.rsaPerSecondOneCore * r.workers).toFixed(0)})`,
+    r.cpus
+      ? `CPUs: service ${r.cpus.service}, load generator ${r.cpus.client} (PostgreSQL unpinned)`
+      : 'CPUs: not pinned; the load generator and the database share the cores with the service',
+    `RSA-OAEP-2048 private decrypts/s, one core, mean over cases: ${r.rsaPerSecondOneCore.toFixed(0)} (× ${r.workers} workers = ${(r.rsaPerSecondOneCore * r.workers).toFixed(0)})`,
     '',
     ...r.cases.map(formatCase),
     '',

@@ -22,6 +22,8 @@ export interface BenchServerOptions {
   readonly env?: Record<string, string>;
   /** Node options of the service process, e.g. `--cpu-prof` to profile it. */
   readonly execArgv?: readonly string[];
+  /** Run the service (and the workers it forks) on these CPUs only, through taskset ("0", "0-1"). */
+  readonly cpus?: string;
 }
 
 /** A flowgate started for load in a child process, with its own keys, secrets and schema. */
@@ -88,7 +90,10 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
   const output: string[] = [];
   const child = fork(join(__dirname, 'server.js'), [], {
     env,
-    execArgv: [...(options.execArgv ?? [])],
+    // `taskset -c CPUS node …`: the affinity is set before node starts and its workers inherit it.
+    ...(options.cpus
+      ? { execPath: 'taskset', execArgv: ['-c', options.cpus, process.execPath, ...(options.execArgv ?? [])] }
+      : { execArgv: [...(options.execArgv ?? [])] }),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   const keep = (chunk: Buffer): void => {

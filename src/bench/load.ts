@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { RawConnection, requestBytes } from './raw-connection';
 import type { SealedBody } from './whatsapp-sealer';
 
 /** One prebuilt request and how to tell its answer is right. */
@@ -74,13 +75,24 @@ export function send(agent: http.Agent, url: URL, entry: PoolEntry, timeoutMs: n
   });
 }
 
+/** The bytes of each pool entry's request, as WhatsApp sends it (JSON, signed when a secret is used). */
+function poolBytes(url: URL, pool: readonly PoolEntry[]): Buffer[] {
+  return pool.map((entry) =>
+    requestBytes(url.host, entry.path, entry.sealed.body, {
+      'Content-Type': 'application/json',
+      ...(entry.sealed.signature ? { 'X-Hub-Signature-256': entry.sealed.signature } : {}),
+    }),
+  );
+}
+
 /**
  * Closed-loop load: `connections` loops, each sending the next prebuilt request as soon as the
- * previous one is answered, over its own keep-alive connection; latency from write to last byte.
+ * previous one is answered, over its own keep-alive connection (RawConnection: prebuilt bytes, a
+ * minimal reply parser); latency from write to last byte.
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const url = new URL(options.baseUrl);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
+  const bytes = poolBytes(url, options.pool);
   const timeoutMs = options.timeoutMs ?? 10_000;
   const warmupMs = options.warmupMs ?? 0;
   const start = performance.now();
@@ -94,14 +106,16 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const interval = options.ratePerSecond ? (1000 * options.connections) / options.ratePerSecond : 0;
 
   const loop = async (): Promise<void> => {
+    const connection = new RawConnection(url.hostname, Number(url.port));
     while (performance.now() < end) {
-      const entry = options.pool[next++ % options.pool.length] as PoolEntry;
+      const index = next++ % options.pool.length;
+      const entry = options.pool[index] as PoolEntry;
       const sentAt = performance.now();
       sent++;
       let ok = false;
       let kind = 'network';
       try {
-        const res = await send(agent, url, entry, timeoutMs);
+        const res = await connection.request(bytes[index] as Buffer, timeoutMs);
         ok = entry.check(res.status, res.body);
         kind = String(res.status);
       } catch (err) {
@@ -120,9 +134,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
     }
+    connection.close();
   };
   await Promise.all(Array.from({ length: options.connections }, loop));
-  agent.destroy();
   const seconds = options.durationMs / 1000;
   const sorted = Float64Array.from(latencies).sort();
   const pct = (p: number): number =>

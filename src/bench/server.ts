@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { loadConfig } from '../config';
 import { createLogger } from '../logging';
 import { createService } from '../service';
@@ -87,7 +87,7 @@ export async function serveBench(): Promise<void> {
     });
   });
   const server: Server = await new Promise((resolve) => {
-    const s = service.app.listen(config.port, config.host, () => resolve(s));
+    const s = createServer(service.handler).listen(config.port, config.host, () => resolve(s));
   });
   server.keepAliveTimeout = 65_000;
   let stopping = false;

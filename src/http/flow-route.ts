@@ -3,26 +3,37 @@ import type { Dispatcher, FlowHttpResponse } from '../flows';
 import {
   MalformedRequestError,
   PayloadTooLargeError,
+  RateLimitedError,
   UnsupportedMediaTypeError,
   type ProtocolError,
 } from '../protocol';
 import type { RateLimiter } from '../ratelimit';
+import { statusOf } from './error-status';
+import { isJson } from './media-type';
 
 /**
  * The thin edge (DESIGN.md practice 1): read the raw bytes (the signature covers them exactly,
  * PROTOCOL.md §5.2), hand them to the dispatcher, write what it returns. Body-parser failures
  * (413, unsupported encoding) go through the dispatcher too, so they are audited like the rest.
+ * The usual request never gets here: src/http/flow-edge.ts serves it without Express; this route
+ * serves the rest (chunked, compressed, oversized, other media types).
  */
 export function flowRouter(dispatcher: Dispatcher, bodyLimitBytes: number, rateLimiter?: RateLimiter): Router {
   const router = express.Router();
   const rawBody = express.raw({ type: () => true, limit: bodyLimitBytes });
   // Edge limits run before the body is read: a refused request costs no parsing and no RSA.
-  const edge = rateLimiter ? [rateLimiter.edge] : [];
+  const edge = (req: Request, res: Response, next: NextFunction): void => {
+    const refusal = rateLimiter?.checkEdge(req.ip);
+    if (!refusal) return next();
+    res.status(statusOf(new RateLimitedError(refusal.layer)));
+    res.set('Retry-After', String(refusal.retryAfterSeconds));
+    res.type('text/plain').send('');
+  };
   const record = async (req: Request, status: number): Promise<void> => {
     await rateLimiter?.recordOutcome(req.ip, status);
   };
 
-  router.post('/flows/:flowId', ...edge, rawBody, async (req: Request, res: Response) => {
+  router.post('/flows/:flowId', edge, rawBody, async (req: Request, res: Response) => {
     const contentType = req.headers['content-type'];
     const edgeError = isJson(contentType) ? undefined : new UnsupportedMediaTypeError(contentType);
     const result = await dispatcher.handle({
@@ -54,10 +65,6 @@ export function flowRouter(dispatcher: Dispatcher, bodyLimitBytes: number, rateL
     send(res, result);
   });
   return router;
-}
-
-function isJson(contentType: string | undefined): boolean {
-  return typeof contentType === 'string' && /^application\/json\s*(;|$)/i.test(contentType.trim());
 }
 
 function bodyParserError(err: unknown, limit: number): ProtocolError | undefined {

@@ -3,3 +3,6 @@ export { tokenApiRouter } from './token-api';
 export { healthRouter } from './health';
 export { ERROR_STATUS, statusOf } from './error-status';
 export { bearerMatches } from './bearer';
+export { flowEdge, type FlowEdgeOptions } from './flow-edge';
+export { recordedSecurityHeaders, securityMiddleware } from './security-headers';
+export { clientAddress } from './client-address';

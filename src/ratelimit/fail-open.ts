@@ -27,18 +27,18 @@ export class FailOpenStore implements CounterStore {
     return this.#inner.kind;
   }
 
-  async hit(key: string, windowMs: number): Promise<WindowCount> {
+  async hit(key: string, windowMs: number, amount?: number, at?: number): Promise<WindowCount> {
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([
-        this.#inner.hit(key, windowMs),
+        this.#inner.hit(key, windowMs, amount, at),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
         }),
       ]);
     } catch (err) {
       this.#failed(err);
-      return { count: 0, resetAt: windowOf(windowMs).resetAt };
+      return { count: 0, resetAt: windowOf(windowMs, at).resetAt };
     } finally {
       clearTimeout(timer);
     }

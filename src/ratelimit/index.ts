@@ -4,5 +4,6 @@ export { PostgresCounterStore } from './postgres-store';
 export { RedisCounterStore } from './redis-store';
 export { RespClient, RedisReplyError, RedisUnavailableError } from './resp-client';
 export { FailOpenStore } from './fail-open';
-export { RateLimiter, FAILED_STATUSES, type RateLimiterOptions } from './rate-limiter';
+export { RateLimiter, FAILED_STATUSES, type EdgeRefusal, type RateLimiterOptions } from './rate-limiter';
+export { SharedWindowCounter } from './shared-window-counter';
 export { createCounterStore } from './create-store';

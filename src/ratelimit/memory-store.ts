@@ -9,13 +9,13 @@ export class MemoryCounterStore implements CounterStore {
   readonly #counts = new Map<string, { count: number; resetAt: number }>();
   #nextSweep = 0;
 
-  async hit(key: string, windowMs: number): Promise<WindowCount> {
+  async hit(key: string, windowMs: number, amount = 1, at = Date.now()): Promise<WindowCount> {
     const now = Date.now();
-    const { index, resetAt } = windowOf(windowMs, now);
+    const { index, resetAt } = windowOf(windowMs, at);
     if (now >= this.#nextSweep) this.#sweep(now);
     const stored = `${key}|${windowMs}|${index}`;
     const entry = this.#counts.get(stored) ?? { count: 0, resetAt };
-    entry.count += 1;
+    entry.count += amount;
     this.#counts.set(stored, entry);
     return { count: entry.count, resetAt };
   }

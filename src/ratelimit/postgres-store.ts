@@ -18,7 +18,10 @@ export class PostgresCounterStore implements CounterStore {
   readonly #inFlight = new Set<string>();
   readonly #waiting = new Map<
     string,
-    { resetAt: number; waiters: { resolve: (c: WindowCount) => void; reject: (e: unknown) => void }[] }
+    {
+      resetAt: number;
+      waiters: { amount: number; resolve: (c: WindowCount) => void; reject: (e: unknown) => void }[];
+    }
   >();
 
   constructor(knex: Knex) {
@@ -27,12 +30,12 @@ export class PostgresCounterStore implements CounterStore {
 
   /**
    * Hits of one counter that arrive while its upsert is in flight join the next upsert, which adds
-   * them all at once (`count + n`); each caller still gets its exact count. Under load the global
+   * them all at once (`count + n`, n the sum of their amounts); each caller still gets its exact count. Under load the global
    * ceiling's single key would otherwise cost every request a round trip and a wait on one row lock.
    */
-  hit(key: string, windowMs: number): Promise<WindowCount> {
+  hit(key: string, windowMs: number, amount = 1, at = Date.now()): Promise<WindowCount> {
     const now = Date.now();
-    const { index, resetAt } = windowOf(windowMs, now);
+    const { index, resetAt } = windowOf(windowMs, at);
     const stored = `${key}|${windowMs}|${index}`;
     if (now - this.#lastSweep > SWEEP_EVERY_MS) this.#sweep(now);
     return new Promise<WindowCount>((resolve, reject) => {
@@ -41,7 +44,7 @@ export class PostgresCounterStore implements CounterStore {
         batch = { resetAt, waiters: [] };
         this.#waiting.set(stored, batch);
       }
-      batch.waiters.push({ resolve, reject });
+      batch.waiters.push({ amount, resolve, reject });
       if (!this.#inFlight.has(stored)) this.#send(stored);
     });
   }
@@ -51,7 +54,7 @@ export class PostgresCounterStore implements CounterStore {
     if (!batch) return;
     this.#waiting.delete(stored);
     this.#inFlight.add(stored);
-    const n = batch.waiters.length;
+    const n = batch.waiters.reduce((sum, w) => sum + w.amount, 0);
     this.#knex
       .raw<{ rows: { count: number | string }[] }>(
         `INSERT INTO rate_limit_counters (key, count, expires_at) VALUES (?, ?, ?::timestamptz)
@@ -62,7 +65,11 @@ export class PostgresCounterStore implements CounterStore {
       .then(
         (result) => {
           const total = Number(result.rows[0]?.count ?? 0);
-          batch.waiters.forEach((w, i) => w.resolve({ count: total - n + 1 + i, resetAt: batch.resetAt }));
+          let count = total - n;
+          for (const w of batch.waiters) {
+            count += w.amount;
+            w.resolve({ count, resetAt: batch.resetAt });
+          }
         },
         (err: unknown) => batch.waiters.forEach((w) => w.reject(err)),
       )

@@ -1,10 +1,7 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import rateLimit, { type IncrementResponse, type Store } from 'express-rate-limit';
 import type { Config } from '../config';
-import { statusOf } from '../http/error-status';
 import type { Logger } from '../logging';
 import type { FlowgateMetrics } from '../metrics';
-import { RateLimitedError } from '../protocol';
+import { SharedWindowCounter } from './shared-window-counter';
 import type { CounterStore } from './store';
 
 /** Statuses that count as a failed request from an address (the task's list; 427/429/5xx do not). */
@@ -20,6 +17,14 @@ export interface RateLimiterOptions {
   readonly limits: Config['rateLimits'];
   readonly logger: Logger;
   readonly metrics?: FlowgateMetrics;
+  /** How often the global ceiling's local count is shared (default 50 ms). */
+  readonly syncMs?: number;
+}
+
+/** Why the edge refused a request before reading it: answered 429 with Retry-After. */
+export interface EdgeRefusal {
+  readonly layer: 'failed_per_ip' | 'global';
+  readonly retryAfterSeconds: number;
 }
 
 /**
@@ -34,8 +39,12 @@ export interface RateLimiterOptions {
  *    so legitimate traffic pays nothing. With several workers, each learns of the block at that
  *    address's next failure it sees (the shared count is already over), so at most one extra
  *    failure per worker slips through.
- * 3. A global ceiling (RATE_LIMIT_GLOBAL_PER_SECOND) through express-rate-limit on the shared
- *    store: 429 for everyone past it, to shed load before any RSA work.
+ * 3. A global ceiling (RATE_LIMIT_GLOBAL_PER_SECOND): 429 for everyone past it, to shed load
+ *    before any RSA work. Decided locally and shared with the other processes every `syncMs`
+ *    (SharedWindowCounter): a check that waited on the store would cost every request a round trip.
+ *
+ * Layers 2 and 3 are synchronous checks (`checkEdge`) that both HTTP paths run before the body is
+ * read (src/http/flow-edge.ts, src/http/flow-route.ts).
  */
 export class RateLimiter {
   readonly #store: CounterStore;
@@ -43,24 +52,14 @@ export class RateLimiter {
   readonly #logger: Logger;
   readonly #metrics: FlowgateMetrics | undefined;
   readonly #blockedUntil = new Map<string, number>();
-  readonly #global: RequestHandler;
+  readonly #global: SharedWindowCounter;
 
   constructor(options: RateLimiterOptions) {
     this.#store = options.store;
     this.#limits = options.limits;
     this.#logger = options.logger;
     this.#metrics = options.metrics;
-    this.#global = rateLimit({
-      windowMs: SECOND,
-      limit: this.#limits.globalPerSecond,
-      keyGenerator: () => 'global',
-      store: new ExpressRateLimitStore(this.#store, SECOND),
-      standardHeaders: false,
-      legacyHeaders: false,
-      passOnStoreError: true,
-      validate: false,
-      handler: (_req: Request, res: Response) => this.#refuse(res, 'global', 1),
-    });
+    this.#global = new SharedWindowCounter(this.#store, 'global', SECOND, options.syncMs);
   }
 
   get storeKind(): CounterStore['kind'] {
@@ -73,16 +72,18 @@ export class RateLimiter {
     return count <= this.#limits.perTokenPerMinute;
   }
 
-  /** Layers 2 and 3 as one middleware for the flow route, run before the body is read. */
-  readonly edge: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
-    const until = this.#blockedUntil.get(addressOf(req));
+  /** Layers 2 and 3, before the body is read: a refusal to answer with, or undefined to go on. */
+  checkEdge(address: string | undefined): EdgeRefusal | undefined {
+    const key = address ?? 'unknown';
+    const until = this.#blockedUntil.get(key);
+    const now = Date.now();
     if (until !== undefined) {
-      const now = Date.now();
-      if (until > now) return this.#refuse(res, 'failed_per_ip', Math.ceil((until - now) / 1000));
-      this.#blockedUntil.delete(addressOf(req));
+      if (until > now) return this.#refuse('failed_per_ip', Math.ceil((until - now) / 1000));
+      this.#blockedUntil.delete(key);
     }
-    return this.#global(req, res, next);
-  };
+    if (!this.#global.take(this.#limits.globalPerSecond, now)) return this.#refuse('global', 1);
+    return undefined;
+  }
 
   /** Layer 2's counting: called with every flow-route answer; only failures reach the store. */
   async recordOutcome(address: string | undefined, status: number): Promise<void> {
@@ -101,48 +102,19 @@ export class RateLimiter {
     }
   }
 
-  close(): Promise<void> {
-    return this.#store.close();
+  async close(): Promise<void> {
+    await this.#global.flush();
+    await this.#store.close();
   }
 
-  #refuse(res: Response, scope: 'failed_per_ip' | 'global', retryAfterSeconds: number): void {
-    this.#metrics?.rateLimited.inc({ layer: scope });
-    res.status(statusOf(new RateLimitedError(scope)));
-    res.set('Retry-After', String(Math.max(1, retryAfterSeconds)));
-    res.type('text/plain').send('');
+  #refuse(layer: EdgeRefusal['layer'], retryAfterSeconds: number): EdgeRefusal {
+    this.#metrics?.rateLimited.inc({ layer });
+    return { layer, retryAfterSeconds: Math.max(1, retryAfterSeconds) };
   }
 
   #sweep(): void {
     const now = Date.now();
     for (const [k, until] of this.#blockedUntil) if (until <= now) this.#blockedUntil.delete(k);
     if (this.#blockedUntil.size >= MAX_BLOCKED_ADDRESSES) this.#blockedUntil.clear();
-  }
-}
-
-function addressOf(req: Request): string {
-  return req.ip ?? 'unknown';
-}
-
-/** express-rate-limit's Store interface over our fixed-window counters. */
-class ExpressRateLimitStore implements Store {
-  readonly localKeys = false;
-  readonly prefix = 'erl:';
-
-  constructor(
-    private readonly store: CounterStore,
-    private readonly windowMs: number,
-  ) {}
-
-  async increment(key: string): Promise<IncrementResponse> {
-    const { count, resetAt } = await this.store.hit(`${this.prefix}${key}`, this.windowMs);
-    return { totalHits: count, resetTime: new Date(resetAt) };
-  }
-
-  decrement(): void {
-    // Not used: no skipSuccessfulRequests/skipFailedRequests.
-  }
-
-  resetKey(): void {
-    // Fixed windows expire on their own.
   }
 }

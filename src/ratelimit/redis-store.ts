@@ -2,7 +2,7 @@ import { RedisReplyError, RespClient } from './resp-client';
 import { windowOf, type CounterStore, type WindowCount } from './store';
 
 /**
- * Counters in Redis (REDIS_URL): INCR and PEXPIRE pipelined in one round trip. The window index is
+ * Counters in Redis (REDIS_URL): INCRBY and PEXPIRE pipelined in one round trip. The window index is
  * in the key and every hit pushes the expiry to a little past the window's end, so a key never
  * outlives its window by much, even if a process dies between the two commands.
  */
@@ -17,17 +17,17 @@ export class RedisCounterStore implements CounterStore {
     this.#prefix = options.prefix ?? 'flowgate:rl:';
   }
 
-  async hit(key: string, windowMs: number): Promise<WindowCount> {
+  async hit(key: string, windowMs: number, amount = 1, at = Date.now()): Promise<WindowCount> {
     const now = Date.now();
-    const { index, resetAt } = windowOf(windowMs, now);
+    const { index, resetAt } = windowOf(windowMs, at);
     const stored = `${this.#prefix}${key}|${windowMs}|${index}`;
     const [count, expiry] = await this.#client.pipeline([
-      ['INCR', stored],
-      ['PEXPIRE', stored, String(resetAt - now + 1000)],
+      ['INCRBY', stored, String(amount)],
+      ['PEXPIRE', stored, String(Math.max(resetAt - now, 0) + 1000)],
     ]);
     if (count instanceof RedisReplyError) throw count;
     if (expiry instanceof RedisReplyError) throw expiry;
-    if (typeof count !== 'number') throw new RedisReplyError(`INCR answered ${typeof count}`);
+    if (typeof count !== 'number') throw new RedisReplyError(`INCRBY answered ${typeof count}`);
     return { count, resetAt };
   }
 

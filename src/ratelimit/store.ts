@@ -11,8 +11,12 @@ export interface WindowCount {
  */
 export interface CounterStore {
   readonly kind: 'memory' | 'postgres' | 'redis';
-  /** Adds one hit to `key` in the current window of `windowMs` and returns the new count. */
-  hit(key: string, windowMs: number): Promise<WindowCount>;
+  /**
+   * Adds `amount` hits (default 1) to `key` in the window of `windowMs` that contains `at` (default
+   * now) and returns the new count. `at` lets a batch of hits counted locally land in the window
+   * they happened in, even when the batch is sent just after that window ended.
+   */
+  hit(key: string, windowMs: number, amount?: number, at?: number): Promise<WindowCount>;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,7 +68,7 @@ export class DbFixture {
     const logger = createLogger({ level: 'debug', format: 'json', sink: (line) => this.logs.push(line) });
     const service = await createService(config, { logger, flows: options.flows });
     const server: Server = await new Promise((resolve) => {
-      const s = service.app.listen(0, '127.0.0.1', () => resolve(s));
+      const s = createServer(service.handler).listen(0, '127.0.0.1', () => resolve(s));
     });
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const client = new WhatsAppClient({

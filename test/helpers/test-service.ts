@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { loadConfig } from '../../src/config';
 import type { FlowDefinition } from '../../src/flows';
 import { createLogger } from '../../src/logging';
@@ -38,7 +38,7 @@ export async function startTestService(
   const logger = createLogger({ level: 'debug', format: 'json', sink: (line) => logs.push(line) });
   const service = await createService(config, { ...options, logger, flows: options.flows });
   const server: Server = await new Promise((resolve) => {
-    const s = service.app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = createServer(service.handler).listen(0, '127.0.0.1', () => resolve(s));
     // As in src/main.ts: idle keep-alive sockets outlive the client's, so a client never reuses a
     // socket the server is closing at that moment (ECONNRESET on a loaded machine).
     s.keepAliveTimeout = 65_000;

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logging';
@@ -46,7 +46,7 @@ describe('when DATABASE_URL points at a port where nothing listens', () => {
     const logger = createLogger({ level: 'error', format: 'json', silent: true });
     const service = await createService(config, { logger, migrate: false });
     const server: Server = await new Promise((resolve) => {
-      const s = service.app.listen(0, '127.0.0.1', () => resolve(s));
+      const s = createServer(service.handler).listen(0, '127.0.0.1', () => resolve(s));
     });
     try {
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
