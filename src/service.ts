@@ -40,7 +40,6 @@ export interface ServiceOptions {
   readonly flows?: readonly FlowDefinition[];
   readonly logger?: Logger;
   readonly observe?: (observation: RequestObservation) => void;
-  readonly allowTokenRequest?: (tokenId: string) => Promise<boolean>;
   readonly extraRouters?: readonly express.Router[];
   /** Run migrations at start (default true); cluster workers skip it, the primary ran them. */
   readonly migrate?: boolean;
@@ -101,7 +100,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
         metrics.observe(o);
         options.observe?.(o);
       },
-      allowTokenRequest: options.allowTokenRequest ?? ((tokenId) => rateLimiter.allowToken(tokenId)),
+      perTokenPerMinute: config.rateLimits.perTokenPerMinute,
     });
     const metricsToken = config.metricsToken?.reveal();
     const renderMetrics = options.renderMetrics ?? (async () => metrics.render());

@@ -147,7 +147,7 @@ export const ENV_SPEC: readonly VarSpec[] = [
     name: 'REDIS_URL',
     secret: true,
     description:
-      'Redis (`redis://[:password@]host:port[/db]`) for shared rate-limit counters. Unset: PostgreSQL with DATABASE_URL, process memory with PGlite.',
+      'Redis (`redis://[:password@]host:port[/db]`, or `rediss://` for TLS) for shared rate-limit counters. Unset: PostgreSQL with DATABASE_URL, process memory with PGlite.',
   },
   {
     name: 'RATE_LIMIT_PER_TOKEN_PER_MINUTE',

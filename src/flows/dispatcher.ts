@@ -74,8 +74,11 @@ export interface DispatcherDeps {
   readonly logger: Logger;
   readonly handlerTimeoutMs: number;
   readonly observe?: (observation: RequestObservation) => void;
-  /** Consulted once per token-bearing request after the token is verified; false = too fast. */
-  readonly allowTokenRequest?: (tokenId: string) => Promise<boolean>;
+  /**
+   * Requests one flow token may make per minute (RATE_LIMIT_PER_TOKEN_PER_MINUTE); undefined, no
+   * limit. Counted in the token's session row, which the request locks and writes anyway.
+   */
+  readonly perTokenPerMinute?: number;
 }
 
 /** What is known about a request so far, for its audit event and log line. */
@@ -222,12 +225,13 @@ export class Dispatcher {
   ): Promise<FlowHttpResponse> {
     const afterCommit: (() => void | Promise<void>)[] = [];
     const { deps } = this;
-    // Counted before the transaction: the count may hit a shared store (Redis, PostgreSQL), and a
-    // second pool connection taken while the session lock holds the first could starve the pool.
-    const allowed = deps.allowTokenRequest ? await deps.allowTokenRequest(verified.id) : true;
     const reply = await deps.knex.transaction(async (trx) => {
       const locked = await lockSession(trx, verified.id);
       if (!locked) throw new FlowTokenNoLongerValidError('unknown');
+      // The per-token limit, counted in the locked row: exact across workers and instances, and
+      // free — the count is written back with the session below (migration 20261129000007).
+      const rate = countRequest(locked.session);
+      const allowed = deps.perTokenPerMinute === undefined || rate.count <= deps.perTokenPerMinute;
       if (locked.subjectSalt) trace.subjectRef = subjectRef(locked.token.subjectId, locked.subjectSalt);
       if (locked.token.flowId !== flow.id) throw new FlowTokenNoLongerValidError('wrong_flow');
       if (locked.token.status !== 'active') throw new FlowTokenNoLongerValidError(locked.token.status);
@@ -270,6 +274,8 @@ export class Dispatcher {
         currentScreen: outcome.screenAfter,
         stateKeyId: sealed.keyId,
         state: sealed.blob,
+        rateWindow: rate.window,
+        rateCount: rate.count,
       });
       if (outcome.outcome === 'completed' && outcome.submission) {
         await save;
@@ -510,6 +516,18 @@ function tooFast(
     screenAfter: screenId,
     detail: { limit: 'per_token' },
   };
+}
+
+const MINUTE_MS = 60_000;
+
+/** This request's minute and the token's requests in it so far, this one included. */
+function countRequest(session: { rateWindow: number; rateCount: number } | undefined): {
+  window: number;
+  count: number;
+} {
+  const window = Math.floor(Date.now() / MINUTE_MS);
+  const before = session && session.rateWindow === window ? session.rateCount : 0;
+  return { window, count: before + 1 };
 }
 
 function fieldNamesOf(submission: Record<string, unknown>): string[] {

@@ -32,7 +32,8 @@ export interface EdgeRefusal {
  * per-address limit on all traffic would throttle every user behind those few addresses:
  *
  * 1. Per flow token (after decryption and token verification, in the dispatcher): answered in
- *    protocol terms, HTTP 200 with an encrypted error on the current screen.
+ *    protocol terms, HTTP 200 with an encrypted error on the current screen. Counted in the
+ *    token's session row, not here (src/flows/dispatcher.ts, countRequest).
  * 2. Failed requests per source address (400, 404, 413, 415, 421, 432): once an address reached
  *    RATE_LIMIT_FAILED_PER_IP_PER_MINUTE failures in the current minute, its requests get 429
  *    until the minute ends. Only failures touch the store; the check itself is a local lookup,
@@ -64,12 +65,6 @@ export class RateLimiter {
 
   get storeKind(): CounterStore['kind'] {
     return this.#store.kind;
-  }
-
-  /** Layer 1: false when this token made more than its share of requests this minute. */
-  async allowToken(tokenId: string): Promise<boolean> {
-    const { count } = await this.#store.hit(`token:${tokenId}`, MINUTE);
-    return count <= this.#limits.perTokenPerMinute;
   }
 
   /** Layers 2 and 3, before the body is read: a refusal to answer with, or undefined to go on. */

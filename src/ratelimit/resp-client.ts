@@ -1,4 +1,5 @@
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 
 /** A reply from Redis: simple string, integer, bulk string (null when absent), array, or error. */
 export type RespValue = string | number | null | RespValue[] | RedisReplyError;
@@ -22,6 +23,11 @@ export interface RespClientOptions {
   readonly commandTimeoutMs?: number;
   /** After a failed connection, fail fast for this long instead of reconnecting per request. */
   readonly retryAfterMs?: number;
+  /**
+   * Extra TLS options for `rediss://` (tests pass their own CA). By default the server's
+   * certificate must be valid for the URL's host under Node's CAs (plus NODE_EXTRA_CA_CERTS).
+   */
+  readonly tls?: ConnectionOptions;
 }
 
 /** A connected socket whose oldest reply is this many timeouts late is considered dead. */
@@ -34,7 +40,7 @@ interface Pending {
 }
 
 /**
- * A tiny Redis client over node:net speaking RESP2: commands are pipelined on one connection and
+ * A tiny Redis client over node:net (node:tls for `rediss://`) speaking RESP2: commands are pipelined on one connection and
  * replies matched in order. It covers what the rate limiter needs (INCR, PEXPIRE, AUTH, SELECT,
  * PING) and nothing else, so no dependency is added for two commands. A command that does not
  * answer in time is rejected (the caller fails open); a connection that stays silent for several
@@ -44,6 +50,8 @@ interface Pending {
 export class RespClient {
   readonly #host: string;
   readonly #port: number;
+  /** TLS options for `rediss://`; undefined for plain `redis://`. */
+  readonly #tls: ConnectionOptions | undefined;
   readonly #setup: string[][] = [];
   readonly #timeoutMs: number;
   readonly #retryAfterMs: number;
@@ -57,9 +65,14 @@ export class RespClient {
 
   constructor(url: string, options: RespClientOptions = {}) {
     const u = new URL(url);
-    if (u.protocol !== 'redis:') throw new Error('REDIS_URL must start with redis:// (TLS is not supported)');
-    this.#host = u.hostname || '127.0.0.1';
+    if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
+      throw new Error('REDIS_URL must start with redis:// or rediss:// (TLS)');
+    }
+    this.#host = u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
     this.#port = u.port ? Number(u.port) : 6379;
+    // SNI carries host names only (RFC 6066); the certificate is checked against the host either way.
+    const servername = isIP(this.#host) ? undefined : this.#host;
+    this.#tls = u.protocol === 'rediss:' ? { servername, ...options.tls } : undefined;
     const password = decodeURIComponent(u.password);
     const username = decodeURIComponent(u.username);
     if (password) this.#setup.push(username ? ['AUTH', username, password] : ['AUTH', password]);
@@ -121,7 +134,9 @@ export class RespClient {
       return Promise.reject(new RedisUnavailableError('recently unreachable; not retrying yet'));
     }
     this.#connecting = new Promise<Socket>((resolve, reject) => {
-      const socket = connect({ host: this.#host, port: this.#port });
+      const socket = this.#tls
+        ? connectTls({ host: this.#host, port: this.#port, ...this.#tls })
+        : connect({ host: this.#host, port: this.#port });
       this.#connectingSocket = socket;
       socket.setNoDelay(true);
       socket.on('error', () => undefined); // handled below and by 'close'; never an unhandled event
@@ -138,7 +153,8 @@ export class RespClient {
         );
         reject(new RedisUnavailableError(`cannot reach redis (${(err as NodeJS.ErrnoException).code ?? 'error'})`));
       });
-      socket.once('connect', () => {
+      // With TLS, commands wait for the handshake (and the certificate check) to succeed.
+      socket.once(this.#tls ? 'secureConnect' : 'connect', () => {
         this.#socket = socket;
         this.#connecting = undefined;
         this.#connectingSocket = undefined;

@@ -23,6 +23,9 @@ export interface LockedSession {
         readonly stateKeyId: string;
         readonly state: Buffer;
         readonly requestCount: number;
+        /** Minute (epoch ms / 60000) of `rateCount`: requests of this token counted in that minute. */
+        readonly rateWindow: number;
+        readonly rateCount: number;
       }
     | undefined;
 }
@@ -81,7 +84,8 @@ export async function findToken(db: Knex, id: string): Promise<TokenRow | undefi
 export async function lockSession(trx: Knex.Transaction, tokenId: string): Promise<LockedSession | undefined> {
   const result = (await trx.raw(
     `SELECT t.id, t.flow_id, t.subject_id, t.status, t.issued_at, t.expires_at, s.salt,
-            fs.token_id AS session_token_id, fs.current_screen, fs.state_key_id, fs.state, fs.request_count
+            fs.token_id AS session_token_id, fs.current_screen, fs.state_key_id, fs.state, fs.request_count,
+            fs.rate_window, fs.rate_count
        FROM flow_tokens t
        LEFT JOIN subjects s ON s.subject_id = t.subject_id
        LEFT JOIN flow_sessions fs ON fs.token_id = t.id
@@ -102,6 +106,8 @@ export async function lockSession(trx: Knex.Transaction, tokenId: string): Promi
             stateKeyId: String(row.state_key_id),
             state: toBuffer(row.state),
             requestCount: Number(row.request_count),
+            rateWindow: Number(row.rate_window),
+            rateCount: Number(row.rate_count),
           },
   };
 }
@@ -112,6 +118,9 @@ export interface SessionWrite {
   readonly currentScreen: string | null;
   readonly stateKeyId: string;
   readonly state: Buffer;
+  /** The per-token rate limit's minute and its count so far, this request included. */
+  readonly rateWindow: number;
+  readonly rateCount: number;
 }
 
 export async function saveSession(trx: Knex.Transaction, session: SessionWrite): Promise<void> {
@@ -131,6 +140,8 @@ export function saveSessionQuery(trx: Knex.Transaction, session: SessionWrite): 
       state_key_id: session.stateKeyId,
       state: session.state,
       request_count: 1,
+      rate_window: session.rateWindow,
+      rate_count: session.rateCount,
     })
     .onConflict('token_id')
     .merge({
@@ -138,6 +149,8 @@ export function saveSessionQuery(trx: Knex.Transaction, session: SessionWrite): 
       state_key_id: session.stateKeyId,
       state: session.state,
       request_count: trx.raw('flow_sessions.request_count + 1'),
+      rate_window: session.rateWindow,
+      rate_count: session.rateCount,
       updated_at: trx.fn.now(),
     })
     .returning('token_id');

@@ -25,13 +25,12 @@ describe('when Redis is unreachable', () => {
     await t.stop();
   });
 
-  it('then the per-token and failed-request layers fail open: requests are served, a warning is logged and counted', async () => {
+  it('then the failed-request layer fails open (served, a warning logged and counted); the per-token limit, kept with the session, still holds', async () => {
     const client = t.client();
     const token = await t.issueToken('+14155550131');
-    // Limits of 1 would refuse the second request of each kind if the store answered.
     expect(ok(await client.init(token)).screen).toBe('APPOINTMENT');
-    expect(ok(await client.init(token)).screen).toBe('APPOINTMENT');
-    expect(ok(await client.init(token)).data).not.toHaveProperty('error_message');
+    expect(ok(await client.init(token)).data).toHaveProperty('error_message');
+    // A limit of 1 would refuse the second failure from this address if the store answered.
     const address = randomAddress();
     const unsigned = t.client(undefined, { signed: false });
     const ping = { version: '3.0', action: 'ping' };
@@ -44,7 +43,7 @@ describe('when Redis is unreachable', () => {
     // Throttled: one line per 10 s, not one per request.
     expect(warnings.length).toBeLessThanOrEqual(2);
     expect(warnings[0]).toContain('"store":"redis"');
-    expect(t.service.metrics.render()).toMatch(/flowgate_rate_limit_store_errors_total\{store="redis"\} ([5-9]|\d\d+)/);
+    expect(t.service.metrics.render()).toMatch(/flowgate_rate_limit_store_errors_total\{store="redis"\} ([2-9]|\d\d+)/);
     expect((await fetch(`${t.baseUrl}/readyz`)).status).toBe(200);
   });
 });

@@ -30,6 +30,24 @@ describe('when the rate_limit_counters migration runs', () => {
     expect(await db.knex.schema.hasTable('rate_limit_counters')).toBe(false);
     await migrateLatest(db);
     expect(await db.knex.schema.hasTable('rate_limit_counters')).toBe(true);
+    // The per-token counter lives in the session row (migration 20261129000007).
+    expect(await db.knex.schema.hasColumn('flow_sessions', 'rate_window')).toBe(true);
+    expect(await db.knex.schema.hasColumn('flow_sessions', 'rate_count')).toBe(true);
+  });
+
+  it('then hits sent in bulk add their amounts, in the window they happened in', async () => {
+    const store = new PostgresCounterStore(db.knex);
+    const lastWindow = Date.now() - 60_000;
+    const counts = await Promise.all([
+      store.hit('bulk', 60_000, 5, lastWindow),
+      store.hit('bulk', 60_000, 3, lastWindow),
+    ]);
+    // Whichever lands first sees its own amount; the other sees both.
+    const [first, second] = counts.map((c) => c.count).sort((x, y) => x - y);
+    expect([3, 5]).toContain(first);
+    expect(second).toBe(8);
+    expect((await store.hit('bulk', 60_000, 0, lastWindow)).count).toBe(8);
+    expect((await store.hit('bulk', 60_000)).count).toBe(1); // this window is another counter
   });
 
   it('then two pools (two workers) count into the same row, atomically', async () => {
