@@ -1,7 +1,7 @@
 import { cpus, loadavg } from 'node:os';
 import { onCpus, pinProcess, planCpus, type CpuPlan } from './cpu-pinning';
 import { exchangePool, measureRsaPerSecond, pingPool, startBenchServer, type BenchServer } from './harness';
-import { runLoad, type LoadResult, type PoolEntry } from './load';
+import { latencySummary, runLoad, type LoadResult, type PoolEntry } from './load';
 
 export type Scenario = 'ping' | 'exchange';
 
@@ -49,16 +49,18 @@ export interface BenchReport {
   /** The mean of the cases' RSA rates. */
   readonly rsaPerSecondOneCore: number;
   readonly cases: readonly BenchCase[];
-  /** audit-on req/s ÷ audit-off req/s, per scenario and connection count. */
+  /**
+   * Audit on ÷ off, per scenario and connection count: the ratio of their RSA-relative rates, so
+   * that the machine's speed at the time of each case cancels out (the raw req/s are in `cases`).
+   */
   readonly auditRatios: readonly { scenario: Scenario; connections: number; ratio: number }[];
 }
 
 /**
  * Starts the service once per audit setting and loads it with prebuilt, WhatsApp-encrypted
  * requests at each connection count. The yardstick is the RSA-OAEP decrypt rate of one of the
- * service's cores, measured right before and right after each case: a request costs one RSA
- * private decrypt plus everything else, so req/s cannot exceed it per core, and on a shared
- * machine the rate drifts by a fifth within minutes, so it is taken as close to the case as it can be.
+ * service's cores, measured between slices of each case (runCase): a request costs one RSA private
+ * decrypt plus everything else, so req/s cannot exceed it per core.
  */
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const progress = options.progress ?? (() => undefined);
@@ -81,26 +83,19 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       for (const scenario of options.scenarios) {
         const pool = await poolFor(server, scenario, Math.max(...options.connections));
         for (const connections of options.connections) {
-          const rsaBefore = rsa();
           const usageBefore = await server.usage();
-          const result = await runLoad({
-            baseUrl: server.baseUrl,
-            pool,
-            connections,
-            durationMs: options.durationMs,
-            warmupMs: Math.min(1000, options.durationMs / 4),
-          });
+          const measured = await runCase(server, pool, connections, options.durationMs, rsa);
           const usageAfter = await server.usage();
-          const rsaPerSecond = (rsaBefore + rsa()) / 2;
           const row: BenchCase = {
-            ...result,
+            ...measured.result,
             scenario,
             audit,
             connections,
-            rsaPerSecond,
-            ofRsaCapacity: result.perSecond / (rsaPerSecond * options.workers),
-            serviceCpuMsPerRequest: (usageAfter.cpuMicros - usageBefore.cpuMicros) / 1000 / Math.max(1, result.sent),
-            queriesPerRequest: (usageAfter.queries - usageBefore.queries) / Math.max(1, result.sent),
+            rsaPerSecond: measured.rsaPerSecond,
+            ofRsaCapacity: measured.ofRsa / options.workers,
+            serviceCpuMsPerRequest:
+              (usageAfter.cpuMicros - usageBefore.cpuMicros) / 1000 / Math.max(1, measured.result.sent),
+            queriesPerRequest: (usageAfter.queries - usageBefore.queries) / Math.max(1, measured.result.sent),
           };
           cases.push(row);
           progress(formatCase(row));
@@ -113,8 +108,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const auditRatios: { scenario: Scenario; connections: number; ratio: number }[] = [];
   for (const on of cases.filter((c) => c.audit)) {
     const off = cases.find((c) => !c.audit && c.scenario === on.scenario && c.connections === on.connections);
-    if (off && off.perSecond > 0)
-      auditRatios.push({ scenario: on.scenario, connections: on.connections, ratio: on.perSecond / off.perSecond });
+    if (off && off.ofRsaCapacity > 0)
+      auditRatios.push({
+        scenario: on.scenario,
+        connections: on.connections,
+        ratio: on.ofRsaCapacity / off.ofRsaCapacity,
+      });
   }
   const cpu = cpus();
   return {
@@ -135,6 +134,73 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     cases,
     auditRatios,
   };
+}
+
+const SLICE_MS = 1000;
+
+/**
+ * One case as alternating slices: about a second of load, then the RSA rate on the service's core
+ * while the service idles, and so on. Each slice's req/s is set against the mean of the RSA rates
+ * around it, and the case's ratio is the median of those: on a shared machine whose speed drifts
+ * by a fifth within a minute, a ratio taken seconds apart is a ratio of two different machines.
+ */
+async function runCase(
+  server: BenchServer,
+  pool: readonly PoolEntry[],
+  connections: number,
+  durationMs: number,
+  rsa: () => number,
+): Promise<{ result: LoadResult; rsaPerSecond: number; ofRsa: number }> {
+  const slices = Math.max(1, Math.round(durationMs / SLICE_MS));
+  const latencies: number[] = [];
+  const ratios: number[] = [];
+  const rates: number[] = [];
+  const errorKinds: Record<string, number> = {};
+  let requests = 0;
+  let sent = 0;
+  let errors = 0;
+  let before = rsa();
+  for (let i = 0; i < slices; i++) {
+    const slice = await runLoad({
+      baseUrl: server.baseUrl,
+      pool,
+      connections,
+      durationMs: durationMs / slices,
+      // Only the first slice warms up (JIT, pools, connections); later ones start warm.
+      warmupMs: i === 0 ? Math.min(1000, durationMs / 4) : 0,
+      latencies,
+    });
+    const after = rsa();
+    const rate = (before + after) / 2;
+    before = after;
+    ratios.push(slice.perSecond / rate);
+    rates.push(rate);
+    requests += slice.requests;
+    sent += slice.sent;
+    errors += slice.errors;
+    for (const [kind, n] of Object.entries(slice.errorKinds)) errorKinds[kind] = (errorKinds[kind] ?? 0) + n;
+  }
+  const seconds = durationMs / 1000;
+  return {
+    result: {
+      requests,
+      sent,
+      errors,
+      seconds,
+      perSecond: requests / seconds,
+      ...latencySummary(latencies),
+      errorKinds,
+    },
+    rsaPerSecond: median(rates),
+    ofRsa: median(ratios),
+  };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return 0;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 async function poolFor(server: BenchServer, scenario: Scenario, maxConnections: number): Promise<PoolEntry[]> {

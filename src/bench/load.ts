@@ -37,6 +37,8 @@ export interface LoadOptions {
   readonly timeoutMs?: number;
   /** Open loop: at most this many requests per second in total (closed loop when undefined). */
   readonly ratePerSecond?: number;
+  /** Also push each measured latency (ms) here, to summarise several runs as one. */
+  readonly latencies?: number[];
 }
 
 export interface SendResult {
@@ -124,10 +126,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       const done = performance.now();
       if (sentAt >= countFrom && done <= end) {
         latencies.push(done - sentAt);
-        if (!ok) {
-          errors++;
-          errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
-        }
+        options.latencies?.push(done - sentAt);
+      }
+      // Every failure counts, warm-up included: the bench and the soak gate on zero.
+      if (!ok) {
+        errors++;
+        errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
       }
       if (interval > 0) {
         const wait = interval - (performance.now() - sentAt);
@@ -138,19 +142,26 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   };
   await Promise.all(Array.from({ length: options.connections }, loop));
   const seconds = options.durationMs / 1000;
-  const sorted = Float64Array.from(latencies).sort();
-  const pct = (p: number): number =>
-    sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number);
   return {
     requests: latencies.length,
     sent,
     errors,
     seconds,
     perSecond: latencies.length / seconds,
-    p50Ms: pct(0.5),
-    p90Ms: pct(0.9),
-    p99Ms: pct(0.99),
-    maxMs: sorted.length ? (sorted[sorted.length - 1] as number) : 0,
+    ...latencySummary(latencies),
     errorKinds,
   };
+}
+
+/** p50, p90, p99 and the maximum of latencies in ms (nearest rank). */
+export function latencySummary(latencies: readonly number[]): {
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+} {
+  const sorted = Float64Array.from(latencies).sort();
+  const pct = (p: number): number =>
+    sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number);
+  return { p50Ms: pct(0.5), p90Ms: pct(0.9), p99Ms: pct(0.99), maxMs: sorted.length ? pct(1) : 0 };
 }
