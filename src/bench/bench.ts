@@ -2,6 +2,7 @@ import { cpus, loadavg } from 'node:os';
 import { onCpus, pinProcess, planCpus, type CpuPlan } from './cpu-pinning';
 import { exchangePool, measureRsaPerSecond, pingPool, startBenchServer, type BenchServer } from './harness';
 import { latencySummary, runLoad, type LoadResult, type PoolEntry } from './load';
+import { RawConnection } from './raw-connection';
 
 export type Scenario = 'ping' | 'exchange';
 
@@ -159,6 +160,8 @@ async function runCase(
   let requests = 0;
   let sent = 0;
   let errors = 0;
+  const url = new URL(server.baseUrl);
+  const reuse = Array.from({ length: connections }, () => new RawConnection(url.hostname, Number(url.port)));
   let before = rsa();
   for (let i = 0; i < slices; i++) {
     const slice = await runLoad({
@@ -169,6 +172,7 @@ async function runCase(
       // Only the first slice warms up (JIT, pools, connections); later ones start warm.
       warmupMs: i === 0 ? Math.min(1000, durationMs / 4) : 0,
       latencies,
+      reuse,
     });
     const after = rsa();
     const rate = (before + after) / 2;
@@ -180,6 +184,7 @@ async function runCase(
     errors += slice.errors;
     for (const [kind, n] of Object.entries(slice.errorKinds)) errorKinds[kind] = (errorKinds[kind] ?? 0) + n;
   }
+  reuse.forEach((c) => c.close());
   const seconds = durationMs / 1000;
   return {
     result: {
