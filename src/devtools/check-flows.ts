@@ -179,6 +179,7 @@ async function checkOnInit(flow: RegisteredFlow, file: string): Promise<FlowDiag
           },
           answers: {},
           afterCommit: noop,
+          afterRollback: noop,
         }),
       ),
       new Promise((resolve) => setTimeout(() => resolve('timeout'), 2000).unref()),

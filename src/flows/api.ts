@@ -71,6 +71,17 @@ export interface FlowContext {
   readonly answers: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Runs after the request's transaction commits (e.g. notify a CRM); failures are logged, never retried. */
   afterCommit(task: () => void | Promise<void>): void;
+  /**
+   * Runs when this request's answer is not stored: the transaction failed (the database went away,
+   * say), or the handler failed or ran out of time so its result was refused. Use it to give back
+   * what the handler took outside flowgate (a held time slot, a reservation); failures are logged,
+   * never retried. Registered after that moment, it runs at once.
+   *
+   * @example
+   * if (!calendar.hold(slot)) return showError('That time was just taken.');
+   * ctx.afterRollback(() => calendar.release(slot));
+   */
+  afterRollback(task: () => void | Promise<void>): void;
 }
 
 /**

@@ -32,6 +32,7 @@ import type { RegisteredFlow, Registry } from './registry';
 import { HandlerFailedError, runScreenRequest, type ScreenOutcome } from './screen-runner';
 import { emptySessionState, openSessionState, sealSessionState } from './session-state';
 import { isDatabaseUnavailable } from './database-errors';
+import { HandlerEffects } from './handler-effects';
 
 export interface FlowHttpRequest {
   readonly flowId: string;
@@ -223,76 +224,83 @@ export class Dispatcher {
     input: FlowHttpRequest,
     started: number,
   ): Promise<FlowHttpResponse> {
-    const afterCommit: (() => void | Promise<void>)[] = [];
     const { deps } = this;
-    const reply = await deps.knex.transaction(async (trx) => {
-      const locked = await lockSession(trx, verified.id);
-      if (!locked) throw new FlowTokenNoLongerValidError('unknown');
-      // The per-token limit, counted in the locked row: exact across workers and instances, and
-      // free — the count is written back with the session below (migration 20261129000007).
-      const rate = countRequest(locked.session);
-      const allowed = deps.perTokenPerMinute === undefined || rate.count <= deps.perTokenPerMinute;
-      if (locked.subjectSalt) trace.subjectRef = subjectRef(locked.token.subjectId, locked.subjectSalt);
-      if (locked.token.flowId !== flow.id) throw new FlowTokenNoLongerValidError('wrong_flow');
-      if (locked.token.status !== 'active') throw new FlowTokenNoLongerValidError(locked.token.status);
-      if (locked.token.expiresAt.getTime() <= Date.now()) throw new FlowTokenNoLongerValidError('expired');
+    const effects = new HandlerEffects(deps.logger, { flowId: flow.id, requestId: input.requestId });
+    const reply = await deps.knex
+      .transaction(async (trx) => {
+        const locked = await lockSession(trx, verified.id);
+        if (!locked) throw new FlowTokenNoLongerValidError('unknown');
+        // The per-token limit, counted in the locked row: exact across workers and instances, and
+        // free — the count is written back with the session below (migration 20261129000007).
+        const rate = countRequest(locked.session);
+        const allowed = deps.perTokenPerMinute === undefined || rate.count <= deps.perTokenPerMinute;
+        if (locked.subjectSalt) trace.subjectRef = subjectRef(locked.token.subjectId, locked.subjectSalt);
+        if (locked.token.flowId !== flow.id) throw new FlowTokenNoLongerValidError('wrong_flow');
+        if (locked.token.status !== 'active') throw new FlowTokenNoLongerValidError(locked.token.status);
+        if (locked.token.expiresAt.getTime() <= Date.now()) throw new FlowTokenNoLongerValidError('expired');
 
-      const state = locked.session
-        ? openSessionState(deps.cipher, flow.id, verified.id, locked.session.stateKeyId, locked.session.state)
-        : emptySessionState();
-      const screen = trace.screen ? flow.screens.get(trace.screen) : undefined;
-      // Until the data is known to be valid, no value is kept, not even an allowlisted one.
-      const shownBefore = screen ? state.screens[screen.model.id] : undefined;
-      if (screen) trace.fields = redactFields(request.data ?? undefined, redactionRules(flow, screen.model.id, false));
+        const state = locked.session
+          ? openSessionState(deps.cipher, flow.id, verified.id, locked.session.stateKeyId, locked.session.state)
+          : emptySessionState();
+        const screen = trace.screen ? flow.screens.get(trace.screen) : undefined;
+        // Until the data is known to be valid, no value is kept, not even an allowlisted one.
+        const shownBefore = screen ? state.screens[screen.model.id] : undefined;
+        if (screen)
+          trace.fields = redactFields(request.data ?? undefined, redactionRules(flow, screen.model.id, false));
 
-      let outcome: ScreenOutcome;
-      const limited = allowed ? undefined : tooFast(flow, request, state);
-      if (limited) {
-        outcome = limited;
-      } else {
-        outcome = await runScreenRequest(flow, request, state, {
-          requestId: input.requestId,
-          subject: verified.subject,
-          flowToken: request.flow_token as string,
-          logger: deps.logger,
-          timeoutMs: deps.handlerTimeoutMs,
-          afterCommit: (task) => afterCommit.push(task),
+        let outcome: ScreenOutcome;
+        const limited = allowed ? undefined : tooFast(flow, request, state);
+        if (limited) {
+          outcome = limited;
+        } else {
+          outcome = await runScreenRequest(flow, request, state, {
+            requestId: input.requestId,
+            subject: verified.subject,
+            flowToken: request.flow_token as string,
+            logger: deps.logger,
+            timeoutMs: deps.handlerTimeoutMs,
+            afterCommit: effects.afterCommit,
+            afterRollback: effects.afterRollback,
+          });
+        }
+        if (outcome.detail) trace.detail = outcome.detail;
+        if (screen && outcome.outcome !== 'invalid_data' && outcome.outcome !== 'rate_limited') {
+          trace.fields = redactFields(
+            request.data ?? undefined,
+            redactionRules(flow, screen.model.id, true, shownBefore),
+          );
+        }
+
+        const sealed = sealSessionState(deps.cipher, flow.id, verified.id, state);
+        const save = saveSessionQuery(trx, {
+          tokenId: verified.id,
+          flowId: flow.id,
+          currentScreen: outcome.screenAfter,
+          stateKeyId: sealed.keyId,
+          state: sealed.blob,
+          rateWindow: rate.window,
+          rateCount: rate.count,
         });
-      }
-      if (outcome.detail) trace.detail = outcome.detail;
-      if (screen && outcome.outcome !== 'invalid_data' && outcome.outcome !== 'rate_limited') {
-        trace.fields = redactFields(
-          request.data ?? undefined,
-          redactionRules(flow, screen.model.id, true, shownBefore),
-        );
-      }
-
-      const sealed = sealSessionState(deps.cipher, flow.id, verified.id, state);
-      const save = saveSessionQuery(trx, {
-        tokenId: verified.id,
-        flowId: flow.id,
-        currentScreen: outcome.screenAfter,
-        stateKeyId: sealed.keyId,
-        state: sealed.blob,
-        rateWindow: rate.window,
-        rateCount: rate.count,
+        if (outcome.outcome === 'completed' && outcome.submission) {
+          await save;
+          await this.#storeSubmission(trx, flow, verified, locked.token.subjectId, outcome.submission);
+          await markTokenCompleted(trx, verified.id);
+          await deps.audit.appendInTransaction(trx, this.#event(trace, input, outcome.outcome, 200, started));
+        } else {
+          // The usual step: session upsert and audit event in one statement (one round trip).
+          await deps.audit.appendInTransaction(trx, this.#event(trace, input, outcome.outcome, 200, started), save);
+        }
+        return { json: outcome.response, outcome: outcome.outcome };
+      })
+      .catch((err: unknown) => {
+        // Nothing of this request was stored: what the handler took outside flowgate goes back.
+        effects.rollback();
+        throw err;
       });
-      if (outcome.outcome === 'completed' && outcome.submission) {
-        await save;
-        await this.#storeSubmission(trx, flow, verified, locked.token.subjectId, outcome.submission);
-        await markTokenCompleted(trx, verified.id);
-        await deps.audit.appendInTransaction(trx, this.#event(trace, input, outcome.outcome, 200, started));
-      } else {
-        // The usual step: session upsert and audit event in one statement (one round trip).
-        await deps.audit.appendInTransaction(trx, this.#event(trace, input, outcome.outcome, 200, started), save);
-      }
-      return { json: outcome.response, outcome: outcome.outcome };
-    });
-    // A handler that failed or ran out of time had its result rejected: its side effects must not
-    // run either (the user was told something went wrong).
-    if (reply.outcome !== 'handler_failed' && reply.outcome !== 'handler_timeout') {
-      this.#runAfterCommit(afterCommit, flow.id, input.requestId);
-    }
+    // A handler that failed or ran out of time had its result rejected: its commit effects must
+    // not run (the user was told something went wrong), its rollback effects must.
+    if (reply.outcome === 'handler_failed' || reply.outcome === 'handler_timeout') effects.rollback();
+    else effects.commit();
     this.#observe(trace, input, reply.outcome, 200, started, undefined);
     return {
       status: 200,
@@ -428,21 +436,6 @@ export class Dispatcher {
   #knownScreen(flow: RegisteredFlow, screen: string | null | undefined): string | undefined {
     if (!screen) return undefined;
     return flow.screens.has(screen) ? screen : '(unknown)';
-  }
-
-  #runAfterCommit(tasks: (() => void | Promise<void>)[], flowId: string, requestId: string): void {
-    for (const task of tasks) {
-      Promise.resolve()
-        .then(task)
-        .catch((error: unknown) =>
-          this.deps.logger.error('afterCommit task failed', {
-            flowId,
-            requestId,
-            // Developer code: class and stack frames, never the message (it may quote user data).
-            error: errorSummary(error),
-          }),
-        );
-    }
   }
 }
 

@@ -52,6 +52,7 @@ export interface RunEnvironment {
   readonly logger: Logger;
   readonly timeoutMs: number;
   readonly afterCommit: (task: () => void | Promise<void>) => void;
+  readonly afterRollback: (task: () => void | Promise<void>) => void;
 }
 
 /**
@@ -149,6 +150,7 @@ async function callHandler(
     session: sessionValues(state),
     answers: deepFreeze(structuredClone(state.answers)),
     afterCommit: env.afterCommit,
+    afterRollback: env.afterRollback,
   });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {

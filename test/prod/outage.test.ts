@@ -13,7 +13,6 @@ import { findPostgresBin, startThrowawayPostgres, type ThrowawayPostgres } from 
  */
 const bin = findPostgresBin();
 if (!bin) {
-  // eslint-disable-next-line no-console -- the reason a suite is skipped belongs in the output
   console.warn('outage test skipped: no initdb under /usr/lib/postgresql/*/bin');
 }
 const describeWithPostgres = bin ? describe : describe.skip;
@@ -187,7 +186,6 @@ describeWithPostgres('when the database goes down under load and comes back', ()
     expect((await verifyAuditLog(knex)).ok).toBe(true);
     expect(t.logs.filter((l) => l.includes('unhandled error'))).toEqual([]);
 
-    // eslint-disable-next-line no-console -- the figures are worth seeing in CI output
     console.log(
       `outage: ${outcomes.length} requests (${by('before').length} before, ${by('down').length} down, ${by('after').length} after); ` +
         `${successes.length} successes audited, ${completed.length} completions with submissions; ` +

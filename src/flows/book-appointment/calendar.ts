@@ -57,6 +57,11 @@ export function book(date: string, time: string): boolean {
   return true;
 }
 
+/** Gives a booked slot back (the booking was not confirmed to the user after all). */
+export function release(date: string, time: string): void {
+  booked.delete(slotKey(date, time));
+}
+
 export function titleOf(options: readonly Option[], id: string): string {
   return options.find((o) => o.id === id)?.title ?? id;
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { complete, defineScreen, showError } from '../..';
-import { book } from '../calendar';
+import { book, release } from '../calendar';
 import type { ChosenSlot } from './appointment';
 
 export const summary = defineScreen<{ consent: boolean }>('SUMMARY', {
@@ -10,6 +10,9 @@ export const summary = defineScreen<{ consent: boolean }>('SUMMARY', {
     if (!book(slot.date, slot.time)) {
       return showError('Sorry, that time was just booked by someone else. Go back to pick another.');
     }
+    // Held from here, so nobody else gets it; given back if this completion is not stored (the
+    // database failed, say), since the user is then told something went wrong.
+    ctx.afterRollback(() => release(slot.date, slot.time));
     const bookingRef = randomBytes(4).toString('hex').toUpperCase();
     ctx.afterCommit(() => {
       ctx.logger.info('appointment booked', { bookingRef });
