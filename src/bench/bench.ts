@@ -14,8 +14,6 @@ export interface BenchOptions {
   readonly audit: readonly boolean[];
   /** Service worker processes (node:cluster); PGlite allows one. */
   readonly workers: number;
-  /** Pin the service and the load generator to separate cores when there are cores to spare (default true). */
-  readonly pin?: boolean;
   readonly progress?: (line: string) => void;
 }
 
@@ -66,7 +64,7 @@ export interface BenchReport {
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const progress = options.progress ?? (() => undefined);
   const loadBefore = loadavg()[0] ?? 0;
-  const plan = options.pin === false ? undefined : planCpus(options.workers, cpus().length);
+  const plan = planCpus(options.workers, cpus().length);
   if (plan) {
     pinProcess(process.pid, plan.client);
     progress(`service on CPU ${plan.service}, load generator on CPU ${plan.client}`);

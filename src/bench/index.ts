@@ -1,7 +1,7 @@
 export { runBench, formatReport, formatCase } from './bench';
 export type { BenchOptions, BenchReport, BenchCase, Scenario } from './bench';
-export { runLoad, send } from './load';
-export type { LoadOptions, LoadResult, PoolEntry } from './load';
+export { runLoad, send, post } from './load';
+export type { LoadOptions, LoadResult, PoolEntry, SendResult } from './load';
 export {
   startBenchServer,
   exchangePool,

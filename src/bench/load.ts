@@ -55,14 +55,32 @@ export interface SendResult {
 
 /** POSTs one prebuilt body over a keep-alive agent; rejects on transport errors and timeouts. */
 export function send(agent: http.Agent, url: URL, entry: PoolEntry, timeoutMs: number): Promise<SendResult> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (entry.sealed.signature) headers['x-hub-signature-256'] = entry.sealed.signature;
+  return post(agent, url, { path: entry.path, headers, body: entry.sealed.body }, timeoutMs);
+}
+
+/**
+ * POSTs `body` with exactly `headers` (plus Content-Length) over a keep-alive agent; rejects on
+ * transport errors and with `timeout` after `timeoutMs`. The fuzz test sends hostile headers with it.
+ */
+export function post(
+  agent: http.Agent,
+  url: URL,
+  request: { path: string; headers: Record<string, string>; body: Buffer | string },
+  timeoutMs: number,
+): Promise<SendResult> {
   return new Promise((resolve, reject) => {
-    const headers: http.OutgoingHttpHeaders = {
-      'content-type': 'application/json',
-      'content-length': entry.sealed.body.length,
-    };
-    if (entry.sealed.signature) headers['x-hub-signature-256'] = entry.sealed.signature;
     const req = http.request(
-      { agent, host: url.hostname, port: url.port, path: entry.path, method: 'POST', headers, timeout: timeoutMs },
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: request.path,
+        method: 'POST',
+        headers: { ...request.headers, 'content-length': String(Buffer.byteLength(request.body)) },
+        timeout: timeoutMs,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -78,7 +96,7 @@ export function send(agent: http.Agent, url: URL, entry: PoolEntry, timeoutMs: n
     );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
-    req.end(entry.sealed.body);
+    req.end(request.body);
   });
 }
 

@@ -8,8 +8,11 @@ const USAGE = `Usage: npm run bench -- [--duration S] [--connections 1,16,64] [-
 Starts flowgate on a loopback port in a child process (node:cluster, --workers processes; default
 one per core with DATABASE_URL, one with PGlite) and loads it with prebuilt WhatsApp-encrypted
 requests: "ping", and "exchange" (a data_exchange of the example flow book-appointment: session
-lock, handler, session update and audit in one transaction). Prints req/s, latency percentiles,
-errors, the ratio to the RSA-OAEP-2048 decrypt rate of one core × workers, and audit on ÷ off.
+lock, handler, session update and audit in one transaction). With fewer workers than cores, the
+service and the load generator run on separate cores (taskset). Each case alternates one-second
+slices of load with the RSA-OAEP-2048 decrypt rate of one core, measured on the service's core;
+prints req/s, latency percentiles, errors, the median ratio to that rate × workers, and audit
+on ÷ off.
 
 Uses DATABASE_URL (PostgreSQL; a throwaway schema, dropped afterwards) or, when unset, the
 embedded PGlite database in memory (noted in the report).

@@ -1,7 +1,7 @@
 import { constants, createCipheriv, createHmac, publicEncrypt, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import fc from 'fast-check';
-import { sealForEndpoint } from '../../src/bench';
+import { post as postBody, sealForEndpoint, type SendResult } from '../../src/bench';
 import { startTestService, type TestService } from '../helpers/test-service';
 import { ok, walkBookAppointment } from '../helpers/walk';
 
@@ -33,45 +33,11 @@ interface Shot {
   readonly body: Buffer;
   readonly headers: Record<string, string>;
 }
-interface Answer {
-  readonly status: number;
-  readonly body: string;
-  readonly requestId: string | undefined;
-}
-
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 afterAll(() => agent.destroy());
 
-function post(shot: Shot): Promise<Answer> {
-  const url = new URL(t.baseUrl);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path: '/flows/book-appointment',
-        method: 'POST',
-        headers: { ...shot.headers, 'content-length': String(shot.body.length) },
-        timeout: 15_000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString('utf8'),
-            requestId: res.headers['x-request-id'] as string | undefined,
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('no answer within 15 s')));
-    req.on('error', reject);
-    req.end(shot.body);
-  });
+function post(shot: Shot): Promise<SendResult> {
+  return postBody(agent, new URL(t.baseUrl), { path: '/flows/book-appointment', ...shot }, 15_000);
 }
 
 const sign = (body: Buffer): string =>
@@ -85,8 +51,8 @@ const signed = (body: Buffer | string): Shot => {
 };
 
 /** Sends every shot with 16 in flight; returns the answers in order. */
-async function fire(shots: readonly Shot[]): Promise<Answer[]> {
-  const answers: Answer[] = new Array<Answer>(shots.length);
+async function fire(shots: readonly Shot[]): Promise<SendResult[]> {
+  const answers: SendResult[] = new Array<SendResult>(shots.length);
   let next = 0;
   await Promise.all(
     Array.from({ length: 16 }, async () => {
@@ -108,7 +74,7 @@ async function counts(): Promise<Record<string, number>> {
   return out;
 }
 
-function expectClean(answers: readonly Answer[], allowed: readonly number[]): void {
+function expectClean(answers: readonly SendResult[], allowed: readonly number[]): void {
   const bad = answers
     .map((a, i) => ({ i, status: a.status, body: a.body.slice(0, 200) }))
     .filter((a) => !allowed.includes(a.status) || /\bat \S+ \(|\.(ts|js):\d+/.test(a.body));
