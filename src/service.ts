@@ -67,7 +67,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
   try {
     const metrics = new FlowgateMetrics();
     metrics.startProcessMetrics();
-    const audit = new AuditLog(database.knex, config.audit, logger);
+    const audit = new AuditLog(database, config.audit, logger);
     audit.onBatch((size) => metrics.auditBatch(size));
     await audit.init();
     const store = createCounterStore(config, {
@@ -91,7 +91,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       privateKeys,
       appSecrets: config.appSecrets.map((s) => s.reveal()),
       tokens: codec,
-      knex: database.knex,
+      sql: database.sql,
       audit,
       cipher,
       logger,

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { isDatabaseUnavailable } from '../flows/database-errors';
 import type { Logger } from '../logging';
+import { statement, type BoundStatement, type DirectSql, type Statement, type SqlTransaction } from '../storage';
 import { canonicalContent, GENESIS_HASH } from './chain';
 import type { AuditEvent } from './event';
 
@@ -10,6 +11,25 @@ export interface AuditLogOptions {
   readonly chains: number;
   /** Most events one group commit writes. */
   readonly batchMax: number;
+}
+
+const APPEND = statement('flowgate_audit_append', 'select audit_append($1, $2::jsonb)');
+
+/** The combined statement of each `alongside` statement, made once. */
+const alongsideStatements = new Map<string, Statement>();
+
+function appendAlongside(write: Statement): Statement {
+  let combined = alongsideStatements.get(write.name);
+  if (!combined) {
+    // The write's own parameters come first ($1…$n); the append's two follow.
+    const n = (write.text.match(/\$\d+/g) ?? []).reduce((max, p) => Math.max(max, Number(p.slice(1))), 0);
+    combined = statement(
+      `${write.name}_audited`,
+      `with alongside as (${write.text}) select audit_append($${n + 1}, $${n + 2}::jsonb) from alongside`,
+    );
+    alongsideStatements.set(write.name, combined);
+  }
+  return combined;
 }
 
 /** Group-commit batches one process has in flight at once (see #schedule). */
@@ -43,6 +63,7 @@ interface Pending {
  */
 export class AuditLog {
   readonly #knex: Knex;
+  readonly #sql: DirectSql;
   readonly #options: AuditLogOptions;
   readonly #logger: Logger;
   readonly #queue: Pending[] = [];
@@ -51,8 +72,10 @@ export class AuditLog {
   #scheduled = false;
   #batchSizes: ((size: number) => void) | undefined;
 
-  constructor(knex: Knex, options: AuditLogOptions, logger: Logger) {
-    this.#knex = knex;
+  /** `db`: the process's database (knex for set-up and compliance, its direct statements for requests). */
+  constructor(db: { readonly knex: Knex; readonly sql: DirectSql }, options: AuditLogOptions, logger: Logger) {
+    this.#knex = db.knex;
+    this.#sql = db.sql;
     this.#options = options;
     this.#logger = logger;
   }
@@ -73,22 +96,29 @@ export class AuditLog {
     await this.#knex('audit_chain_heads').insert(rows).onConflict('chain').ignore();
   }
 
+  /** Appends inside a knex transaction (compliance actions: the change and its event commit together). */
+  async appendInTransaction(trx: Knex.Transaction, event: AuditEvent): Promise<void> {
+    if (!this.#options.enabled) return;
+    await trx.raw('select audit_append(?, ?::jsonb)', this.#arguments([event]));
+  }
+
   /**
-   * `alongside`: a data-modifying query that returns one row (the session upsert), sent in the same
-   * statement as the append (a data-modifying WITH), which saves the request one round trip.
+   * Appends inside a request's transaction (src/storage/direct-sql.ts). `alongside`: a
+   * data-modifying statement that returns one row (the session upsert), sent in the same statement
+   * as the append (a data-modifying WITH), which saves the request one round trip.
    */
-  async appendInTransaction(trx: Knex.Transaction, event: AuditEvent, alongside?: Knex.QueryBuilder): Promise<void> {
+  async appendInRequest(tx: SqlTransaction, event: AuditEvent, alongside?: BoundStatement): Promise<void> {
     if (!this.#options.enabled) {
-      if (alongside) await alongside;
+      if (alongside) await tx.query(alongside.statement, alongside.values);
       return;
     }
-    if (!alongside) return this.#write(trx, [event]);
-    const write = alongside.toSQL();
-    const result = (await trx.raw(`with alongside as (${write.sql}) select audit_append(?, ?::jsonb) from alongside`, [
-      ...write.bindings,
-      ...this.#arguments([event]),
-    ])) as { rows?: unknown[] };
-    if (result.rows?.length !== 1) throw new Error('the write sent alongside the audit event returned no row');
+    const args = this.#arguments([event]);
+    if (!alongside) {
+      await tx.query(APPEND, args);
+      return;
+    }
+    const rows = await tx.query(appendAlongside(alongside.statement), [...alongside.values, ...args]);
+    if (rows.length !== 1) throw new Error('the write sent alongside the audit event returned no row');
   }
 
   /**
@@ -149,10 +179,7 @@ export class AuditLog {
   async #writeBatch(batch: Pending[]): Promise<void> {
     try {
       // A single statement is its own transaction: no BEGIN and COMMIT round trips.
-      await this.#write(
-        this.#knex,
-        batch.map((p) => p.event),
-      );
+      await this.#write(batch.map((p) => p.event));
       this.#batchSizes?.(batch.length);
       batch.forEach((p) => p.resolve());
     } catch (err) {
@@ -168,7 +195,7 @@ export class AuditLog {
 
   async #writeAlone(pending: Pending): Promise<void> {
     try {
-      await this.#write(this.#knex, [pending.event]);
+      await this.#write([pending.event]);
       this.#batchSizes?.(1);
       pending.resolve();
     } catch (err) {
@@ -182,8 +209,8 @@ export class AuditLog {
    * events, moves the head. The canonical content is made here, the hash in the database, with
    * the same definition (src/audit/chain.ts) that verify recomputes.
    */
-  async #write(db: Knex | Knex.Transaction, events: readonly AuditEvent[]): Promise<void> {
-    await db.raw('select audit_append(?, ?::jsonb)', this.#arguments(events));
+  async #write(events: readonly AuditEvent[]): Promise<void> {
+    await this.#sql.run(APPEND, this.#arguments(events));
   }
 
   #arguments(events: readonly AuditEvent[]): [number, string] {

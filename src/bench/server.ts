@@ -80,7 +80,8 @@ export async function serveBench(): Promise<void> {
     process.send?.({
       usage: {
         cpuMicros: cpu.user + cpu.system,
-        queries,
+        // knex's statements and the request path's own (src/storage/direct-sql.ts).
+        queries: queries + service.database.sql.statementsSent,
         rss: memory.rss,
         heapUsed: memory.heapUsed,
       } satisfies Usage,

@@ -33,7 +33,7 @@ export async function openCliContext(env: Record<string, string | undefined> = p
   });
   const registry = buildRegistry(registeredFlows, { schemaOverridesDir: paths.schemaOverrides });
   const database = await openDatabase(config.database, { migrate: true });
-  const audit = new AuditLog(database.knex, { ...config.audit, enabled: true }, logger);
+  const audit = new AuditLog(database, { ...config.audit, enabled: true }, logger);
   await audit.init();
   const codec = new FlowTokenCodec(config.flowTokens.secrets.map((s) => s.reveal()));
   const tokens = new TokenService({

@@ -1,5 +1,4 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
-import type { Knex } from 'knex';
 import { redactFields, type AuditEvent, type AuditLog } from '../audit';
 import {
   decryptEnvelope,
@@ -25,7 +24,14 @@ import {
   parseJsonSafely,
   type DecryptedRequest,
 } from '../protocol';
-import { insertSubmission, lockSession, markTokenCompleted, saveSessionQuery } from '../storage';
+import {
+  insertSubmission,
+  lockSession,
+  markTokenCompleted,
+  sessionUpsert,
+  type DirectSql,
+  type SqlTransaction,
+} from '../storage';
 import { subjectRef, tokenHash, type FlowTokenCodec, type VerifiedToken } from '../tokens';
 import { describeErrors, validateDecryptedRequest, validateEnvelope, validateErrorNotification } from '../validation';
 import type { RegisteredFlow, Registry } from './registry';
@@ -69,7 +75,8 @@ export interface DispatcherDeps {
   /** Empty: signatures are not checked (development only; production requires a secret). */
   readonly appSecrets: readonly string[];
   readonly tokens: FlowTokenCodec;
-  readonly knex: Knex;
+  /** The request's transaction: session lock, session, submission and audit event. */
+  readonly sql: DirectSql;
   readonly audit: AuditLog;
   readonly cipher: AtRestCipher;
   readonly logger: Logger;
@@ -226,9 +233,9 @@ export class Dispatcher {
   ): Promise<FlowHttpResponse> {
     const { deps } = this;
     const effects = new HandlerEffects(deps.logger, { flowId: flow.id, requestId: input.requestId });
-    const reply = await deps.knex
-      .transaction(async (trx) => {
-        const locked = await lockSession(trx, verified.id);
+    const reply = await deps.sql
+      .transaction(async (tx) => {
+        const locked = await lockSession(tx, verified.id);
         if (!locked) throw new FlowTokenNoLongerValidError('unknown');
         // The per-token limit, counted in the locked row: exact across workers and instances, and
         // free — the count is written back with the session below (migration 20261129000007).
@@ -272,7 +279,7 @@ export class Dispatcher {
         }
 
         const sealed = sealSessionState(deps.cipher, flow.id, verified.id, state);
-        const save = saveSessionQuery(trx, {
+        const save = sessionUpsert({
           tokenId: verified.id,
           flowId: flow.id,
           currentScreen: outcome.screenAfter,
@@ -282,13 +289,13 @@ export class Dispatcher {
           rateCount: rate.count,
         });
         if (outcome.outcome === 'completed' && outcome.submission) {
-          await save;
-          await this.#storeSubmission(trx, flow, verified, locked.token.subjectId, outcome.submission);
-          await markTokenCompleted(trx, verified.id);
-          await deps.audit.appendInTransaction(trx, this.#event(trace, input, outcome.outcome, 200, started));
+          await tx.query(save.statement, save.values);
+          await this.#storeSubmission(tx, flow, verified, locked.token.subjectId, outcome.submission);
+          await markTokenCompleted(tx, verified.id);
+          await deps.audit.appendInRequest(tx, this.#event(trace, input, outcome.outcome, 200, started));
         } else {
           // The usual step: session upsert and audit event in one statement (one round trip).
-          await deps.audit.appendInTransaction(trx, this.#event(trace, input, outcome.outcome, 200, started), save);
+          await deps.audit.appendInRequest(tx, this.#event(trace, input, outcome.outcome, 200, started), save);
         }
         return { json: outcome.response, outcome: outcome.outcome };
       })
@@ -310,7 +317,7 @@ export class Dispatcher {
   }
 
   async #storeSubmission(
-    trx: Knex.Transaction,
+    tx: SqlTransaction,
     flow: RegisteredFlow,
     token: VerifiedToken,
     subjectId: string,
@@ -318,7 +325,7 @@ export class Dispatcher {
   ): Promise<void> {
     const id = randomUUID();
     const sealed = this.deps.cipher.seal(JSON.stringify(submission), submissionAad(flow.id, token.id, subjectId, id));
-    await insertSubmission(trx, {
+    await insertSubmission(tx, {
       id,
       flowId: flow.id,
       tokenId: token.id,

@@ -5,10 +5,13 @@ import pg from 'pg';
 import type { Config } from '../config';
 import type { Logger } from '../logging';
 import { paths } from '../paths';
+import { DirectSql } from './direct-sql';
 import { lockDataDir } from './pglite-lock';
 
 export interface Database {
   readonly knex: Knex;
+  /** The request path's statements, on connections of the same pool (see direct-sql.ts). */
+  readonly sql: DirectSql;
   readonly kind: 'postgres' | 'pglite';
   readonly schema: string;
   close(): Promise<void>;
@@ -34,9 +37,11 @@ export async function openDatabase(
   const fileBacked = !config.url && config.pgliteDataDir !== 'memory://';
   const unlock = fileBacked ? lockDataDir(config.pgliteDataDir) : () => undefined;
   const knex = config.url ? postgres(config, knexLog(options.logger)) : pglite(config, knexLog(options.logger));
+  const kind = config.url ? 'postgres' : 'pglite';
   const database: Database = {
     knex,
-    kind: config.url ? 'postgres' : 'pglite',
+    sql: new DirectSql(knex, kind),
+    kind,
     schema: config.schema,
     close: async () => {
       await knex.destroy();

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { statement, type SqlTransaction } from './direct-sql';
 import { toBuffer, toDate, toJson } from './rows';
 
 export interface SubmissionRow {
@@ -25,16 +26,22 @@ function toSubmission(row: Record<string, unknown>): SubmissionRow {
   };
 }
 
-export async function insertSubmission(db: Knex, row: Omit<SubmissionRow, 'createdAt'>): Promise<void> {
-  await db('submissions').insert({
-    id: row.id,
-    flow_id: row.flowId,
-    token_id: row.tokenId,
-    subject_id: row.subjectId,
-    key_id: row.keyId,
-    ciphertext: row.ciphertext,
-    field_names: JSON.stringify(row.fieldNames),
-  });
+const INSERT_SUBMISSION = statement(
+  'flowgate_insert_submission',
+  `INSERT INTO submissions (id, flow_id, token_id, subject_id, key_id, ciphertext, field_names)
+   VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)`,
+);
+
+export async function insertSubmission(tx: SqlTransaction, row: Omit<SubmissionRow, 'createdAt'>): Promise<void> {
+  await tx.query(INSERT_SUBMISSION, [
+    row.id,
+    row.flowId,
+    row.tokenId,
+    row.subjectId,
+    row.keyId,
+    row.ciphertext,
+    JSON.stringify(row.fieldNames),
+  ]);
 }
 
 export async function findSubmission(db: Knex, id: string): Promise<SubmissionRow | undefined> {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
+import { statement, type BoundStatement, type SqlTransaction } from './direct-sql';
 import { toBuffer, toDate } from './rows';
 
 export type TokenStatus = 'active' | 'completed' | 'revoked';
@@ -77,23 +78,24 @@ export async function findToken(db: Knex, id: string): Promise<TokenRow | undefi
   return row ? toTokenRow(row) : undefined;
 }
 
+const LOCK_SESSION = statement(
+  'flowgate_lock_session',
+  `SELECT t.id, t.flow_id, t.subject_id, t.status, t.issued_at, t.expires_at, s.salt,
+          fs.token_id AS session_token_id, fs.current_screen, fs.state_key_id, fs.state, fs.request_count,
+          fs.rate_window, fs.rate_count
+     FROM flow_tokens t
+     LEFT JOIN subjects s ON s.subject_id = t.subject_id
+     LEFT JOIN flow_sessions fs ON fs.token_id = t.id
+    WHERE t.id = $1
+      FOR UPDATE OF t`,
+);
+
 /**
  * Locks the token row for the rest of the transaction — the per-token serialisation point — and
  * reads its session and the subject's salt with it, in one round trip.
  */
-export async function lockSession(trx: Knex.Transaction, tokenId: string): Promise<LockedSession | undefined> {
-  const result = (await trx.raw(
-    `SELECT t.id, t.flow_id, t.subject_id, t.status, t.issued_at, t.expires_at, s.salt,
-            fs.token_id AS session_token_id, fs.current_screen, fs.state_key_id, fs.state, fs.request_count,
-            fs.rate_window, fs.rate_count
-       FROM flow_tokens t
-       LEFT JOIN subjects s ON s.subject_id = t.subject_id
-       LEFT JOIN flow_sessions fs ON fs.token_id = t.id
-      WHERE t.id = ?
-        FOR UPDATE OF t`,
-    [tokenId],
-  )) as { rows: Record<string, unknown>[] };
-  const row = result.rows[0];
+export async function lockSession(tx: SqlTransaction, tokenId: string): Promise<LockedSession | undefined> {
+  const row = (await tx.query(LOCK_SESSION, [tokenId]))[0];
   if (!row) return undefined;
   return {
     token: toTokenRow(row),
@@ -123,41 +125,46 @@ export interface SessionWrite {
   readonly rateCount: number;
 }
 
-export async function saveSession(trx: Knex.Transaction, session: SessionWrite): Promise<void> {
-  await saveSessionQuery(trx, session);
+/** Its text is also used inside a data-modifying WITH (AuditLog.appendInTransaction): one row out. */
+export const UPSERT_SESSION = statement(
+  'flowgate_upsert_session',
+  `INSERT INTO flow_sessions
+          (token_id, flow_id, current_screen, state_key_id, state, request_count, rate_window, rate_count)
+   VALUES ($1, $2, $3, $4, $5, 1, $6, $7)
+   ON CONFLICT (token_id) DO UPDATE
+      SET current_screen = excluded.current_screen,
+          state_key_id = excluded.state_key_id,
+          state = excluded.state,
+          request_count = flow_sessions.request_count + 1,
+          rate_window = excluded.rate_window,
+          rate_count = excluded.rate_count,
+          updated_at = now()
+   RETURNING token_id`,
+);
+
+/** The session upsert, not yet sent, so a caller may send it in one statement with another write. */
+export function sessionUpsert(session: SessionWrite): BoundStatement {
+  return {
+    statement: UPSERT_SESSION,
+    values: [
+      session.tokenId,
+      session.flowId,
+      session.currentScreen,
+      session.stateKeyId,
+      session.state,
+      session.rateWindow,
+      session.rateCount,
+    ],
+  };
 }
 
-/**
- * The session upsert as a query not yet sent (it returns one row), so a caller may send it in the
- * same statement as another write — see AuditLog.appendInTransaction.
- */
-export function saveSessionQuery(trx: Knex.Transaction, session: SessionWrite): Knex.QueryBuilder {
-  return trx('flow_sessions')
-    .insert({
-      token_id: session.tokenId,
-      flow_id: session.flowId,
-      current_screen: session.currentScreen,
-      state_key_id: session.stateKeyId,
-      state: session.state,
-      request_count: 1,
-      rate_window: session.rateWindow,
-      rate_count: session.rateCount,
-    })
-    .onConflict('token_id')
-    .merge({
-      current_screen: session.currentScreen,
-      state_key_id: session.stateKeyId,
-      state: session.state,
-      request_count: trx.raw('flow_sessions.request_count + 1'),
-      rate_window: session.rateWindow,
-      rate_count: session.rateCount,
-      updated_at: trx.fn.now(),
-    })
-    .returning('token_id');
-}
+const MARK_COMPLETED = statement(
+  'flowgate_mark_token_completed',
+  `UPDATE flow_tokens SET status = 'completed', completed_at = now() WHERE id = $1`,
+);
 
-export async function markTokenCompleted(trx: Knex.Transaction, tokenId: string): Promise<void> {
-  await trx('flow_tokens').where({ id: tokenId }).update({ status: 'completed', completed_at: trx.fn.now() });
+export async function markTokenCompleted(tx: SqlTransaction, tokenId: string): Promise<void> {
+  await tx.query(MARK_COMPLETED, [tokenId]);
 }
 
 /** Revokes active tokens; returns how many changed. */

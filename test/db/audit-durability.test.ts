@@ -1,8 +1,10 @@
 import http from 'node:http';
-import type { Knex } from 'knex';
 import { AuditLog, verifyAuditLog, type AuditEvent } from '../../src/audit';
 import { entry, send, type BenchServer, type PoolEntry } from '../../src/bench';
+import { Secret } from '../../src/config/secret';
 import { createLogger } from '../../src/logging';
+import { openDatabase } from '../../src/storage';
+import { freePort } from '../helpers/net';
 import { startTestService, type TestService } from '../helpers/test-service';
 
 let t: TestService;
@@ -85,7 +87,7 @@ describe('when a caller appends again the moment its batch is acknowledged', () 
 describe('when more transactions append at once than there are chains', () => {
   it('then each waits for a chain and every event is written, chained and verifiable', async () => {
     const knex = t.service.database.knex;
-    const audit = new AuditLog(knex, { enabled: true, chains: 2, batchMax: 8 }, t.service.logger);
+    const audit = new AuditLog(t.service.database, { enabled: true, chains: 2, batchMax: 8 }, t.service.logger);
     const before = Number(((await knex('audit_events').count({ n: '*' })) as { n: unknown }[])[0]?.n);
     await Promise.all(
       Array.from({ length: 24 }, (_, i) =>
@@ -124,17 +126,21 @@ describe('when an audited value holds characters PostgreSQL cannot store (NUL, u
 
 describe('when the group commit cannot be written', () => {
   it('then no caller of that batch is acknowledged (every append rejects)', async () => {
-    const broken = {
-      raw: () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
-      transaction: () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
-    } as unknown as Knex;
-    const audit = new AuditLog(
-      broken,
-      { enabled: true, chains: 2, batchMax: 8 },
-      createLogger({ level: 'error', format: 'json', silent: true }),
+    // A real pool pointed at a port nothing listens on: every connection attempt is refused.
+    const silent = createLogger({ level: 'error', format: 'json', silent: true });
+    const broken = await openDatabase(
+      {
+        url: new Secret(`postgres://postgres@127.0.0.1:${await freePort()}/none`),
+        schema: 'public',
+        poolMax: 2,
+        pgliteDataDir: 'memory://',
+      },
+      { logger: silent },
     );
+    const audit = new AuditLog(broken, { enabled: true, chains: 2, batchMax: 8 }, silent);
     const outcomes = await Promise.allSettled(Array.from({ length: 30 }, () => audit.append(event('lost'))));
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(0);
     await audit.flush();
+    await broken.close();
   });
 });

@@ -18,8 +18,8 @@ beforeAll(async () => {
   const { token } = await running.issueToken('+14155550111');
   ok(await running.client.init(token));
   ok(await running.client.ping());
-  await f.withDb(async (knex) => {
-    const audit = new AuditLog(knex, { enabled: true, chains: 2, batchMax: 4 }, silent);
+  await f.withDb(async (_knex, db) => {
+    const audit = new AuditLog(db, { enabled: true, chains: 2, batchMax: 4 }, silent);
     for (let i = 0; i < 30; i++) await audit.append(event(`filler_${i}`));
   });
 });
@@ -80,8 +80,8 @@ describe('when someone tries to change the audit log', () => {
 
 describe('when the database fails under the audit writer', () => {
   it('then an event appended by a caller resumed from the previous commit is still written', async () => {
-    await f.withDb(async (knex) => {
-      const audit = new AuditLog(knex, { enabled: true, chains: 2, batchMax: 8 }, silent);
+    await f.withDb(async (knex, db) => {
+      const audit = new AuditLog(db, { enabled: true, chains: 2, batchMax: 8 }, silent);
       // Each append starts right where the previous caller resumes: the race that used to hang.
       const started = Date.now();
       for (let i = 0; i < 10; i++) await audit.append(event(`sequential_${i}`));
@@ -92,8 +92,8 @@ describe('when the database fails under the audit writer', () => {
   });
 
   it('then append rejects promptly instead of hanging', async () => {
-    await f.withDb(async (knex) => {
-      const audit = new AuditLog(knex, { enabled: true, chains: 2, batchMax: 8 }, silent);
+    await f.withDb(async (knex, db) => {
+      const audit = new AuditLog(db, { enabled: true, chains: 2, batchMax: 8 }, silent);
       await knex.raw('ALTER TABLE audit_chain_heads RENAME TO audit_chain_heads_away');
       try {
         await expect(audit.append(event('lost'))).rejects.toThrow();
@@ -108,8 +108,8 @@ describe('when the database fails under the audit writer', () => {
 
 describe('when one event of a group commit cannot be written', () => {
   it('then only that event fails; the others of its batch are written', async () => {
-    await f.withDb(async (knex) => {
-      const audit = new AuditLog(knex, { enabled: true, chains: 2, batchMax: 8 }, silent);
+    await f.withDb(async (knex, db) => {
+      const audit = new AuditLog(db, { enabled: true, chains: 2, batchMax: 8 }, silent);
       // An event that cannot be written (here: no valid time) fails its batch's statement as a whole.
       const results = await Promise.allSettled([
         audit.append(event('batch_ok_1')),
