@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { FlowTokenNoLongerValidError } from '../protocol';
 
@@ -28,14 +28,15 @@ const CLOCK_TOLERANCE_SECONDS = 30;
  * byte is kept out that the database already knows. A token is ~190 characters.
  */
 export class FlowTokenCodec {
-  readonly #signingKey: Uint8Array;
-  readonly #verifyKeys: readonly Uint8Array[];
+  readonly #signingKey: KeyObject;
+  readonly #verifyKeys: readonly KeyObject[];
 
   /** `secrets[0]` signs; all verify (rotation). */
   constructor(secrets: readonly string[]) {
     if (secrets.length === 0) throw new Error('at least one flow token secret is required');
-    const keys = secrets.map((s) => new TextEncoder().encode(s));
-    this.#signingKey = keys[0] as Uint8Array;
+    // KeyObjects made once: given bytes, jose makes a new KeyObject on every verify.
+    const keys = secrets.map((s) => createSecretKey(Buffer.from(s, 'utf8')));
+    this.#signingKey = keys[0] as KeyObject;
     this.#verifyKeys = keys;
   }
 
