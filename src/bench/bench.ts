@@ -1,5 +1,5 @@
 import { cpus, loadavg } from 'node:os';
-import { onCpus, pinProcess, planCpus, type CpuPlan } from './cpu-pinning';
+import { onCpus, pinDatabaseProcesses, pinProcess, planCpus, type CpuPlan } from './cpu-pinning';
 import { exchangePool, measureRsaPerSecond, pingPool, startBenchServer, type BenchServer } from './harness';
 import { latencySummary, runLoad, type LoadResult, type PoolEntry } from './load';
 import { RawConnection } from './raw-connection';
@@ -14,6 +14,8 @@ export interface BenchOptions {
   readonly audit: readonly boolean[];
   /** Service worker processes (node:cluster); PGlite allows one. */
   readonly workers: number;
+  /** Move this host's PostgreSQL processes to the load generator's cores for the run (needs a CPU plan). */
+  readonly pinDatabase?: boolean;
   readonly progress?: (line: string) => void;
 }
 
@@ -45,6 +47,8 @@ export interface BenchReport {
   readonly workers: number;
   /** Where the service and the load generator ran; undefined when they shared every core. */
   readonly cpus: CpuPlan | undefined;
+  /** Local PostgreSQL processes moved to the load generator's cores (--pin-database); 0 when none. */
+  readonly databaseProcessesPinned: number;
   /** The mean of the cases' RSA rates. */
   readonly rsaPerSecondOneCore: number;
   readonly cases: readonly BenchCase[];
@@ -69,6 +73,30 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     pinProcess(process.pid, plan.client);
     progress(`service on CPU ${plan.service}, load generator on CPU ${plan.client}`);
   }
+  if (options.pinDatabase && !plan) throw new Error('--pin-database needs fewer workers than cores, and taskset');
+  const database = options.pinDatabase && plan ? pinDatabaseProcesses(plan.client) : undefined;
+  if (database) progress(`PostgreSQL: ${database.moved} local processes on CPU ${plan?.client}`);
+  // Interrupted (Ctrl-C), the database's processes still go back where they were.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    database?.restore();
+    process.kill(process.pid, signal);
+  };
+  if (database) for (const signal of SIGNALS) process.once(signal, onSignal);
+  try {
+    return await runCases(options, plan, database?.moved ?? 0, loadBefore, progress);
+  } finally {
+    for (const signal of SIGNALS) process.off(signal, onSignal);
+    database?.restore();
+  }
+}
+
+async function runCases(
+  options: BenchOptions,
+  plan: CpuPlan | undefined,
+  databaseProcessesPinned: number,
+  loadBefore: number,
+  progress: (line: string) => void,
+): Promise<BenchReport> {
   const cases: BenchCase[] = [];
   for (const audit of options.audit) {
     const server = await startBenchServer({
@@ -129,11 +157,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       : 'DATABASE_URL is not set: the embedded PGlite database (one connection, one worker) was measured, not PostgreSQL.',
     workers: options.workers,
     cpus: plan,
+    databaseProcessesPinned,
     rsaPerSecondOneCore: cases.reduce((sum, c) => sum + c.rsaPerSecond, 0) / Math.max(1, cases.length),
     cases,
     auditRatios,
   };
 }
+
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 const SLICE_MS = 1000;
 
@@ -235,7 +266,11 @@ export function formatReport(r: BenchReport): string {
     `machine: ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}; load average ${r.machine.loadBefore.toFixed(1)} before, ${r.machine.loadAfter.toFixed(1)} after`,
     `database: ${r.database}${r.note ? ` (${r.note})` : ''}; service workers: ${r.workers}`,
     r.cpus
-      ? `CPUs: service ${r.cpus.service}, load generator ${r.cpus.client} (PostgreSQL unpinned)`
+      ? `CPUs: service ${r.cpus.service}, load generator ${r.cpus.client} (${
+          r.databaseProcessesPinned > 0
+            ? `${r.databaseProcessesPinned} local PostgreSQL processes on CPU ${r.cpus.client}`
+            : 'PostgreSQL unpinned'
+        })`
       : 'CPUs: not pinned; the load generator and the database share the cores with the service',
     `RSA-OAEP-2048 private decrypts/s, one core, mean over cases: ${r.rsaPerSecondOneCore.toFixed(0)} (× ${r.workers} workers = ${(r.rsaPerSecondOneCore * r.workers).toFixed(0)})`,
     '',

@@ -3,7 +3,7 @@ import { runBench, formatReport, type Scenario } from '../bench';
 import { exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
 
 const USAGE = `Usage: npm run bench -- [--duration S] [--connections 1,16,64] [--scenarios ping,exchange]
-                        [--audit on,off] [--workers N] [--json]
+                        [--audit on,off] [--workers N] [--pin-database] [--json]
 
 Starts flowgate on a loopback port in a child process (node:cluster, --workers processes; default
 one per core with DATABASE_URL, one with PGlite) and loads it with prebuilt WhatsApp-encrypted
@@ -22,6 +22,9 @@ embedded PGlite database in memory (noted in the report).
   --scenarios L      ping, exchange or both (default both)
   --audit L          on, off or both (default on,off)
   --workers N        service processes
+  --pin-database     with fewer workers than cores: move this host's PostgreSQL processes to the
+                     load generator's cores for the run (their CPU lists are restored afterwards),
+                     as if the database had a host of its own; needs the right to change them
   --json             print the report as JSON`;
 
 export async function benchCommand(argv: string[], io: Io): Promise<number> {
@@ -31,6 +34,7 @@ export async function benchCommand(argv: string[], io: Io): Promise<number> {
     scenarios: { type: 'string' },
     audit: { type: 'string' },
     workers: { type: 'string' },
+    'pin-database': { type: 'boolean' },
     json: { type: 'boolean' },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
@@ -50,6 +54,9 @@ export async function benchCommand(argv: string[], io: Io): Promise<number> {
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError('--workers takes 1 to 64');
   if (!databaseUrl && workers > 1) throw new UsageError('PGlite serves one process: --workers 1 without DATABASE_URL');
   if (!databaseUrl) io.err('note: DATABASE_URL is not set; measuring the embedded PGlite database, not PostgreSQL');
+  const pinDatabase = values['pin-database'] === true;
+  if (pinDatabase && (!databaseUrl || workers >= cpus().length))
+    throw new UsageError('--pin-database needs DATABASE_URL and fewer --workers than cores');
   const report = await runBench({
     databaseUrl,
     durationMs: duration * 1000,
@@ -57,6 +64,7 @@ export async function benchCommand(argv: string[], io: Io): Promise<number> {
     scenarios,
     audit,
     workers,
+    pinDatabase,
     progress: values.json ? undefined : (line) => io.err(line),
   });
   io.out(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
