@@ -10,7 +10,7 @@ import { registeredFlows } from './flows/registered';
 import { createLogger, type Logger } from './logging';
 import { flowEdge, recordedSecurityHeaders } from './http';
 import { FlowgateMetrics, metricsRouter } from './metrics';
-import { createCounterStore, RateLimiter } from './ratelimit';
+import { createCounterStore, RateLimiter, RefusalAudit } from './ratelimit';
 import { paths } from './paths';
 import { openDatabase, type Database } from './storage';
 import { FlowTokenCodec, TokenService } from './tokens';
@@ -75,7 +75,13 @@ export async function createService(config: Config, options: ServiceOptions = {}
       logger,
       onError: () => metrics.rateLimitStoreErrors.inc({ store: store.kind }),
     });
-    const rateLimiter = new RateLimiter({ store, limits: config.rateLimits, logger, metrics });
+    const rateLimiter = new RateLimiter({
+      store,
+      limits: config.rateLimits,
+      logger,
+      metrics,
+      refusals: new RefusalAudit((event) => audit.append(event), logger),
+    });
     if (!config.audit.enabled) logger.warn('AUDIT_ENABLED=false: requests are not audited');
     const codec = new FlowTokenCodec(config.flowTokens.secrets.map((s) => s.reveal()));
     const cipher = new AtRestCipher(config.submissionKeys);

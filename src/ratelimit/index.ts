@@ -7,3 +7,4 @@ export { FailOpenStore } from './fail-open';
 export { RateLimiter, FAILED_STATUSES, type EdgeRefusal, type RateLimiterOptions } from './rate-limiter';
 export { SharedWindowCounter } from './shared-window-counter';
 export { createCounterStore } from './create-store';
+export { RefusalAudit, REFUSAL_SUMMARY_MS } from './refusal-audit';

@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import type { Logger } from '../logging';
 import type { FlowgateMetrics } from '../metrics';
+import type { RefusalAudit } from './refusal-audit';
 import { SharedWindowCounter } from './shared-window-counter';
 import type { CounterStore } from './store';
 
@@ -19,6 +20,8 @@ export interface RateLimiterOptions {
   readonly metrics?: FlowgateMetrics;
   /** How often the global ceiling's local count is shared (default 50 ms). */
   readonly syncMs?: number;
+  /** Where 429s at the edge are summarised for the audit log (src/ratelimit/refusal-audit.ts). */
+  readonly refusals?: RefusalAudit;
 }
 
 /** Why the edge refused a request before reading it: answered 429 with Retry-After. */
@@ -54,8 +57,10 @@ export class RateLimiter {
   readonly #metrics: FlowgateMetrics | undefined;
   readonly #blockedUntil = new Map<string, number>();
   readonly #global: SharedWindowCounter;
+  readonly #refusals: RefusalAudit | undefined;
 
   constructor(options: RateLimiterOptions) {
+    this.#refusals = options.refusals;
     this.#store = options.store;
     this.#limits = options.limits;
     this.#logger = options.logger;
@@ -73,10 +78,10 @@ export class RateLimiter {
     const until = this.#blockedUntil.get(key);
     const now = Date.now();
     if (until !== undefined) {
-      if (until > now) return this.#refuse('failed_per_ip', Math.ceil((until - now) / 1000));
+      if (until > now) return this.#refuse('failed_per_ip', address, Math.ceil((until - now) / 1000));
       this.#blockedUntil.delete(key);
     }
-    if (!this.#global.take(this.#limits.globalPerSecond, now)) return this.#refuse('global', 1);
+    if (!this.#global.take(this.#limits.globalPerSecond, now)) return this.#refuse('global', address, 1);
     return undefined;
   }
 
@@ -97,13 +102,21 @@ export class RateLimiter {
     }
   }
 
+  /** Writes the pending refusal summaries to the audit log and waits for their commit. */
+  async flushRefusals(): Promise<void> {
+    await this.#refusals?.flush();
+  }
+
+  /** Call before the database closes: the last refusal summaries still go to the audit log. */
   async close(): Promise<void> {
+    await this.flushRefusals();
     await this.#global.flush();
     await this.#store.close();
   }
 
-  #refuse(layer: EdgeRefusal['layer'], retryAfterSeconds: number): EdgeRefusal {
+  #refuse(layer: EdgeRefusal['layer'], address: string | undefined, retryAfterSeconds: number): EdgeRefusal {
     this.#metrics?.rateLimited.inc({ layer });
+    this.#refusals?.record(layer, address);
     return { layer, retryAfterSeconds: Math.max(1, retryAfterSeconds) };
   }
 

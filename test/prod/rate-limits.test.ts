@@ -95,6 +95,7 @@ describe.each(cases)('when counters live in the $name store', ({ name, env }) =>
     const s = service();
     await awayFromWindowEnd(60_000, 10_000);
     const address = randomAddress();
+    const auditedBefore = await refusalsAudited(s, 'failed_per_ip');
     const unsigned = s.client(undefined, { signed: false });
     for (let i = 0; i < 3; i++) {
       const reply = await unsigned.send(PING, { headers: { 'x-forwarded-for': address } });
@@ -107,6 +108,10 @@ describe.each(cases)('when counters live in the $name store', ({ name, env }) =>
     expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
     expect((await signedPingFrom(s, randomAddress())).status).toBe(200);
     expect(s.service.metrics.render()).toMatch(/flowgate_rate_limited_total\{layer="failed_per_ip"\} [1-9]/);
+    // Audited as a summary: one refusal more, and the address nowhere in the audit log.
+    const audited = await refusalsAudited(s, 'failed_per_ip');
+    expect(audited.refused - auditedBefore.refused).toBe(1);
+    expect(audited.text).not.toContain(address);
   });
 
   maybe('then a rejected flow token (427) is not counted as a failed request', async () => {
@@ -132,6 +137,7 @@ describe.each(cases)('when counters live in the $name store', ({ name, env }) =>
     // 100 against a ceiling of 30/s: even if the burst straddles up to three one-second windows,
     // at least 10 must be refused (with 60, a burst split 30/30 over two windows refused none).
     const burst = 100;
+    const auditedBefore = await refusalsAudited(s, 'global');
     const pings = Array.from({ length: burst }, () => signedPing(s.keys.publicKeyPem, s.env.META_APP_SECRET as string));
     await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
     const firstWindow = Math.floor(Date.now() / 1000);
@@ -151,12 +157,34 @@ describe.each(cases)('when counters live in the $name store', ({ name, env }) =>
     if (windows === 1) expect(refused).toBe(burst - 30);
     else expect(refused).toBeGreaterThanOrEqual(Math.max(1, burst - 30 * windows));
     expect(s.service.metrics.render()).toMatch(/flowgate_rate_limited_total\{layer="global"\} [1-9]/);
+    // Every 429 is in the audit log, counted in summary events (one per layer and interval).
+    const audited = await refusalsAudited(s, 'global');
+    expect(audited.refused - auditedBefore.refused).toBe(refused);
+    expect(audited.events).toBeGreaterThan(auditedBefore.events);
     // Health and readiness are never throttled.
     expect((await fetch(`${s.baseUrl}/readyz`)).status).toBe(200);
   });
 });
 
 const PING = { version: '3.0', action: 'ping' } as const;
+
+/** The edge refusals the audit log holds for `layer` (after writing the pending summaries). */
+async function refusalsAudited(
+  s: TestService,
+  layer: 'failed_per_ip' | 'global',
+): Promise<{ refused: number; events: number; text: string }> {
+  await s.service.rateLimiter.flushRefusals();
+  const rows = (await s.service.database
+    .knex('audit_events')
+    .where({ outcome: 'rate_limited', http_status: 429 })
+    .select('*')) as { detail: { layer?: string; refused?: number } | string }[];
+  const mine = rows.filter((r) => (typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail).layer === layer);
+  const refused = mine.reduce(
+    (sum, r) => sum + Number((typeof r.detail === 'string' ? JSON.parse(r.detail) : r.detail).refused),
+    0,
+  );
+  return { refused, events: mine.length, text: JSON.stringify(rows) };
+}
 
 function signedPingFrom(s: TestService, address: string): Promise<RawReply> {
   const ping = signedPing(s.keys.publicKeyPem, s.env.META_APP_SECRET as string);
