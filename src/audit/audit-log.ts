@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { isDatabaseUnavailable } from '../flows/database-errors';
 import type { Logger } from '../logging';
-import { statement, type BoundStatement, type DirectSql, type Statement, type SqlTransaction } from '../storage';
+import { statement, type BoundStatement, type DirectSql, type SqlQueryable, type Statement } from '../storage';
 import { canonicalContent, GENESIS_HASH } from './chain';
 import type { AuditEvent } from './event';
 
@@ -103,22 +103,22 @@ export class AuditLog {
   }
 
   /**
-   * Appends inside a request's transaction (src/storage/direct-sql.ts). `alongside`: a
-   * data-modifying statement that returns one row (the session upsert), sent in the same statement
-   * as the append (a data-modifying WITH), which saves the request one round trip.
+   * Appends for a request (src/storage/direct-sql.ts), in its transaction or as one statement of its
+   * own. `alongside`: a data-modifying statement that returns one row when it wrote (the guarded
+   * session upsert), sent in the same statement as the append (a data-modifying WITH): one round
+   * trip, and the event is appended only if the write happened. Returns whether it did; always
+   * true without `alongside`.
    */
-  async appendInRequest(tx: SqlTransaction, event: AuditEvent, alongside?: BoundStatement): Promise<void> {
+  async appendInRequest(db: SqlQueryable, event: AuditEvent, alongside?: BoundStatement): Promise<boolean> {
     if (!this.#options.enabled) {
-      if (alongside) await tx.query(alongside.statement, alongside.values);
-      return;
+      return alongside ? (await db.query(alongside.statement, alongside.values)).length === 1 : true;
     }
     const args = this.#arguments([event]);
     if (!alongside) {
-      await tx.query(APPEND, args);
-      return;
+      await db.query(APPEND, args);
+      return true;
     }
-    const rows = await tx.query(appendAlongside(alongside.statement), [...alongside.values, ...args]);
-    if (rows.length !== 1) throw new Error('the write sent alongside the audit event returned no row');
+    return (await db.query(appendAlongside(alongside.statement), [...alongside.values, ...args])).length === 1;
   }
 
   /**
@@ -210,7 +210,7 @@ export class AuditLog {
    * the same definition (src/audit/chain.ts) that verify recomputes.
    */
   async #write(events: readonly AuditEvent[]): Promise<void> {
-    await this.#sql.run(APPEND, this.#arguments(events));
+    await this.#sql.query(APPEND, this.#arguments(events));
   }
 
   #arguments(events: readonly AuditEvent[]): [number, string] {

@@ -69,11 +69,13 @@ export interface FlowContext {
   readonly session: SessionValues;
   /** Data the user submitted on each screen earlier in this session (latest per screen). */
   readonly answers: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
-  /** Runs after the request's transaction commits (e.g. notify a CRM); failures are logged, never retried. */
+  /** Runs after the request's answer is stored (e.g. notify a CRM); once per request; failures are logged, never retried. */
   afterCommit(task: () => void | Promise<void>): void;
   /**
    * Runs when this request's answer is not stored: the transaction failed (the database went away,
-   * say), or the handler failed or ran out of time so its result was refused. Use it to give back
+   * say), the handler failed or ran out of time so its result was refused, or another request of
+   * the same token changed the session while this handler ran — then the handler runs again on
+   * the new session, so it may run more than once per request. Use it to give back
    * what the handler took outside flowgate (a held time slot, a reservation); failures are logged,
    * never retried. Registered after that moment, it runs at once.
    *

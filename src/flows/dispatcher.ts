@@ -26,8 +26,8 @@ import {
 } from '../protocol';
 import {
   insertSubmission,
-  lockSession,
   markTokenCompleted,
+  readSession,
   sessionUpsert,
   type DirectSql,
   type SqlTransaction,
@@ -75,7 +75,7 @@ export interface DispatcherDeps {
   /** Empty: signatures are not checked (development only; production requires a secret). */
   readonly appSecrets: readonly string[];
   readonly tokens: FlowTokenCodec;
-  /** The request's transaction: session lock, session, submission and audit event. */
+  /** The request path's statements: session read, guarded session write with its audit event, submission. */
   readonly sql: DirectSql;
   readonly audit: AuditLog;
   readonly cipher: AtRestCipher;
@@ -84,7 +84,7 @@ export interface DispatcherDeps {
   readonly observe?: (observation: RequestObservation) => void;
   /**
    * Requests one flow token may make per minute (RATE_LIMIT_PER_TOKEN_PER_MINUTE); undefined, no
-   * limit. Counted in the token's session row, which the request locks and writes anyway.
+   * limit. Counted in the token's session row, which the request reads and writes anyway.
    */
   readonly perTokenPerMinute?: number;
 }
@@ -101,13 +101,29 @@ interface Trace {
   envelope?: DecryptedEnvelope;
 }
 
+/** What a request stored and answers with. */
+interface StoredReply {
+  readonly json: unknown;
+  readonly outcome: string;
+}
+
+/** The session changed between this attempt's read and its write: nothing was stored. */
+const SESSION_CHANGED = Symbol('session changed');
+
+/**
+ * Attempts of one request whose session another request of the same token keeps changing. Such
+ * races are rare (WhatsApp sends a user's requests one at a time; a retry may overlap), so a few
+ * attempts settle them; past that the request is answered 503 and WhatsApp retries it.
+ */
+const MAX_ATTEMPTS = 4;
+
 const TOO_FAST_MESSAGE = 'You are going a bit fast. Please wait a moment and try again.';
 
 /**
  * The pure core of the endpoint (DESIGN.md practice 1): raw bytes and headers in, status and body
  * out, never Express objects. Order matters and follows PROTOCOL.md: flow, signature (432, before
  * any RSA work), envelope (400), decryption (421), request schema (400), ping, error notification,
- * flow token (427), then the screen handler inside one transaction with the session lock.
+ * flow token (427), then the screen handler between a read of the session and a guarded write.
  * Every request ends in exactly one audit event.
  */
 export class Dispatcher {
@@ -222,6 +238,16 @@ export class Dispatcher {
     );
   }
 
+  /**
+   * Read, run, write — without holding a connection or a lock while developer code runs (a slow
+   * handler once held a pooled connection and the token's row lock for up to HANDLER_TIMEOUT_MS,
+   * so ten slow handlers could starve every other request of the pool). The session is read
+   * without a lock; the handler runs; the session upsert is guarded by the version read
+   * (src/storage/token-repository.ts, UPSERT_SESSION) and sent with the audit event in one
+   * statement. When another request of the same token committed in between, nothing is written,
+   * the attempt's rollback effects run, and the request runs again on the new state — the order a
+   * row lock would have given, at the cost of running the handler again.
+   */
   async #runInSession(
     flow: RegisteredFlow,
     request: DecryptedRequest & { action: 'INIT' | 'BACK' | 'data_exchange' },
@@ -231,89 +257,110 @@ export class Dispatcher {
     input: FlowHttpRequest,
     started: number,
   ): Promise<FlowHttpResponse> {
-    const { deps } = this;
-    const effects = new HandlerEffects(deps.logger, { flowId: flow.id, requestId: input.requestId });
-    const reply = await deps.sql
-      .transaction(async (tx) => {
-        const locked = await lockSession(tx, verified.id);
-        if (!locked) throw new FlowTokenNoLongerValidError('unknown');
-        // The per-token limit, counted in the locked row: exact across workers and instances, and
-        // free — the count is written back with the session below (migration 20261129000007).
-        const rate = countRequest(locked.session);
-        const allowed = deps.perTokenPerMinute === undefined || rate.count <= deps.perTokenPerMinute;
-        if (locked.subjectSalt) trace.subjectRef = subjectRef(locked.token.subjectId, locked.subjectSalt);
-        if (locked.token.flowId !== flow.id) throw new FlowTokenNoLongerValidError('wrong_flow');
-        if (locked.token.status !== 'active') throw new FlowTokenNoLongerValidError(locked.token.status);
-        if (locked.token.expiresAt.getTime() <= Date.now()) throw new FlowTokenNoLongerValidError('expired');
-
-        const state = locked.session
-          ? openSessionState(deps.cipher, flow.id, verified.id, locked.session.stateKeyId, locked.session.state)
-          : emptySessionState();
-        const screen = trace.screen ? flow.screens.get(trace.screen) : undefined;
-        // Until the data is known to be valid, no value is kept, not even an allowlisted one.
-        const shownBefore = screen ? state.screens[screen.model.id] : undefined;
-        if (screen)
-          trace.fields = redactFields(request.data ?? undefined, redactionRules(flow, screen.model.id, false));
-
-        let outcome: ScreenOutcome;
-        const limited = allowed ? undefined : tooFast(flow, request, state);
-        if (limited) {
-          outcome = limited;
-        } else {
-          outcome = await runScreenRequest(flow, request, state, {
-            requestId: input.requestId,
-            subject: verified.subject,
-            flowToken: request.flow_token as string,
-            logger: deps.logger,
-            timeoutMs: deps.handlerTimeoutMs,
-            afterCommit: effects.afterCommit,
-            afterRollback: effects.afterRollback,
-          });
-        }
-        if (outcome.detail) trace.detail = outcome.detail;
-        if (screen && outcome.outcome !== 'invalid_data' && outcome.outcome !== 'rate_limited') {
-          trace.fields = redactFields(
-            request.data ?? undefined,
-            redactionRules(flow, screen.model.id, true, shownBefore),
-          );
-        }
-
-        const sealed = sealSessionState(deps.cipher, flow.id, verified.id, state);
-        const save = sessionUpsert({
-          tokenId: verified.id,
-          flowId: flow.id,
-          currentScreen: outcome.screenAfter,
-          stateKeyId: sealed.keyId,
-          state: sealed.blob,
-          rateWindow: rate.window,
-          rateCount: rate.count,
-        });
-        if (outcome.outcome === 'completed' && outcome.submission) {
-          await tx.query(save.statement, save.values);
-          await this.#storeSubmission(tx, flow, verified, locked.token.subjectId, outcome.submission);
-          await markTokenCompleted(tx, verified.id);
-          await deps.audit.appendInRequest(tx, this.#event(trace, input, outcome.outcome, 200, started));
-        } else {
-          // The usual step: session upsert and audit event in one statement (one round trip).
-          await deps.audit.appendInRequest(tx, this.#event(trace, input, outcome.outcome, 200, started), save);
-        }
-        return { json: outcome.response, outcome: outcome.outcome };
-      })
-      .catch((err: unknown) => {
+    for (let attempt = 1; ; attempt++) {
+      const effects = new HandlerEffects(this.deps.logger, { flowId: flow.id, requestId: input.requestId });
+      let reply: StoredReply | typeof SESSION_CHANGED;
+      try {
+        reply = await this.#attempt(flow, request, verified, trace, input, started, effects);
+      } catch (err) {
         // Nothing of this request was stored: what the handler took outside flowgate goes back.
         effects.rollback();
         throw err;
+      }
+      if (reply === SESSION_CHANGED) {
+        effects.rollback();
+        if (attempt >= MAX_ATTEMPTS) throw new ServiceUnavailableError('session kept changing');
+        continue;
+      }
+      // A handler that failed or ran out of time had its result rejected: its commit effects must
+      // not run (the user was told something went wrong), its rollback effects must.
+      if (reply.outcome === 'handler_failed' || reply.outcome === 'handler_timeout') effects.rollback();
+      else effects.commit();
+      this.#observe(trace, input, reply.outcome, 200, started, undefined);
+      return {
+        status: 200,
+        contentType: 'text/plain',
+        body: encryptResponse(JSON.stringify(reply.json), envelope.aesKey, envelope.iv),
+      };
+    }
+  }
+
+  async #attempt(
+    flow: RegisteredFlow,
+    request: DecryptedRequest & { action: 'INIT' | 'BACK' | 'data_exchange' },
+    verified: VerifiedToken,
+    trace: Trace,
+    input: FlowHttpRequest,
+    started: number,
+    effects: HandlerEffects,
+  ): Promise<StoredReply | typeof SESSION_CHANGED> {
+    const { deps } = this;
+    trace.fields = undefined;
+    trace.detail = undefined;
+    const read = await readSession(deps.sql, verified.id);
+    if (!read) throw new FlowTokenNoLongerValidError('unknown');
+    // The per-token limit, counted in the session row: exact across workers and instances, and
+    // free — the count is written back with the session below (migration 20261129000007).
+    const rate = countRequest(read.session);
+    const allowed = deps.perTokenPerMinute === undefined || rate.count <= deps.perTokenPerMinute;
+    if (read.subjectSalt) trace.subjectRef = subjectRef(read.token.subjectId, read.subjectSalt);
+    if (read.token.flowId !== flow.id) throw new FlowTokenNoLongerValidError('wrong_flow');
+    if (read.token.status !== 'active') throw new FlowTokenNoLongerValidError(read.token.status);
+    if (read.token.expiresAt.getTime() <= Date.now()) throw new FlowTokenNoLongerValidError('expired');
+
+    const state = read.session
+      ? openSessionState(deps.cipher, flow.id, verified.id, read.session.stateKeyId, read.session.state)
+      : emptySessionState();
+    const screen = trace.screen ? flow.screens.get(trace.screen) : undefined;
+    // Until the data is known to be valid, no value is kept, not even an allowlisted one.
+    const shownBefore = screen ? state.screens[screen.model.id] : undefined;
+    if (screen) trace.fields = redactFields(request.data ?? undefined, redactionRules(flow, screen.model.id, false));
+
+    let outcome: ScreenOutcome;
+    const limited = allowed ? undefined : tooFast(flow, request, state);
+    if (limited) {
+      outcome = limited;
+    } else {
+      outcome = await runScreenRequest(flow, request, state, {
+        requestId: input.requestId,
+        subject: verified.subject,
+        flowToken: request.flow_token as string,
+        logger: deps.logger,
+        timeoutMs: deps.handlerTimeoutMs,
+        afterCommit: effects.afterCommit,
+        afterRollback: effects.afterRollback,
       });
-    // A handler that failed or ran out of time had its result rejected: its commit effects must
-    // not run (the user was told something went wrong), its rollback effects must.
-    if (reply.outcome === 'handler_failed' || reply.outcome === 'handler_timeout') effects.rollback();
-    else effects.commit();
-    this.#observe(trace, input, reply.outcome, 200, started, undefined);
-    return {
-      status: 200,
-      contentType: 'text/plain',
-      body: encryptResponse(JSON.stringify(reply.json), envelope.aesKey, envelope.iv),
-    };
+    }
+    if (outcome.detail) trace.detail = outcome.detail;
+    if (screen && outcome.outcome !== 'invalid_data' && outcome.outcome !== 'rate_limited') {
+      trace.fields = redactFields(request.data ?? undefined, redactionRules(flow, screen.model.id, true, shownBefore));
+    }
+
+    const sealed = sealSessionState(deps.cipher, flow.id, verified.id, state);
+    const save = sessionUpsert({
+      tokenId: verified.id,
+      flowId: flow.id,
+      currentScreen: outcome.screenAfter,
+      stateKeyId: sealed.keyId,
+      state: sealed.blob,
+      rateWindow: rate.window,
+      rateCount: rate.count,
+      readAtCount: read.session?.requestCount ?? 0,
+    });
+    const reply: StoredReply = { json: outcome.response, outcome: outcome.outcome };
+    const event = (): AuditEvent => this.#event(trace, input, outcome.outcome, 200, started);
+    if (outcome.outcome === 'completed' && outcome.submission) {
+      const submission = outcome.submission;
+      return deps.sql.transaction(async (tx) => {
+        if ((await tx.query(save.statement, save.values)).length !== 1) return SESSION_CHANGED;
+        await this.#storeSubmission(tx, flow, verified, read.token.subjectId, submission);
+        await markTokenCompleted(tx, verified.id);
+        await deps.audit.appendInRequest(tx, event());
+        return reply;
+      });
+    }
+    // The usual step: session upsert and audit event in one statement, its own transaction.
+    return (await deps.audit.appendInRequest(deps.sql, event(), save)) ? reply : SESSION_CHANGED;
   }
 
   async #storeSubmission(

@@ -17,10 +17,13 @@ export interface BoundStatement {
 
 export type Row = Record<string, unknown>;
 
-/** The statements of one transaction, on one connection. */
-export interface SqlTransaction {
+/** Something that sends a statement: DirectSql (each statement its own transaction) or a transaction. */
+export interface SqlQueryable {
   query(statement: Statement, values: readonly unknown[]): Promise<Row[]>;
 }
+
+/** The statements of one transaction, on one connection. */
+export type SqlTransaction = SqlQueryable;
 
 export function statement(name: string, text: string): Statement {
   return { name, text };
@@ -53,7 +56,7 @@ const ROLLBACK: Statement = statement('', 'ROLLBACK');
  * transactions per second. Everything off the request path (migrations, token API, compliance)
  * keeps using knex.
  */
-export class DirectSql {
+export class DirectSql implements SqlQueryable {
   readonly #client: PoolClient;
   readonly #send: (connection: DriverConnection, s: Statement, values: readonly unknown[]) => Promise<Row[]>;
   #sent = 0;
@@ -69,7 +72,7 @@ export class DirectSql {
   }
 
   /** One statement in its own implicit transaction. */
-  async run(s: Statement, values: readonly unknown[]): Promise<Row[]> {
+  async query(s: Statement, values: readonly unknown[]): Promise<Row[]> {
     const connection = await this.#client.acquireConnection();
     try {
       return await this.#query(connection, s, values);

@@ -5,4 +5,4 @@ export * from './submission-repository';
 export { toBuffer, toDate, toJson, toNumber } from './rows';
 export { DatabaseInUseError } from './pglite-lock';
 export { DirectSql, statement } from './direct-sql';
-export type { Statement, BoundStatement, SqlTransaction, Row } from './direct-sql';
+export type { Statement, BoundStatement, SqlQueryable, SqlTransaction, Row } from './direct-sql';

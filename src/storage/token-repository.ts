@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { statement, type BoundStatement, type SqlTransaction } from './direct-sql';
+import { statement, type BoundStatement, type SqlQueryable, type SqlTransaction } from './direct-sql';
 import { toBuffer, toDate } from './rows';
 
 export type TokenStatus = 'active' | 'completed' | 'revoked';
@@ -14,7 +14,7 @@ export interface TokenRow {
   readonly expiresAt: Date;
 }
 
-export interface LockedSession {
+export interface SessionRead {
   readonly token: TokenRow;
   /** The subject's salt; undefined after erasure. */
   readonly subjectSalt: Buffer | undefined;
@@ -78,24 +78,23 @@ export async function findToken(db: Knex, id: string): Promise<TokenRow | undefi
   return row ? toTokenRow(row) : undefined;
 }
 
-const LOCK_SESSION = statement(
-  'flowgate_lock_session',
+const READ_SESSION = statement(
+  'flowgate_read_session',
   `SELECT t.id, t.flow_id, t.subject_id, t.status, t.issued_at, t.expires_at, s.salt,
           fs.token_id AS session_token_id, fs.current_screen, fs.state_key_id, fs.state, fs.request_count,
           fs.rate_window, fs.rate_count
      FROM flow_tokens t
      LEFT JOIN subjects s ON s.subject_id = t.subject_id
      LEFT JOIN flow_sessions fs ON fs.token_id = t.id
-    WHERE t.id = $1
-      FOR UPDATE OF t`,
+    WHERE t.id = $1`,
 );
 
 /**
- * Locks the token row for the rest of the transaction — the per-token serialisation point — and
- * reads its session and the subject's salt with it, in one round trip.
+ * Reads a token with its session and the subject's salt, in one round trip and without a lock:
+ * the session's `requestCount` is its version, which the write checks (UPSERT_SESSION).
  */
-export async function lockSession(tx: SqlTransaction, tokenId: string): Promise<LockedSession | undefined> {
-  const row = (await tx.query(LOCK_SESSION, [tokenId]))[0];
+export async function readSession(db: SqlQueryable, tokenId: string): Promise<SessionRead | undefined> {
+  const row = (await db.query(READ_SESSION, [tokenId]))[0];
   if (!row) return undefined;
   return {
     token: toTokenRow(row),
@@ -123,14 +122,25 @@ export interface SessionWrite {
   /** The per-token rate limit's minute and its count so far, this request included. */
   readonly rateWindow: number;
   readonly rateCount: number;
+  /** The session's request count when it was read; 0 when there was no session yet. */
+  readonly readAtCount: number;
 }
 
-/** Its text is also used inside a data-modifying WITH (AuditLog.appendInTransaction): one row out. */
+/**
+ * The session write of a request, guarded (optimistic concurrency): it happens only while the
+ * token is still active and the session is still the version the request read — its
+ * `request_count` unchanged, or still absent. Otherwise no row is written and none returned: another
+ * request of the same token (or a completion, or a revocation) committed in between. Under READ
+ * COMMITTED a concurrent upsert of the same row waits for the other to commit and then re-checks
+ * the WHERE on the new version, so two requests that read the same version cannot both write.
+ * Its text is also used inside a data-modifying WITH (AuditLog.appendInRequest): one row out.
+ */
 export const UPSERT_SESSION = statement(
-  'flowgate_upsert_session',
+  'flowgate_upsert_session_v2',
   `INSERT INTO flow_sessions
           (token_id, flow_id, current_screen, state_key_id, state, request_count, rate_window, rate_count)
-   VALUES ($1, $2, $3, $4, $5, 1, $6, $7)
+   SELECT $1::text, $2::text, $3::text, $4::text, $5::bytea, 1, $6::bigint, $7::integer
+    WHERE EXISTS (SELECT 1 FROM flow_tokens WHERE id = $1::text AND status = 'active')
    ON CONFLICT (token_id) DO UPDATE
       SET current_screen = excluded.current_screen,
           state_key_id = excluded.state_key_id,
@@ -139,10 +149,11 @@ export const UPSERT_SESSION = statement(
           rate_window = excluded.rate_window,
           rate_count = excluded.rate_count,
           updated_at = now()
+    WHERE flow_sessions.request_count = $8::integer
    RETURNING token_id`,
 );
 
-/** The session upsert, not yet sent, so a caller may send it in one statement with another write. */
+/** The guarded session upsert, not yet sent, so a caller may send it in one statement with another write. */
 export function sessionUpsert(session: SessionWrite): BoundStatement {
   return {
     statement: UPSERT_SESSION,
@@ -154,6 +165,7 @@ export function sessionUpsert(session: SessionWrite): BoundStatement {
       session.state,
       session.rateWindow,
       session.rateCount,
+      session.readAtCount,
     ],
   };
 }

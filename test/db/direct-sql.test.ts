@@ -51,10 +51,10 @@ describe('when a transaction commits', () => {
     expect(ids).toEqual([1, 2]);
     // BEGIN, two inserts, COMMIT.
     expect(db.sql.statementsSent - before).toBe(4);
-    const [row] = await db.sql.run(SELECT, [1]);
+    const [row] = await db.sql.query(SELECT, [1]);
     expect(row?.label).toBe('first');
     expect(Buffer.from(row?.blob as Uint8Array).equals(blob)).toBe(true);
-    expect((await db.sql.run(SELECT, [2]))[0]).toMatchObject({ id: 2, label: null, blob: null });
+    expect((await db.sql.query(SELECT, [2]))[0]).toMatchObject({ id: 2, label: null, blob: null });
   });
 });
 
@@ -75,7 +75,7 @@ describe('when the work fails after writing', () => {
 
 describe('when a statement fails inside the transaction', () => {
   it('then the database error keeps its code, earlier writes are rolled back, and the pool recovers', async () => {
-    await db.sql.run(INSERT, [7, 'existing', null]);
+    await db.sql.query(INSERT, [7, 'existing', null]);
     const err = (await db.sql
       .transaction(async (tx) => {
         await tx.query(INSERT, [8, 'new', null]);
@@ -85,8 +85,8 @@ describe('when a statement fails inside the transaction', () => {
     expect(err.code).toBe('23505');
     expect(await count()).toBe(1);
     // A malformed value is refused by the database, not by us, and leaves the connection usable.
-    await expect(db.sql.run(SELECT, ['not a number'])).rejects.toMatchObject({ code: '22P02' });
-    expect((await db.sql.run(SELECT, [7]))[0]?.label).toBe('existing');
+    await expect(db.sql.query(SELECT, ['not a number'])).rejects.toMatchObject({ code: '22P02' });
+    expect((await db.sql.query(SELECT, [7]))[0]?.label).toBe('existing');
   });
 });
 
@@ -101,6 +101,6 @@ describe('when a statement fails inside the transaction', () => {
     expect(err).toBeInstanceOf(Error);
     expect(await count()).toBe(0);
     await db.sql.transaction((tx) => tx.query(INSERT, [2, 'fresh connection', null]));
-    expect((await db.sql.run(SELECT, [2]))[0]?.label).toBe('fresh connection');
+    expect((await db.sql.query(SELECT, [2]))[0]?.label).toBe('fresh connection');
   });
 });
