@@ -73,11 +73,11 @@ export interface FlowContext {
   afterCommit(task: () => void | Promise<void>): void;
   /**
    * Runs when this request's answer is not stored: the transaction failed (the database went away,
-   * say), the handler failed or ran out of time so its result was refused, or another request of
-   * the same token changed the session while this handler ran — then the handler runs again on
-   * the new session, so it may run more than once per request. Use it to give back
-   * what the handler took outside flowgate (a held time slot, a reservation); failures are logged,
-   * never retried. Registered after that moment, it runs at once.
+   * say), the handler failed or ran out of time so its result was refused, or a request of the
+   * same token served by another process changed the session while this handler ran — then the
+   * handler runs again on the new session, so it may run more than once per request. Use it to
+   * give back what the handler took outside flowgate (a held time slot, a reservation); failures
+   * are logged, never retried. Registered after that moment, it runs at once.
    *
    * @example
    * if (!calendar.hold(slot)) return showError('That time was just taken.');

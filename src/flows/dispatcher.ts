@@ -39,6 +39,7 @@ import { HandlerFailedError, runScreenRequest, type ScreenOutcome } from './scre
 import { emptySessionState, openSessionState, sealSessionState } from './session-state';
 import { isDatabaseUnavailable } from './database-errors';
 import { HandlerEffects } from './handler-effects';
+import { TokenQueue } from './token-queue';
 
 export interface FlowHttpRequest {
   readonly flowId: string;
@@ -111,9 +112,10 @@ interface StoredReply {
 const SESSION_CHANGED = Symbol('session changed');
 
 /**
- * Attempts of one request whose session another request of the same token keeps changing. Such
- * races are rare (WhatsApp sends a user's requests one at a time; a retry may overlap), so a few
- * attempts settle them; past that the request is answered 503 and WhatsApp retries it.
+ * Attempts of one request whose session requests of the same token in other processes keep
+ * changing. Such races are rare (WhatsApp sends a user's requests one at a time; a retry may
+ * overlap, and within a process they queue), so a few attempts settle them; past that the request
+ * is answered 503 and WhatsApp retries it.
  */
 const MAX_ATTEMPTS = 4;
 
@@ -127,6 +129,8 @@ const TOO_FAST_MESSAGE = 'You are going a bit fast. Please wait a moment and try
  * Every request ends in exactly one audit event.
  */
 export class Dispatcher {
+  readonly #queue = new TokenQueue();
+
   constructor(private readonly deps: DispatcherDeps) {}
 
   async handle(input: FlowHttpRequest): Promise<FlowHttpResponse> {
@@ -225,16 +229,18 @@ export class Dispatcher {
     const verified = await this.deps.tokens.verify(request.flow_token, flow.id);
     trace.tokenHash = tokenHash(verified.id);
     trace.screen = this.#knownScreen(flow, request.screen);
-    return this.#runInSession(
-      flow,
-      request as DecryptedRequest & {
-        action: 'INIT' | 'BACK' | 'data_exchange';
-      },
-      verified,
-      envelope,
-      trace,
-      input,
-      started,
+    return this.#queue.run(verified.id, () =>
+      this.#runInSession(
+        flow,
+        request as DecryptedRequest & {
+          action: 'INIT' | 'BACK' | 'data_exchange';
+        },
+        verified,
+        envelope,
+        trace,
+        input,
+        started,
+      ),
     );
   }
 
@@ -244,9 +250,10 @@ export class Dispatcher {
    * so ten slow handlers could starve every other request of the pool). The session is read
    * without a lock; the handler runs; the session upsert is guarded by the version read
    * (src/storage/token-repository.ts, UPSERT_SESSION) and sent with the audit event in one
-   * statement. When another request of the same token committed in between, nothing is written,
-   * the attempt's rollback effects run, and the request runs again on the new state — the order a
-   * row lock would have given, at the cost of running the handler again.
+   * statement. Within this process the requests of one token wait for each other (TokenQueue);
+   * when a request of the same token served by another process committed in between, nothing is
+   * written, the attempt's rollback effects run, and the request runs again on the new state — the
+   * order a row lock would have given, at the cost of running the handler again.
    */
   async #runInSession(
     flow: RegisteredFlow,

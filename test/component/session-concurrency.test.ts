@@ -6,8 +6,8 @@ import { ok } from '../helpers/walk';
 
 /**
  * Read, run, write (src/flows/dispatcher.ts): no connection and no lock is held while a handler
- * runs, and a request whose session another request of the same token changed meanwhile runs
- * again on the new state. One database connection (PGlite has one; DATABASE_POOL_MAX=1 on
+ * runs; requests of one token queue within a process; a request whose session another process
+ * changed meanwhile runs again on the new state. One database connection (PGlite has one; DATABASE_POOL_MAX=1 on
  * PostgreSQL), so any request that held it across its handler would block all the others.
  */
 let t: TestService;
@@ -65,52 +65,69 @@ describe('when a handler is slow', () => {
   });
 });
 
-describe('when two requests of one token overlap', () => {
-  it('then the one that read a stale session runs again on the new one, and each is stored and audited once', async () => {
+describe('when two requests of one token overlap in one process', () => {
+  it('then the second waits for the first and runs once, on the session the first left', async () => {
     const { token, id } = await tokenOnStart();
     const client = t.client('misbehaving');
     const gate = closeGate();
-    // First: reads the session (START), then waits in its handler.
+    const order: string[] = [];
     const first = client.exchange(token, 'START', { name: 'Ada', behaviour: 'wait' });
+    void first.then(() => order.push('first'));
     await gate.entered();
-    // Second: same token, goes through to MIDDLE and commits while the first still waits.
-    expect(ok(await client.exchange(token, 'START', { name: 'Grace', behaviour: 'ok' })).screen).toBe('MIDDLE');
+    const second = client.exchange(token, 'START', { name: 'Grace', behaviour: 'ok' });
+    void second.then(() => order.push('second'));
+    // Unqueued, the second (no waiting in its handler) would be answered long before the gate opens.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(order).toEqual([]);
     gate.open();
-    // The first's write finds the session changed: its result is discarded (rollback effects run)
-    // and it runs again on the new session, then commits.
     expect(ok(await first).screen).toBe('MIDDLE');
-    expect(calls).toMatchObject({ start: 3, committed: 1, rolledBack: 1 });
-
-    const knex = t.service.database.knex;
-    const session = (await knex('flow_sessions').where({ token_id: id }).first('request_count')) as {
-      request_count: number;
-    };
-    expect(Number(session.request_count)).toBe(3); // INIT and the two requests, each once
-    await t.service.audit.flush();
-    const events = (await knex('audit_events')
-      .where({ token_hash: tokenHash(id), screen: 'START' })
-      .select('request_id', 'outcome')) as { request_id: string; outcome: string }[];
-    expect(events).toHaveLength(2);
-    expect(new Set(events.map((e) => e.request_id)).size).toBe(2);
-  });
-
-  it('then a request racing the completion of its token gets 427, and nothing of it is stored', async () => {
-    const { token, id } = await tokenOnStart();
-    const client = t.client('misbehaving');
-    ok(await client.exchange(token, 'START', { name: 'Ada', behaviour: 'ok' }));
-    const gate = closeGate();
-    // Back on START (a retry of an old request, say), waiting in the handler...
-    const late = client.exchange(token, 'START', { name: 'Ada', behaviour: 'wait' });
-    await gate.entered();
-    // ...while MIDDLE completes the flow.
-    expect(ok(await client.exchange(token, 'MIDDLE', { step: 'finish' })).screen).toBe('SUCCESS');
-    gate.open();
-    expect((await late).status).toBe(427);
-    expect(calls).toMatchObject({ committed: 0, rolledBack: 1 });
-    const session = (await t.service.database
-      .knex('flow_sessions')
-      .where({ token_id: id })
-      .first('current_screen', 'request_count')) as { current_screen: string; request_count: number };
-    expect(Number(session.request_count)).toBe(3); // INIT, START, MIDDLE
+    expect(ok(await second).screen).toBe('MIDDLE');
+    expect(order).toEqual(['first', 'second']);
+    expect(calls).toMatchObject({ start: 2, committed: 1, rolledBack: 0 });
+    expect(await requestCount(id)).toBe(3); // INIT and the two requests, each once
   });
 });
+
+/**
+ * Another process serving the same token is played by the test itself, writing the session row
+ * (or completing the token) while the handler waits, as that process's request would.
+ */
+describe('when another process changes the session while a handler runs', () => {
+  it('then nothing of the stale attempt is stored, its rollback effect runs, and it runs again on the new session', async () => {
+    const { token, id } = await tokenOnStart();
+    const gate = closeGate();
+    const request = t.client('misbehaving').exchange(token, 'START', { name: 'Ada', behaviour: 'wait' });
+    await gate.entered();
+    await knex()('flow_sessions').where({ token_id: id }).increment('request_count', 1);
+    gate.open();
+    expect(ok(await request).screen).toBe('MIDDLE');
+    expect(calls).toMatchObject({ start: 2, committed: 1, rolledBack: 1 });
+    expect(await requestCount(id)).toBe(3); // INIT, the other process's write, this request once
+    await t.service.audit.flush();
+    const events = (await knex()('audit_events')
+      .where({ token_hash: tokenHash(id), screen: 'START' })
+      .select('request_id')) as { request_id: string }[];
+    expect(events).toHaveLength(1);
+  });
+
+  it('then a request whose token another process completed meanwhile gets 427, and nothing of it is stored', async () => {
+    const { token, id } = await tokenOnStart();
+    const gate = closeGate();
+    const request = t.client('misbehaving').exchange(token, 'START', { name: 'Ada', behaviour: 'wait' });
+    await gate.entered();
+    await knex()('flow_tokens').where({ id }).update({ status: 'completed' });
+    gate.open();
+    expect((await request).status).toBe(427);
+    expect(calls).toMatchObject({ start: 1, committed: 0, rolledBack: 1 });
+    expect(await requestCount(id)).toBe(1); // INIT only
+  });
+});
+
+const knex = () => t.service.database.knex;
+
+async function requestCount(tokenId: string): Promise<number> {
+  const row = (await knex()('flow_sessions').where({ token_id: tokenId }).first('request_count')) as {
+    request_count: number;
+  };
+  return Number(row.request_count);
+}
