@@ -111,6 +111,9 @@ interface StoredReply {
 /** The session changed between this attempt's read and its write: nothing was stored. */
 const SESSION_CHANGED = Symbol('session changed');
 
+/** Thrown inside a completion's transaction to roll it back as SESSION_CHANGED. */
+class SessionChangedError extends Error {}
+
 /**
  * Attempts of one request whose session requests of the same token in other processes keep
  * changing. Such races are rare (WhatsApp sends a user's requests one at a time; a retry may
@@ -344,27 +347,39 @@ export class Dispatcher {
     }
 
     const sealed = sealSessionState(deps.cipher, flow.id, verified.id, state);
-    const save = sessionUpsert({
-      tokenId: verified.id,
-      flowId: flow.id,
-      currentScreen: outcome.screenAfter,
-      stateKeyId: sealed.keyId,
-      state: sealed.blob,
-      rateWindow: rate.window,
-      rateCount: rate.count,
-      readAtCount: read.session?.requestCount ?? 0,
-    });
+    const completing = outcome.outcome === 'completed' && outcome.submission !== undefined;
+    const save = sessionUpsert(
+      {
+        tokenId: verified.id,
+        flowId: flow.id,
+        currentScreen: outcome.screenAfter,
+        stateKeyId: sealed.keyId,
+        state: sealed.blob,
+        rateWindow: rate.window,
+        rateCount: rate.count,
+        readAtCount: read.session?.requestCount ?? 0,
+      },
+      completing,
+    );
     const reply: StoredReply = { json: outcome.response, outcome: outcome.outcome };
     const event = (): AuditEvent => this.#event(trace, input, outcome.outcome, 200, started);
-    if (outcome.outcome === 'completed' && outcome.submission) {
+    if (completing && outcome.submission) {
       const submission = outcome.submission;
-      return deps.sql.transaction(async (tx) => {
-        if ((await tx.query(save.statement, save.values)).length !== 1) return SESSION_CHANGED;
-        await this.#storeSubmission(tx, flow, verified, read.token.subjectId, submission);
-        await markTokenCompleted(tx, verified.id);
-        await deps.audit.appendInRequest(tx, event());
-        return reply;
-      });
+      try {
+        return await deps.sql.transaction(async (tx) => {
+          // The token first (locks in erasure's order); a token no longer active, or a session
+          // changed since the read, rolls everything back and the request runs again.
+          const subjectId = await markTokenCompleted(tx, verified.id);
+          if (subjectId === undefined) throw new SessionChangedError();
+          if ((await tx.query(save.statement, save.values)).length !== 1) throw new SessionChangedError();
+          await this.#storeSubmission(tx, flow, verified, subjectId, submission);
+          await deps.audit.appendInRequest(tx, event());
+          return reply;
+        });
+      } catch (err) {
+        if (err instanceof SessionChangedError) return SESSION_CHANGED;
+        throw err;
+      }
     }
     // The usual step: session upsert and audit event in one statement, its own transaction.
     return (await deps.audit.appendInRequest(deps.sql, event(), save)) ? reply : SESSION_CHANGED;

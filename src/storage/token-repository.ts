@@ -130,17 +130,20 @@ export interface SessionWrite {
  * The session write of a request, guarded (optimistic concurrency): it happens only while the
  * token is still active and the session is still the version the request read — its
  * `request_count` unchanged, or still absent. Otherwise no row is written and none returned: another
- * request of the same token (or a completion, or a revocation) committed in between. Under READ
- * COMMITTED a concurrent upsert of the same row waits for the other to commit and then re-checks
- * the WHERE on the new version, so two requests that read the same version cannot both write.
+ * request of the same token (or a completion, a revocation, an erasure) committed in between.
+ * Under READ COMMITTED a concurrent upsert of the same row waits for the other to commit and then
+ * re-checks the WHERE on the new version, so two requests that read the same version cannot both
+ * write. The token row is share-locked, not just read: an erasure or revocation that holds it
+ * (FOR UPDATE, src/compliance/data-subject.ts) is waited for and its new status re-checked — read
+ * as of the statement's start, an erasure committing meanwhile would let the write recreate the
+ * session it deleted. Locks are taken token first, then session, as erasure takes them.
  * Its text is also used inside a data-modifying WITH (AuditLog.appendInRequest): one row out.
  */
-export const UPSERT_SESSION = statement(
-  'flowgate_upsert_session_v2',
+const upsertSessionText = (tokenGuard: string): string =>
   `INSERT INTO flow_sessions
           (token_id, flow_id, current_screen, state_key_id, state, request_count, rate_window, rate_count)
    SELECT $1::text, $2::text, $3::text, $4::text, $5::bytea, 1, $6::bigint, $7::integer
-    WHERE EXISTS (SELECT 1 FROM flow_tokens WHERE id = $1::text AND status = 'active')
+    ${tokenGuard}
    ON CONFLICT (token_id) DO UPDATE
       SET current_screen = excluded.current_screen,
           state_key_id = excluded.state_key_id,
@@ -150,13 +153,24 @@ export const UPSERT_SESSION = statement(
           rate_count = excluded.rate_count,
           updated_at = now()
     WHERE flow_sessions.request_count = $8::integer
-   RETURNING token_id`,
+   RETURNING token_id`;
+
+export const UPSERT_SESSION = statement(
+  'flowgate_upsert_session_v3',
+  upsertSessionText(`WHERE EXISTS (SELECT 1 FROM flow_tokens WHERE id = $1::text AND status = 'active' FOR SHARE)`),
 );
 
-/** The guarded session upsert, not yet sent, so a caller may send it in one statement with another write. */
-export function sessionUpsert(session: SessionWrite): BoundStatement {
+/** The same write after the caller locked and completed the token itself (markTokenCompleted). */
+const UPSERT_SESSION_OF_COMPLETED = statement('flowgate_upsert_session_of_completed', upsertSessionText(''));
+
+/**
+ * The guarded session upsert, not yet sent, so a caller may send it in one statement with another
+ * write. `tokenCompletedHere`: the transaction already locked and completed the token
+ * (markTokenCompleted), so only the session's version is checked.
+ */
+export function sessionUpsert(session: SessionWrite, tokenCompletedHere = false): BoundStatement {
   return {
-    statement: UPSERT_SESSION,
+    statement: tokenCompletedHere ? UPSERT_SESSION_OF_COMPLETED : UPSERT_SESSION,
     values: [
       session.tokenId,
       session.flowId,
@@ -171,12 +185,20 @@ export function sessionUpsert(session: SessionWrite): BoundStatement {
 }
 
 const MARK_COMPLETED = statement(
-  'flowgate_mark_token_completed',
-  `UPDATE flow_tokens SET status = 'completed', completed_at = now() WHERE id = $1`,
+  'flowgate_mark_token_completed_v2',
+  `UPDATE flow_tokens SET status = 'completed', completed_at = now()
+    WHERE id = $1 AND status = 'active'
+   RETURNING subject_id`,
 );
 
-export async function markTokenCompleted(tx: SqlTransaction, tokenId: string): Promise<void> {
-  await tx.query(MARK_COMPLETED, [tokenId]);
+/**
+ * Completes an active token and returns its subject id as of now (an erasure may have unlinked it
+ * since the request read it); undefined when the token is no longer active. Locks the token row
+ * for the rest of the transaction: send it first, so locks are taken token first, then session.
+ */
+export async function markTokenCompleted(tx: SqlTransaction, tokenId: string): Promise<string | undefined> {
+  const row = (await tx.query(MARK_COMPLETED, [tokenId]))[0];
+  return row ? String(row.subject_id) : undefined;
 }
 
 /** Revokes active tokens; returns how many changed. */

@@ -1,3 +1,4 @@
+import knexFactory from 'knex';
 import bookAppointment from '../../src/flows/book-appointment';
 import { tokenHash } from '../../src/tokens';
 import misbehaving, { calls, controls, resetMisbehaving } from '../fixtures/flows/misbehaving';
@@ -120,6 +121,45 @@ describe('when another process changes the session while a handler runs', () => 
     expect((await request).status).toBe(427);
     expect(calls).toMatchObject({ start: 1, committed: 0, rolledBack: 1 });
     expect(await requestCount(id)).toBe(1); // INIT only
+  });
+});
+
+const onPostgres = Boolean(process.env.DATABASE_URL);
+(onPostgres ? describe : describe.skip)('when an erasure is in flight as the handler finishes', () => {
+  it('then the request waits for it, finds the token revoked, and does not write the erased session back', async () => {
+    const { token, id } = await tokenOnStart();
+    // The erasure's side: its own connection, the order of src/compliance/data-subject.ts.
+    const other = knexFactory({
+      client: 'pg',
+      connection: process.env.DATABASE_URL,
+      searchPath: [t.service.database.schema],
+      pool: { min: 0, max: 2 },
+    });
+    try {
+      const gate = closeGate();
+      const request = t.client('misbehaving').exchange(token, 'START', { name: 'Ada', behaviour: 'wait' });
+      await gate.entered();
+      const erasure = await other.transaction();
+      await erasure('flow_tokens').where({ id }).forUpdate().select('id');
+      await erasure('flow_sessions').where({ token_id: id }).delete();
+      await erasure('flow_tokens').where({ id }).update({ status: 'revoked' });
+      gate.open();
+      // Commit only once the request's write waits on the erasure's locks.
+      for (let i = 0; i < 250; i++) {
+        const waiting = (await other.raw(
+          `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE NOT l.granted AND a.application_name = 'flowgate'`,
+        )) as { rows: { n: number }[] };
+        if ((waiting.rows[0]?.n ?? 0) > 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await erasure.commit();
+      expect((await request).status).toBe(427);
+      expect(await other('flow_sessions').where({ token_id: id }).first()).toBeUndefined();
+      expect(calls).toMatchObject({ committed: 0, rolledBack: 1 });
+    } finally {
+      await other.destroy();
+    }
   });
 });
 
