@@ -1,5 +1,6 @@
 import { cpus, loadavg } from 'node:os';
-import { onCpus, pinDatabaseProcesses, pinProcess, planCpus, type CpuPlan } from './cpu-pinning';
+import knexFactory from 'knex';
+import { commandOf, onCpus, parentOf, pinDatabaseProcesses, pinProcess, planCpus, type CpuPlan } from './cpu-pinning';
 import { exchangePool, measureRsaPerSecond, pingPool, startBenchServer, type BenchServer } from './harness';
 import { latencySummary, runLoad, type LoadResult, type PoolEntry } from './load';
 import { RawConnection } from './raw-connection';
@@ -74,7 +75,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     progress(`service on CPU ${plan.service}, load generator on CPU ${plan.client}`);
   }
   if (options.pinDatabase && !plan) throw new Error('--pin-database needs fewer workers than cores, and taskset');
-  const database = options.pinDatabase && plan ? pinDatabaseProcesses(plan.client) : undefined;
+  const database =
+    options.pinDatabase && plan && options.databaseUrl
+      ? pinDatabaseProcesses(plan.client, await postmasterOf(options.databaseUrl))
+      : undefined;
   if (database) progress(`PostgreSQL: ${database.moved} local processes on CPU ${plan?.client}`);
   // Interrupted (Ctrl-C), the database's processes still go back where they were.
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -165,6 +169,23 @@ async function runCases(
 }
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+
+/** The postmaster of the server at `url`, when it runs on this host: the parent of our backend. */
+async function postmasterOf(url: string): Promise<number> {
+  const knex = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 1 } });
+  try {
+    const result = (await knex.raw('SELECT pg_backend_pid() AS pid')) as { rows: { pid: number }[] };
+    const backend = Number(result.rows[0]?.pid);
+    const postmaster = parentOf(backend);
+    // A remote server's backend pid may exist here as some other process: both must be PostgreSQL's.
+    if (postmaster === undefined || commandOf(backend) !== 'postgres' || commandOf(postmaster) !== 'postgres') {
+      throw new Error('--pin-database: the database at DATABASE_URL does not run on this host');
+    }
+    return postmaster;
+  } finally {
+    await knex.destroy();
+  }
+}
 
 const SLICE_MS = 1000;
 

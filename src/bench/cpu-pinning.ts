@@ -46,41 +46,63 @@ export function parseAffinity(output: string): string | undefined {
   return match?.[1];
 }
 
-/** Processes of this host whose command name is `name` (Linux /proc), this one excepted. */
-export function processesNamed(name: string, proc = '/proc'): number[] {
-  const pids: number[] = [];
+/** The parent pid in a /proc/<pid>/stat line ("42 (postgres: x) S 7 …"); undefined if unreadable. */
+export function parentPidOf(stat: string): number | undefined {
+  // The command name may hold spaces and parentheses: the fields start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ppid = Number(fields[1]);
+  return Number.isInteger(ppid) && ppid > 0 ? ppid : undefined;
+}
+
+/** The parent of `pid` on this host (Linux /proc); undefined when there is no such process. */
+export function parentOf(pid: number, proc = '/proc'): number | undefined {
+  try {
+    return parentPidOf(readFileSync(`${proc}/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The command name of `pid` on this host ("postgres"); undefined when there is no such process. */
+export function commandOf(pid: number, proc = '/proc'): string | undefined {
+  try {
+    return readFileSync(`${proc}/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** `pid` and its children on this host (Linux /proc), in pid order. */
+export function processTree(pid: number, proc = '/proc'): number[] {
+  const pids = [pid];
   for (const entry of readdirSync(proc)) {
-    if (!/^[0-9]+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`${proc}/${entry}/comm`, 'utf8').trim() === name) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile, or not ours to read
-    }
+    if (/^[0-9]+$/.test(entry) && parentOf(Number(entry), proc) === pid) pids.push(Number(entry));
   }
   return pids.sort((a, b) => a - b);
 }
 
 /**
- * Moves this host's PostgreSQL server processes (command name "postgres": the postmaster, so the
- * backends it forks later inherit it, and every running process) onto `cpus`, and returns how
- * many moved and a function that puts each back where it was. Backends forked during the run go
- * back to the first process's old list (the lowest pid, normally the postmaster's). For `npm run bench -- --pin-database`: on a small host that
- * also runs PostgreSQL, the scheduler otherwise puts backends on the service's core, and each such
- * visit stalls every request in flight (measured here: p99 of data_exchange 45–55 ms unpinned,
- * 22–25 ms pinned, 16 connections).
+ * Moves one PostgreSQL server — its postmaster, so that backends it forks later inherit the
+ * list, and its running children — onto `cpus`, and returns how many moved and a function that
+ * puts each back: its own old list, or the postmaster's for children forked during the run. Only
+ * that server is touched, never another cluster on the host. For `npm run bench --
+ * --pin-database`: on a small host that also runs PostgreSQL, the scheduler otherwise puts
+ * backends on the service's core, and each such visit stalls every request in flight (measured
+ * here in one-second slices of data_exchange at 16 connections: p99 45–55 ms unpinned, 22–25 ms
+ * pinned).
  */
-export function pinDatabaseProcesses(cpus: string, name = 'postgres'): { moved: number; restore: () => void } {
+export function pinDatabaseProcesses(cpus: string, postmaster: number): { moved: number; restore: () => void } {
   const before = new Map<number, string>();
-  for (const pid of processesNamed(name)) {
+  for (const pid of processTree(postmaster)) {
     const list = affinityOf(pid);
     if (list !== undefined && pinProcess(pid, cpus)) before.set(pid, list);
   }
-  const fallback = before.values().next().value;
+  const postmasterList = before.get(postmaster);
   return {
     moved: before.size,
     restore: () => {
-      for (const pid of processesNamed(name)) {
-        const list = before.get(pid) ?? fallback;
+      for (const pid of processTree(postmaster)) {
+        const list = before.get(pid) ?? postmasterList;
         if (list !== undefined) pinProcess(pid, list);
       }
     },

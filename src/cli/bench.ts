@@ -22,9 +22,10 @@ embedded PGlite database in memory (noted in the report).
   --scenarios L      ping, exchange or both (default both)
   --audit L          on, off or both (default on,off)
   --workers N        service processes
-  --pin-database     with fewer workers than cores: move this host's PostgreSQL processes to the
-                     load generator's cores for the run (their CPU lists are restored afterwards),
-                     as if the database had a host of its own; needs the right to change them
+  --pin-database     with fewer workers than cores: move the PostgreSQL server behind DATABASE_URL
+                     (its postmaster and backends; it must run on this host) to the load
+                     generator's cores for the run, as if the database had a host of its own;
+                     their CPU lists are restored afterwards; needs the right to change them
   --json             print the report as JSON`;
 
 export async function benchCommand(argv: string[], io: Io): Promise<number> {

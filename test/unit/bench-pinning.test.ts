@@ -1,13 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   affinityOf,
+  commandOf,
   hasTaskset,
+  parentOf,
+  parentPidOf,
   parseAffinity,
   pinDatabaseProcesses,
-  processesNamed,
+  processTree,
 } from '../../src/bench/cpu-pinning';
 import { runCli } from '../helpers/cli';
 
@@ -36,42 +39,55 @@ describe('when taskset prints a CPU list', () => {
   });
 });
 
-describe('when processes are looked up by command name', () => {
-  it('then only numeric entries whose comm matches are returned, and unreadable ones are skipped', () => {
+describe('when a process tree is read from /proc', () => {
+  it('then the parent comes from the stat line, whatever the command name holds', () => {
+    expect(parentPidOf('42 (postgres) S 7 42 42 0 -1')).toBe(7);
+    expect(parentPidOf('43 (postgres: user db 127.0.0.1(5) idle) S 7 43 43 0 -1')).toBe(7);
+    expect(parentPidOf('44 (a) b) R 1 44 44')).toBe(1);
+    expect(parentPidOf('garbage')).toBeUndefined();
+  });
+
+  it('then a tree is the process and its children only, and commands and parents read back', () => {
     const proc = tempDir();
-    const entry = (name: string, comm?: string): void => {
-      mkdirSync(join(proc, name));
-      if (comm !== undefined) writeFileSync(join(proc, name, 'comm'), comm);
+    const entry = (pid: number, comm: string, ppid: number): void => {
+      mkdirSync(join(proc, String(pid)));
+      writeFileSync(join(proc, String(pid), 'comm'), `${comm}\n`);
+      writeFileSync(join(proc, String(pid), 'stat'), `${pid} (${comm}) S ${ppid} ${pid} ${pid} 0 -1`);
     };
-    entry('12', 'postgres\n');
-    entry('3', 'postgres\n');
-    entry('13', 'node\n');
-    entry('14');
-    entry('self', 'postgres\n');
-    entry('15', 'postgres-exporter\n');
-    expect(processesNamed('postgres', proc)).toEqual([3, 12]);
+    entry(7, 'postgres', 1);
+    entry(12, 'postgres', 7);
+    entry(9, 'postgres', 7);
+    entry(30, 'postgres', 1); // another cluster's postmaster
+    entry(31, 'postgres', 30);
+    mkdirSync(join(proc, 'self'));
+    expect(processTree(7, proc)).toEqual([7, 9, 12]);
+    expect(parentOf(12, proc)).toBe(7);
+    expect(parentOf(99, proc)).toBeUndefined();
+    expect(commandOf(9, proc)).toBe('postgres');
+    expect(commandOf(99, proc)).toBeUndefined();
   });
 });
 
 const canPin = hasTaskset() && cpus().length > 1;
-(canPin ? describe : describe.skip)('when the bench pins database processes', () => {
-  it('then they move to the given CPUs and go back to their own lists afterwards', async () => {
-    // A process whose command name is unique to this test: a symlink to sleep, named like a server.
-    const dir = tempDir();
-    const name = `fgpin${process.pid}`.slice(0, 15);
-    symlinkSync('/bin/sleep', join(dir, name));
-    const child = spawn(join(dir, name), ['30'], { stdio: 'ignore' });
-    children.push(child);
-    const pid = child.pid as number;
-    for (let i = 0; i < 50 && !processesNamed(name).includes(pid); i++) await new Promise((r) => setTimeout(r, 20));
-    const original = affinityOf(pid);
-    expect(original).toBeDefined();
+(canPin ? describe : describe.skip)('when the bench pins a database server', () => {
+  it('then it and its children move to the given CPUs, others do not, and all go back afterwards', async () => {
+    // A parent with two children, like a postmaster with backends; and a bystander.
+    const tree = spawn('/bin/sh', ['-c', 'sleep 30 & sleep 30 & wait'], { stdio: 'ignore' });
+    const bystander = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
+    children.push(tree, bystander);
+    const root = tree.pid as number;
+    for (let i = 0; i < 100 && processTree(root).length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    const members = processTree(root);
+    expect(members).toHaveLength(3);
+    const original = members.map((pid) => affinityOf(pid));
+    const bystanderBefore = affinityOf(bystander.pid as number);
 
-    const pinned = pinDatabaseProcesses('1', name);
-    expect(pinned.moved).toBe(1);
-    expect(affinityOf(pid)).toBe('1');
+    const pinned = pinDatabaseProcesses('1', root);
+    expect(pinned.moved).toBe(3);
+    expect(members.map((pid) => affinityOf(pid))).toEqual(['1', '1', '1']);
+    expect(affinityOf(bystander.pid as number)).toBe(bystanderBefore);
     pinned.restore();
-    expect(affinityOf(pid)).toBe(original);
+    expect(members.map((pid) => affinityOf(pid))).toEqual(original);
   });
 });
 
