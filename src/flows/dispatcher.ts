@@ -39,7 +39,7 @@ import { HandlerFailedError, runScreenRequest, type ScreenOutcome } from './scre
 import { emptySessionState, openSessionState, sealSessionState } from './session-state';
 import { isDatabaseUnavailable } from './database-errors';
 import { HandlerEffects } from './handler-effects';
-import { TokenQueue } from './token-queue';
+import { TokenQueue, TokenQueueWaitError } from './token-queue';
 
 export interface FlowHttpRequest {
   readonly flowId: string;
@@ -121,6 +121,13 @@ class SessionChangedError extends Error {}
  * is answered 503 and WhatsApp retries it.
  */
 const MAX_ATTEMPTS = 4;
+
+/**
+ * Longest a request waits for earlier requests of its token in this process before it is answered
+ * 503 (WhatsApp retries): as long as the old row lock could be waited for (the statement timeout),
+ * so that waiting plus its own handler stays near WhatsApp's 10 s.
+ */
+const QUEUE_WAIT_MS = 5000;
 
 const TOO_FAST_MESSAGE = 'You are going a bit fast. Please wait a moment and try again.';
 
@@ -232,18 +239,21 @@ export class Dispatcher {
     const verified = await this.deps.tokens.verify(request.flow_token, flow.id);
     trace.tokenHash = tokenHash(verified.id);
     trace.screen = this.#knownScreen(flow, request.screen);
-    return this.#queue.run(verified.id, () =>
-      this.#runInSession(
-        flow,
-        request as DecryptedRequest & {
-          action: 'INIT' | 'BACK' | 'data_exchange';
-        },
-        verified,
-        envelope,
-        trace,
-        input,
-        started,
-      ),
+    return this.#queue.run(
+      verified.id,
+      () =>
+        this.#runInSession(
+          flow,
+          request as DecryptedRequest & {
+            action: 'INIT' | 'BACK' | 'data_exchange';
+          },
+          verified,
+          envelope,
+          trace,
+          input,
+          started,
+        ),
+      QUEUE_WAIT_MS,
     );
   }
 
@@ -427,7 +437,11 @@ export class Dispatcher {
   }
 
   async #reject(err: unknown, trace: Trace, input: FlowHttpRequest, started: number): Promise<FlowHttpResponse> {
-    const error = isDatabaseUnavailable(err) ? new ServiceUnavailableError('database') : err;
+    const error = isDatabaseUnavailable(err)
+      ? new ServiceUnavailableError('database')
+      : err instanceof TokenQueueWaitError
+        ? new ServiceUnavailableError('flow token busy')
+        : err;
     const status = statusOf(error);
     const code = error instanceof ProtocolError ? error.code : 'internal_error';
     const outcome = error instanceof HandlerFailedError ? error.outcome : code;

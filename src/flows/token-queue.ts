@@ -1,3 +1,11 @@
+/** A request waited longer than its limit for the requests of its token ahead of it. */
+export class TokenQueueWaitError extends Error {
+  constructor(readonly waitedMs: number) {
+    super(`waited ${waitedMs} ms for earlier requests of the same flow token`);
+    this.name = 'TokenQueueWaitError';
+  }
+}
+
 /**
  * Runs the requests of one flow token one after another within this process, in arrival order,
  * without holding anything but a promise while they wait: no database connection, no row lock.
@@ -9,24 +17,44 @@
 export class TokenQueue {
   readonly #tails = new Map<string, Promise<void>>();
 
-  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` once every earlier `run` of `key` has finished. With `maxWaitMs`, gives up with
+   * TokenQueueWaitError when that takes longer (the ones behind it still wait for the ones ahead).
+   */
+  async run<T>(key: string, work: () => Promise<T>, maxWaitMs?: number): Promise<T> {
     const before = this.#tails.get(key) ?? Promise.resolve();
     let release!: () => void;
     const done = new Promise<void>((resolve) => (release = resolve));
     const tail = before.then(() => done);
     this.#tails.set(key, tail);
-    await before;
+    // The last in line removes the key, so the map holds only tokens with requests in flight.
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
     try {
+      if (maxWaitMs === undefined) await before;
+      else if (!(await settlesWithin(before, maxWaitMs))) throw new TokenQueueWaitError(maxWaitMs);
       return await work();
     } finally {
       release();
-      // The last in line removes the key, so the map holds only tokens with requests in flight.
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
     }
   }
 
   /** Tokens with a request running or waiting (for tests and metrics). */
   get size(): number {
     return this.#tails.size;
+  }
+}
+
+async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([promise.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -31,7 +31,7 @@ export function statement(name: string, text: string): Statement {
 
 /** What this module needs of a pooled connection's driver, pg or PGlite. */
 interface DriverConnection {
-  query(...args: unknown[]): Promise<{ rows?: Row[] }>;
+  query(...args: unknown[]): Promise<{ rows?: Row[]; command?: string }>;
   /** Set when the connection broke; knex's pool then discards it instead of reusing it. */
   __knex__disposed?: unknown;
 }
@@ -58,11 +58,13 @@ const ROLLBACK: Statement = statement('', 'ROLLBACK');
  */
 export class DirectSql implements SqlQueryable {
   readonly #client: PoolClient;
-  readonly #send: (connection: DriverConnection, s: Statement, values: readonly unknown[]) => Promise<Row[]>;
+  readonly #send: (connection: DriverConnection, s: Statement, values: readonly unknown[]) => Promise<Result>;
+  readonly #kind: 'postgres' | 'pglite';
   #sent = 0;
 
   constructor(knex: Knex, kind: 'postgres' | 'pglite') {
     this.#client = knex.client as unknown as PoolClient;
+    this.#kind = kind;
     this.#send = kind === 'postgres' ? sendPrepared : sendPlain;
   }
 
@@ -75,7 +77,7 @@ export class DirectSql implements SqlQueryable {
   async query(s: Statement, values: readonly unknown[]): Promise<Row[]> {
     const connection = await this.#client.acquireConnection();
     try {
-      return await this.#query(connection, s, values);
+      return (await this.#query(connection, s, values)).rows;
     } finally {
       await this.#client.releaseConnection(connection);
     }
@@ -89,9 +91,12 @@ export class DirectSql implements SqlQueryable {
     const connection = await this.#client.acquireConnection();
     try {
       await this.#query(connection, BEGIN, []);
-      const tx: SqlTransaction = { query: (s, values) => this.#query(connection, s, values) };
+      const tx: SqlTransaction = { query: async (s, values) => (await this.#query(connection, s, values)).rows };
       const result = await work(tx);
-      await this.#query(connection, COMMIT, []);
+      // After a failed statement that `work` caught, PostgreSQL answers COMMIT with ROLLBACK and
+      // no error: the caller must not be told its writes were stored.
+      const commit = await this.#query(connection, COMMIT, []);
+      if (commit.command === 'ROLLBACK') throw new Error('the transaction was rolled back by the database');
       return result;
     } catch (err) {
       // Also after a failed BEGIN or COMMIT: with no transaction open, PostgreSQL answers a
@@ -99,7 +104,8 @@ export class DirectSql implements SqlQueryable {
       try {
         await this.#query(connection, ROLLBACK, []);
       } catch (rollbackError) {
-        connection.__knex__disposed = rollbackError;
+        // Not PGlite's: it has one connection, and knex-pglite would hand out the closed one again.
+        if (this.#kind === 'postgres') connection.__knex__disposed = rollbackError;
       }
       throw err;
     } finally {
@@ -107,22 +113,28 @@ export class DirectSql implements SqlQueryable {
     }
   }
 
-  #query(connection: DriverConnection, s: Statement, values: readonly unknown[]): Promise<Row[]> {
+  #query(connection: DriverConnection, s: Statement, values: readonly unknown[]): Promise<Result> {
     this.#sent++;
     return this.#send(connection, s, values);
   }
 }
 
-async function sendPrepared(connection: DriverConnection, s: Statement, values: readonly unknown[]): Promise<Row[]> {
+/** Rows, and pg's command tag ("COMMIT", "ROLLBACK"; PGlite gives none). */
+interface Result {
+  readonly rows: Row[];
+  readonly command?: string;
+}
+
+async function sendPrepared(connection: DriverConnection, s: Statement, values: readonly unknown[]): Promise<Result> {
   // pg: an unnamed statement (BEGIN, COMMIT) goes as a simple query; a named one is prepared once.
   const result = s.name
     ? await connection.query({ name: s.name, text: s.text, values })
     : await connection.query(s.text);
-  return result.rows ?? [];
+  return { rows: result.rows ?? [], command: result.command };
 }
 
-async function sendPlain(connection: DriverConnection, s: Statement, values: readonly unknown[]): Promise<Row[]> {
+async function sendPlain(connection: DriverConnection, s: Statement, values: readonly unknown[]): Promise<Result> {
   // PGlite (in-process): nothing to gain from naming statements.
   const result = await connection.query(s.text, values.length > 0 ? values : undefined);
-  return result.rows ?? [];
+  return { rows: result.rows ?? [] };
 }

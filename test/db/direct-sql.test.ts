@@ -90,6 +90,21 @@ describe('when a statement fails inside the transaction', () => {
   });
 });
 
+(onPostgres ? describe : describe.skip)('when the work catches a failed statement and carries on', () => {
+  it('then the commit, which PostgreSQL turns into a rollback, is reported as a failure', async () => {
+    const outcome = await db.sql
+      .transaction(async (tx) => {
+        await tx.query(INSERT, [1, 'lost with the rollback', null]);
+        await tx.query(INSERT, [1, 'duplicate', null]).catch(() => undefined);
+        return 'claimed success';
+      })
+      .catch((e: unknown) => e);
+    expect(outcome).toBeInstanceOf(Error);
+    expect((outcome as Error).message).toBe('the transaction was rolled back by the database');
+    expect(await count()).toBe(0);
+  });
+});
+
 (onPostgres ? describe : describe.skip)('when the server ends the connection mid-transaction', () => {
   it('then the transaction fails, nothing is stored, and the next one gets a new connection', async () => {
     const err = await db.sql

@@ -1,4 +1,4 @@
-import { TokenQueue } from '../../src/flows/token-queue';
+import { TokenQueue, TokenQueueWaitError } from '../../src/flows/token-queue';
 
 const tick = () => new Promise((r) => setImmediate(r));
 
@@ -38,6 +38,28 @@ describe('when work for one token queues', () => {
     const next = queue.run('t', async () => 'ran');
     await expect(failing).rejects.toThrow('handler failed');
     await expect(next).resolves.toBe('ran');
+    expect(queue.size).toBe(0);
+  });
+});
+
+describe('when a request waits too long for the ones ahead of it', () => {
+  it('then it gives up without running, and the ones behind it still wait for the first', async () => {
+    const queue = new TokenQueue();
+    const log: string[] = [];
+    const gate = deferred();
+    const first = queue.run('t', async () => {
+      await gate.promise;
+      log.push('first');
+    });
+    const impatient = queue.run('t', async () => void log.push('impatient'), 30);
+    const patient = queue.run('t', async () => void log.push('patient'));
+    await expect(impatient).rejects.toBeInstanceOf(TokenQueueWaitError);
+    await tick();
+    expect(log).toEqual([]);
+    gate.resolve();
+    await Promise.all([first, patient]);
+    expect(log).toEqual(['first', 'patient']);
+    await tick();
     expect(queue.size).toBe(0);
   });
 });
