@@ -201,7 +201,7 @@ export function bookableDate(): string {
 /**
  * `tokens` flow tokens, each opened with INIT, and `perToken` distinct sealed data_exchange
  * requests each (APPOINTMENT, date_selected: the handler computes the day's free times and the
- * session is read, updated and audited in one transaction). Replays of one request are harmless.
+ * session is read, then updated and audited in one statement). Replays of one request are harmless.
  */
 export async function exchangePool(server: BenchServer, tokens: number, perToken: number): Promise<PoolEntry[]> {
   const url = new URL(server.baseUrl);
@@ -235,7 +235,7 @@ export async function exchangePool(server: BenchServer, tokens: number, perToken
     }),
   );
   agent.destroy();
-  // Interleave tokens so consecutive requests rarely share a token (and its row lock).
+  // Interleave tokens so consecutive requests rarely share a token (and wait in its queue).
   const pool: PoolEntry[] = [];
   for (let k = 0; k < perToken; k++) for (const p of perTokenPools) pool.push(p[k] as PoolEntry);
   return pool;

@@ -8,7 +8,7 @@ const USAGE = `Usage: npm run bench -- [--duration S] [--connections 1,16,64] [-
 Starts flowgate on a loopback port in a child process (node:cluster, --workers processes; default
 one per core with DATABASE_URL, one with PGlite) and loads it with prebuilt WhatsApp-encrypted
 requests: "ping", and "exchange" (a data_exchange of the example flow book-appointment: session
-lock, handler, session update and audit in one transaction). With fewer workers than cores, the
+read, handler, then session update and audit in one statement). With fewer workers than cores, the
 service and the load generator run on separate cores (taskset). Each case alternates one-second
 slices of load with the RSA-OAEP-2048 decrypt rate of one core, measured on the service's core;
 prints req/s, latency percentiles, errors, the median ratio to that rate × workers, and audit

@@ -30,8 +30,9 @@ export class PostgresCounterStore implements CounterStore {
 
   /**
    * Hits of one counter that arrive while its upsert is in flight join the next upsert, which adds
-   * them all at once (`count + n`, n the sum of their amounts); each caller still gets its exact count. Under load the global
-   * ceiling's single key would otherwise cost every request a round trip and a wait on one row lock.
+   * them all at once (`count + n`, n the sum of their amounts); each caller still gets its exact
+   * count. A flood of failing requests from one address would otherwise cost each a round trip and
+   * a wait on that counter's row lock.
    */
   hit(key: string, windowMs: number, amount = 1, at = Date.now()): Promise<WindowCount> {
     const now = Date.now();
