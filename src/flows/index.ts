@@ -5,7 +5,8 @@ export { next, showError, complete, HandlerContractError } from '../protocol/res
 export type { HandlerResult, NextScreenResult, ShowErrorResult, CompleteResult } from '../protocol/results';
 export { buildRegistry, RegistrationError } from './registry';
 export type { Registry, RegisteredFlow, RegisteredScreen } from './registry';
-export { Dispatcher, submissionAad } from './dispatcher';
+export { Dispatcher } from './dispatcher';
+export { submissionAad } from './session-step';
 export type { DispatcherDeps, FlowHttpRequest, FlowHttpResponse, RequestObservation } from './dispatcher';
 export { routeAllowed, GENERIC_ERROR_MESSAGE, TIMEOUT_MESSAGE } from './screen-runner';
 export { openSessionState } from './session-state';

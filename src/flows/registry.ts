@@ -27,6 +27,10 @@ export interface RegisteredScreen {
   readonly validateResponse: ValidateFunction;
   /** Payload keys holding `sensitive` fields: their values never reach the audit log. */
   readonly sensitiveKeys: ReadonlySet<string>;
+  /** Payload keys any of the incoming schemas knows (audit redaction counts the others, unnamed). */
+  readonly knownKeys: ReadonlySet<string>;
+  /** Payload key → form field, over all incoming schemas (audit redaction). */
+  readonly fieldOfKey: Readonly<Record<string, string>>;
 }
 
 export interface RegisteredFlow {
@@ -181,7 +185,15 @@ function registerScreen(
     }
   }
   screen.sensitive.forEach((name) => sensitiveKeys.add(name));
-  return { model: screen, definition, incoming, validateResponse, sensitiveKeys };
+  // Once here rather than twice per request: the audit redaction of every request needs them.
+  const fieldOfKey: Record<string, string> = {};
+  const knownKeys = new Set<string>();
+  for (const validator of incoming) {
+    Object.assign(fieldOfKey, validator.fieldOfKey);
+    const schema = validator.validate.schema as { properties?: Record<string, unknown> };
+    Object.keys(schema.properties ?? {}).forEach((k) => knownKeys.add(k));
+  }
+  return { model: screen, definition, incoming, validateResponse, sensitiveKeys, knownKeys, fieldOfKey };
 }
 
 function identityFields(screen: ScreenModel): Record<string, string> {

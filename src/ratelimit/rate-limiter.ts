@@ -36,7 +36,7 @@ export interface EdgeRefusal {
  *
  * 1. Per flow token (after decryption and token verification, in the dispatcher): answered in
  *    protocol terms, HTTP 200 with an encrypted error on the current screen. Counted in the
- *    token's session row, not here (src/flows/dispatcher.ts, countRequest).
+ *    token's session row, not here (src/flows/session-step.ts, countRequest).
  * 2. Failed requests per source address (400, 404, 413, 415, 421, 432): once an address reached
  *    RATE_LIMIT_FAILED_PER_IP_PER_MINUTE failures in the current minute, its requests get 429
  *    until the minute ends. Only failures touch the store; the check itself is a local lookup,

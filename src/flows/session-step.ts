@@ -1,0 +1,297 @@
+import { randomUUID } from 'node:crypto';
+import { redactFields, type AuditLog } from '../audit';
+import type { AtRestCipher } from '../crypto';
+import type { Logger } from '../logging';
+import { FlowTokenNoLongerValidError, ServiceUnavailableError, type DecryptedRequest } from '../protocol';
+import {
+  insertSubmission,
+  markTokenCompleted,
+  readSession,
+  sessionUpsert,
+  type DirectSql,
+  type SqlTransaction,
+} from '../storage';
+import { subjectRef, type VerifiedToken } from '../tokens';
+import type { FlowHttpRequest } from './endpoint-types';
+import { HandlerEffects } from './handler-effects';
+import { redactionRules } from './redaction-rules';
+import type { RegisteredFlow } from './registry';
+import { auditEventOf, type Trace } from './request-trace';
+import { runScreenRequest, type ScreenOutcome } from './screen-runner';
+import { emptySessionState, openSessionState, sealSessionState } from './session-state';
+import { TokenQueue } from './token-queue';
+
+export interface SessionStepDeps {
+  /** The request path's statements: session read, guarded session write with its audit event, submission. */
+  readonly sql: DirectSql;
+  readonly audit: AuditLog;
+  readonly cipher: AtRestCipher;
+  readonly logger: Logger;
+  readonly handlerTimeoutMs: number;
+  /**
+   * Requests one flow token may make per minute (RATE_LIMIT_PER_TOKEN_PER_MINUTE); undefined, no
+   * limit. Counted in the token's session row, which the request reads and writes anyway.
+   */
+  readonly perTokenPerMinute?: number;
+}
+
+/** An INIT, BACK or data_exchange whose flow token verified. */
+export type SessionRequest = DecryptedRequest & { action: 'INIT' | 'BACK' | 'data_exchange' };
+
+/** What a request stored and answers with (its response JSON, still to be encrypted). */
+export interface StoredReply {
+  readonly json: unknown;
+  readonly outcome: string;
+}
+
+/** The session changed between this attempt's read and its write: nothing was stored. */
+const SESSION_CHANGED = Symbol('session changed');
+
+/** Thrown inside a completion's transaction to roll it back as SESSION_CHANGED. */
+class SessionChangedError extends Error {}
+
+/**
+ * Attempts of one request whose session requests of the same token in other processes keep
+ * changing. Such races are rare (WhatsApp sends a user's requests one at a time; a retry may
+ * overlap, and within a process they queue), so a few attempts settle them; past that the request
+ * is answered 503 and WhatsApp retries it.
+ */
+const MAX_ATTEMPTS = 4;
+
+/**
+ * Longest a request waits for earlier requests of its token in this process before it is answered
+ * 503 (WhatsApp retries): as long as the old row lock could be waited for (the statement timeout),
+ * so that waiting plus its own handler stays near WhatsApp's 10 s.
+ */
+const QUEUE_WAIT_MS = 5000;
+
+const TOO_FAST_MESSAGE = 'You are going a bit fast. Please wait a moment and try again.';
+
+/**
+ * The session step of a request: read, run, write — without holding a connection or a lock while
+ * developer code runs (a slow handler once held a pooled connection and the token's row lock for
+ * up to HANDLER_TIMEOUT_MS, so ten slow handlers could starve every other request of the pool).
+ * The session is read without a lock; the handler runs; the session upsert is guarded by the
+ * version read (src/storage/token-repository.ts, UPSERT_SESSION) and sent with the audit event in
+ * one statement. Within this process the requests of one token wait for each other (TokenQueue);
+ * when a request of the same token served by another process committed in between, nothing is
+ * written, the attempt's rollback effects run, and the request runs again on the new state — the
+ * order a row lock would have given, at the cost of running the handler again.
+ */
+export class SessionStep {
+  readonly #queue = new TokenQueue();
+
+  constructor(private readonly deps: SessionStepDeps) {}
+
+  /** Runs the request once its token's earlier requests in this process are done (TokenQueueWaitError past 5 s). */
+  run(
+    flow: RegisteredFlow,
+    request: SessionRequest,
+    verified: VerifiedToken,
+    trace: Trace,
+    input: FlowHttpRequest,
+    started: number,
+  ): Promise<StoredReply> {
+    return this.#queue.run(
+      verified.id,
+      () => this.#untilStored(flow, request, verified, trace, input, started),
+      QUEUE_WAIT_MS,
+    );
+  }
+
+  async #untilStored(
+    flow: RegisteredFlow,
+    request: SessionRequest,
+    verified: VerifiedToken,
+    trace: Trace,
+    input: FlowHttpRequest,
+    started: number,
+  ): Promise<StoredReply> {
+    for (let attempt = 1; ; attempt++) {
+      const effects = new HandlerEffects(this.deps.logger, { flowId: flow.id, requestId: input.requestId });
+      let reply: StoredReply | typeof SESSION_CHANGED;
+      try {
+        reply = await this.#attempt(flow, request, verified, trace, input, started, effects);
+      } catch (err) {
+        // Nothing of this request was stored: what the handler took outside flowgate goes back.
+        effects.rollback();
+        throw err;
+      }
+      if (reply === SESSION_CHANGED) {
+        effects.rollback();
+        if (attempt >= MAX_ATTEMPTS) throw new ServiceUnavailableError('session kept changing');
+        continue;
+      }
+      // A handler that failed or ran out of time had its result rejected: its commit effects must
+      // not run (the user was told something went wrong), its rollback effects must.
+      if (reply.outcome === 'handler_failed' || reply.outcome === 'handler_timeout') effects.rollback();
+      else effects.commit();
+      return reply;
+    }
+  }
+
+  async #attempt(
+    flow: RegisteredFlow,
+    request: SessionRequest,
+    verified: VerifiedToken,
+    trace: Trace,
+    input: FlowHttpRequest,
+    started: number,
+    effects: HandlerEffects,
+  ): Promise<StoredReply | typeof SESSION_CHANGED> {
+    const { deps } = this;
+    trace.fields = undefined;
+    trace.detail = undefined;
+    const read = await readSession(deps.sql, verified.id);
+    if (!read) throw new FlowTokenNoLongerValidError('unknown');
+    // The per-token limit, counted in the session row: exact across workers and instances, and
+    // free — the count is written back with the session below (migration 20261129000007).
+    const rate = countRequest(read.session);
+    const allowed = deps.perTokenPerMinute === undefined || rate.count <= deps.perTokenPerMinute;
+    if (read.subjectSalt) trace.subjectRef = subjectRef(read.token.subjectId, read.subjectSalt);
+    if (read.token.flowId !== flow.id) throw new FlowTokenNoLongerValidError('wrong_flow');
+    if (read.token.status !== 'active') throw new FlowTokenNoLongerValidError(read.token.status);
+    if (read.token.expiresAt.getTime() <= Date.now()) throw new FlowTokenNoLongerValidError('expired');
+
+    const state = read.session
+      ? openSessionState(deps.cipher, flow.id, verified.id, read.session.stateKeyId, read.session.state)
+      : emptySessionState();
+    const screen = trace.screen ? flow.screens.get(trace.screen) : undefined;
+    // Until the data is known to be valid, no value is kept, not even an allowlisted one.
+    const shownBefore = screen ? state.screens[screen.model.id] : undefined;
+    if (screen) trace.fields = redactFields(request.data ?? undefined, redactionRules(flow, screen, false));
+
+    let outcome: ScreenOutcome;
+    const limited = allowed ? undefined : tooFast(flow, request, state);
+    if (limited) {
+      outcome = limited;
+    } else {
+      outcome = await runScreenRequest(flow, request, state, {
+        requestId: input.requestId,
+        subject: verified.subject,
+        flowToken: request.flow_token as string,
+        logger: deps.logger,
+        timeoutMs: deps.handlerTimeoutMs,
+        afterCommit: effects.afterCommit,
+        afterRollback: effects.afterRollback,
+      });
+    }
+    if (outcome.detail) trace.detail = outcome.detail;
+    if (screen && outcome.outcome !== 'invalid_data' && outcome.outcome !== 'rate_limited') {
+      trace.fields = redactFields(request.data ?? undefined, redactionRules(flow, screen, true, shownBefore));
+    }
+
+    const sealed = sealSessionState(deps.cipher, flow.id, verified.id, state);
+    const completing = outcome.outcome === 'completed' && outcome.submission !== undefined;
+    const save = sessionUpsert(
+      {
+        tokenId: verified.id,
+        flowId: flow.id,
+        currentScreen: outcome.screenAfter,
+        stateKeyId: sealed.keyId,
+        state: sealed.blob,
+        rateWindow: rate.window,
+        rateCount: rate.count,
+        readAtCount: read.session?.requestCount ?? 0,
+      },
+      completing,
+    );
+    const reply: StoredReply = { json: outcome.response, outcome: outcome.outcome };
+    const event = () => auditEventOf(trace, input, outcome.outcome, 200, started);
+    if (completing && outcome.submission) {
+      const submission = outcome.submission;
+      try {
+        return await deps.sql.transaction(async (tx) => {
+          // The token first (locks in erasure's order); a token no longer active, or a session
+          // changed since the read, rolls everything back and the request runs again.
+          const subjectId = await markTokenCompleted(tx, verified.id);
+          if (subjectId === undefined) throw new SessionChangedError();
+          if ((await tx.query(save.statement, save.values)).length !== 1) throw new SessionChangedError();
+          await this.#storeSubmission(tx, flow, verified, subjectId, submission);
+          await deps.audit.appendInRequest(tx, event());
+          return reply;
+        });
+      } catch (err) {
+        if (err instanceof SessionChangedError) return SESSION_CHANGED;
+        throw err;
+      }
+    }
+    // The usual step: session upsert and audit event in one statement, its own transaction.
+    return (await deps.audit.appendInRequest(deps.sql, event(), save)) ? reply : SESSION_CHANGED;
+  }
+
+  async #storeSubmission(
+    tx: SqlTransaction,
+    flow: RegisteredFlow,
+    token: VerifiedToken,
+    subjectId: string,
+    submission: Record<string, unknown>,
+  ): Promise<void> {
+    const id = randomUUID();
+    const sealed = this.deps.cipher.seal(JSON.stringify(submission), submissionAad(flow.id, token.id, subjectId, id));
+    await insertSubmission(tx, {
+      id,
+      flowId: flow.id,
+      tokenId: token.id,
+      subjectId,
+      keyId: sealed.keyId,
+      ciphertext: sealed.blob,
+      fieldNames: fieldNamesOf(submission),
+    });
+  }
+}
+
+/** The additional data that binds a stored submission's ciphertext to its row. */
+export function submissionAad(flowId: string, tokenId: string, subjectId: string, submissionId: string): string {
+  return `submission|${flowId}|${tokenId}|${subjectId}|${submissionId}`;
+}
+
+/**
+ * The per-token limit answered in protocol terms (PROTOCOL.md §4.2): HTTP 200, the screen the user
+ * is on, its last data and an error message. INIT has no current screen: the entry screen already
+ * shown (reopening the flow) carries it. When no shown screen can carry it (a very first INIT),
+ * the request goes through: any other answer (400, 427) would break the flow, and a 4xx would
+ * count as a failed request against WhatsApp's own address.
+ */
+function tooFast(
+  flow: RegisteredFlow,
+  request: DecryptedRequest,
+  state: { screens: Record<string, Record<string, unknown>> },
+): ScreenOutcome | undefined {
+  const screenId =
+    request.action === 'INIT'
+      ? flow.model.entryScreens.find((id) => state.screens[id] !== undefined)
+      : request.screen && flow.screens.has(request.screen)
+        ? request.screen
+        : undefined;
+  const lastData = screenId ? state.screens[screenId] : undefined;
+  if (!screenId || !lastData) return undefined;
+  return {
+    response: { screen: screenId, data: { ...lastData, error_message: TOO_FAST_MESSAGE } },
+    outcome: 'rate_limited',
+    screenAfter: screenId,
+    detail: { limit: 'per_token' },
+  };
+}
+
+const MINUTE_MS = 60_000;
+
+/** This request's minute and the token's requests in it so far, this one included. */
+function countRequest(session: { rateWindow: number; rateCount: number } | undefined): {
+  window: number;
+  count: number;
+} {
+  const window = Math.floor(Date.now() / MINUTE_MS);
+  const before = session && session.rateWindow === window ? session.rateCount : 0;
+  return { window, count: before + 1 };
+}
+
+function fieldNamesOf(submission: Record<string, unknown>): string[] {
+  const names: string[] = [];
+  for (const [key, value] of Object.entries(submission)) {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      Object.keys(value).forEach((inner) => names.push(`${key}.${inner}`));
+    } else names.push(key);
+  }
+  return names;
+}
