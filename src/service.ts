@@ -106,6 +106,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
         metrics.observe(o);
         options.observe?.(o);
       },
+      rsaTime: (seconds) => metrics.rsaDecrypt(seconds),
       perTokenPerMinute: config.rateLimits.perTokenPerMinute,
     });
     const metricsToken = config.metricsToken?.reveal();

@@ -9,6 +9,8 @@ import { openDatabase } from '../storage';
 export interface Usage {
   cpuMicros: number;
   queries: number;
+  /** Time in RSA private-key decrypts (flowgate_rsa_decrypt_seconds_total), microseconds. */
+  rsaMicros: number;
   /** Resident set size and V8 heap in use, bytes (summed over workers; after a GC when exposed). */
   rss: number;
   heapUsed: number;
@@ -37,13 +39,14 @@ export async function serveBench(): Promise<void> {
       if (m !== 'usage') return;
       const all = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
       let left = all.length;
-      const sum: Usage = { cpuMicros: 0, queries: 0, rss: 0, heapUsed: 0 };
+      const sum: Usage = { cpuMicros: 0, queries: 0, rsaMicros: 0, rss: 0, heapUsed: 0 };
       for (const w of all) {
         const onUsage = (u: unknown): void => {
           if (!(u as { usage?: Usage }).usage) return;
           w.off('message', onUsage);
           sum.cpuMicros += (u as { usage: Usage }).usage.cpuMicros;
           sum.queries += (u as { usage: Usage }).usage.queries;
+          sum.rsaMicros += (u as { usage: Usage }).usage.rsaMicros;
           sum.rss += (u as { usage: Usage }).usage.rss;
           sum.heapUsed += (u as { usage: Usage }).usage.heapUsed;
           if (--left === 0) process.send?.({ usage: sum });
@@ -82,6 +85,7 @@ export async function serveBench(): Promise<void> {
         cpuMicros: cpu.user + cpu.system,
         // knex's statements and the request path's own (src/storage/direct-sql.ts).
         queries: queries + service.database.sql.statementsSent,
+        rsaMicros: service.metrics.rsaSeconds.get() * 1e6,
         rss: memory.rss,
         heapUsed: memory.heapUsed,
       } satisfies Usage,

@@ -27,6 +27,12 @@ export interface DecryptedEnvelope {
   readonly keyIndex: number;
 }
 
+/**
+ * Told how long each RSA private-key operation took, failed ones included (metrics: the share of
+ * the CPU that is RSA, the endpoint's floor; the bench's per-request figure).
+ */
+export type RsaTimeSink = (seconds: number) => void;
+
 const IV_BYTES = 16;
 const TAG_BYTES = 16;
 
@@ -35,7 +41,11 @@ const TAG_BYTES = 16;
  * AES-GCM with a 16-byte IV and the 16-byte tag appended to the ciphertext. Keys are tried in
  * order (current first) so a rotation needs no downtime.
  */
-export function decryptEnvelope(envelope: EnvelopeFields, keys: readonly KeyObject[]): DecryptedEnvelope {
+export function decryptEnvelope(
+  envelope: EnvelopeFields,
+  keys: readonly KeyObject[],
+  rsaTime?: RsaTimeSink,
+): DecryptedEnvelope {
   const wrappedKey = decodeStrictBase64(envelope.encrypted_aes_key);
   const iv = decodeStrictBase64(envelope.initial_vector);
   const data = decodeStrictBase64(envelope.encrypted_flow_data);
@@ -49,11 +59,14 @@ export function decryptEnvelope(envelope: EnvelopeFields, keys: readonly KeyObje
     const modulusBytes = (key.asymmetricKeyDetails?.modulusLength ?? 0) / 8;
     if (wrappedKey.length !== modulusBytes) continue;
     let aesKey: Buffer;
+    const started = performance.now();
     try {
       aesKey = privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, wrappedKey);
     } catch {
       lastFailure = 'rsa_failed';
       continue;
+    } finally {
+      rsaTime?.((performance.now() - started) / 1000);
     }
     // Meta documents a 128-bit key; the GCM mode is chosen from the length (PROTOCOL.md §2.1
     // implementation note), and anything that is not an AES key length is refused.

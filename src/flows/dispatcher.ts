@@ -7,6 +7,7 @@ import {
   isValidHubSignature,
   type AtRestCipher,
   type DecryptedEnvelope,
+  type RsaTimeSink,
 } from '../crypto';
 import { statusOf } from '../http/error-status';
 import { errorSummary, type Logger } from '../logging';
@@ -51,6 +52,8 @@ export interface DispatcherDeps {
   readonly logger: Logger;
   readonly handlerTimeoutMs: number;
   readonly observe?: (observation: RequestObservation) => void;
+  /** Told the duration of every RSA private-key operation (metrics). */
+  readonly rsaTime?: RsaTimeSink;
   /**
    * Requests one flow token may make per minute (RATE_LIMIT_PER_TOKEN_PER_MINUTE); undefined, no
    * limit. Counted in the token's session row, which the request reads and writes anyway.
@@ -108,7 +111,7 @@ export class Dispatcher {
     if (!validateEnvelope(parsed))
       throw new MalformedRequestError(`envelope: ${describeErrors(validateEnvelope.errors)}`);
     try {
-      return decryptEnvelope(parsed, this.deps.privateKeys);
+      return decryptEnvelope(parsed, this.deps.privateKeys, this.deps.rsaTime);
     } catch (err) {
       if (err instanceof EnvelopeDecryptError) throw new CannotDecryptError(err.reason);
       throw err;

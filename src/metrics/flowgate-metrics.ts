@@ -19,6 +19,8 @@ export class FlowgateMetrics {
   readonly duration: Histogram;
   readonly decryptFailures: Counter;
   readonly signatureFailures: Counter;
+  readonly rsaSeconds: Counter;
+  readonly rsaDecrypts: Counter;
   readonly auditBatchSize: Histogram;
   readonly rateLimited: Counter;
   readonly rateLimitStoreErrors: Counter;
@@ -54,6 +56,15 @@ export class FlowgateMetrics {
       'flowgate_signature_failures_total',
       'Requests answered 432 because X-Hub-Signature-256 was missing or wrong.',
       ['flow'],
+    );
+    this.rsaSeconds = r.counter(
+      'flowgate_rsa_decrypt_seconds_total',
+      "Time spent in RSA-OAEP private-key decrypts of envelopes (one per request; the endpoint's cost floor). " +
+        'Against process CPU seconds it gives the share of the CPU that is RSA.',
+    );
+    this.rsaDecrypts = r.counter(
+      'flowgate_rsa_decrypts_total',
+      'RSA-OAEP private-key decrypts of envelopes, failed ones included.',
     );
     this.auditBatchSize = r.histogram(
       'flowgate_audit_batch_size',
@@ -101,6 +112,12 @@ export class FlowgateMetrics {
     if (o.errorCode === 'signature_mismatch') this.signatureFailures.inc({ flow });
     if (o.outcome === 'rate_limited') this.rateLimited.inc({ layer: 'per_token' });
     this.workerRequests.inc({ worker: this.workerSlot });
+  }
+
+  /** The dispatcher's RSA time sink. */
+  rsaDecrypt(seconds: number): void {
+    this.rsaSeconds.inc({}, seconds);
+    this.rsaDecrypts.inc();
   }
 
   auditBatch(size: number): void {

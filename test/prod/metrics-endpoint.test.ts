@@ -26,7 +26,7 @@ describe('when METRICS_TOKEN is set', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
   });
 
-  it('then requests by flow, screen, outcome and status, latency, decrypt and signature failures and audit batches are counted', async () => {
+  it('then requests by flow, screen, outcome and status, latency, decrypt and signature failures, RSA time and audit batches are counted', async () => {
     const client = t.client();
     ok(await client.ping());
     const token = await t.issueToken('+14155550111');
@@ -61,6 +61,11 @@ describe('when METRICS_TOKEN is set', () => {
       /flowgate_request_duration_seconds_bucket\{flow="book-appointment",status="200",le="\+Inf"\} [2-9]/,
     );
     expect(text).toMatch(/flowgate_audit_batch_size_count [1-9]/);
+    // ping, INIT and the envelope under another key each cost one RSA operation; the 432 none.
+    expect(text).toMatch(/^flowgate_rsa_decrypts_total 3$/m);
+    const rsaSeconds = Number(/^flowgate_rsa_decrypt_seconds_total (\S+)$/m.exec(text)?.[1]);
+    expect(rsaSeconds).toBeGreaterThan(0);
+    expect(rsaSeconds).toBeLessThan(10);
   });
 
   it('then the exposition never carries a secret, a token, a phone number or an address', async () => {
