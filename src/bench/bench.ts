@@ -31,7 +31,8 @@ export interface BenchCase extends LoadResult {
   /** Service CPU per request (all workers), in ms: robust to a busy machine where req/s is not. */
   readonly serviceCpuMsPerRequest: number;
   /**
-   * Of that, the RSA private-key decrypt, timed inside the service (flowgate_rsa_decrypt_seconds_total):
+   * Of that, the RSA private-key decrypt, timed inside the service (flowgate_rsa_decrypt_seconds_total,
+   * wall-clock: a service sharing its cores with the load or the database is also charged its waits):
    * set against 1000 / rsaPerSecond, it shows whether RSA runs as fast in the service as in the
    * yardstick's tight loop, and the rest of serviceCpuMsPerRequest is everything that is not RSA.
    */

@@ -171,7 +171,14 @@ export class Dispatcher {
     const verified = await this.deps.tokens.verify(request.flow_token, flow.id);
     trace.tokenHash = tokenHash(verified.id);
     trace.screen = this.#knownScreen(flow, request.screen);
-    const reply = await this.#session.run(flow, request as SessionRequest, verified, trace, input, started);
+    const reply = await this.#session.run({
+      flow,
+      request: request as SessionRequest,
+      verified,
+      trace,
+      input,
+      started,
+    });
     this.#observe(trace, input, reply.outcome, 200, started, undefined);
     return {
       status: 200,

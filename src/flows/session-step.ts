@@ -38,6 +38,18 @@ export interface SessionStepDeps {
 /** An INIT, BACK or data_exchange whose flow token verified. */
 export type SessionRequest = DecryptedRequest & { action: 'INIT' | 'BACK' | 'data_exchange' };
 
+/** One request on its way through the session step, and what is known about it so far. */
+export interface SessionCall {
+  readonly flow: RegisteredFlow;
+  readonly request: SessionRequest;
+  readonly verified: VerifiedToken;
+  /** Filled in as the step learns more (subject, redacted fields, detail), for the audit event. */
+  readonly trace: Trace;
+  readonly input: FlowHttpRequest;
+  /** performance.now() when the request arrived (the audit event's duration). */
+  readonly started: number;
+}
+
 /** What a request stored and answers with (its response JSON, still to be encrypted). */
 export interface StoredReply {
   readonly json: unknown;
@@ -84,34 +96,16 @@ export class SessionStep {
   constructor(private readonly deps: SessionStepDeps) {}
 
   /** Runs the request once its token's earlier requests in this process are done (TokenQueueWaitError past 5 s). */
-  run(
-    flow: RegisteredFlow,
-    request: SessionRequest,
-    verified: VerifiedToken,
-    trace: Trace,
-    input: FlowHttpRequest,
-    started: number,
-  ): Promise<StoredReply> {
-    return this.#queue.run(
-      verified.id,
-      () => this.#untilStored(flow, request, verified, trace, input, started),
-      QUEUE_WAIT_MS,
-    );
+  run(call: SessionCall): Promise<StoredReply> {
+    return this.#queue.run(call.verified.id, () => this.#untilStored(call), QUEUE_WAIT_MS);
   }
 
-  async #untilStored(
-    flow: RegisteredFlow,
-    request: SessionRequest,
-    verified: VerifiedToken,
-    trace: Trace,
-    input: FlowHttpRequest,
-    started: number,
-  ): Promise<StoredReply> {
+  async #untilStored(call: SessionCall): Promise<StoredReply> {
     for (let attempt = 1; ; attempt++) {
-      const effects = new HandlerEffects(this.deps.logger, { flowId: flow.id, requestId: input.requestId });
+      const effects = new HandlerEffects(this.deps.logger, { flowId: call.flow.id, requestId: call.input.requestId });
       let reply: StoredReply | typeof SESSION_CHANGED;
       try {
-        reply = await this.#attempt(flow, request, verified, trace, input, started, effects);
+        reply = await this.#attempt(call, effects);
       } catch (err) {
         // Nothing of this request was stored: what the handler took outside flowgate goes back.
         effects.rollback();
@@ -130,16 +124,9 @@ export class SessionStep {
     }
   }
 
-  async #attempt(
-    flow: RegisteredFlow,
-    request: SessionRequest,
-    verified: VerifiedToken,
-    trace: Trace,
-    input: FlowHttpRequest,
-    started: number,
-    effects: HandlerEffects,
-  ): Promise<StoredReply | typeof SESSION_CHANGED> {
+  async #attempt(call: SessionCall, effects: HandlerEffects): Promise<StoredReply | typeof SESSION_CHANGED> {
     const { deps } = this;
+    const { flow, request, verified, trace, input, started } = call;
     trace.fields = undefined;
     trace.detail = undefined;
     const read = await readSession(deps.sql, verified.id);

@@ -59,8 +59,8 @@ export class FlowgateMetrics {
     );
     this.rsaSeconds = r.counter(
       'flowgate_rsa_decrypt_seconds_total',
-      "Time spent in RSA-OAEP private-key decrypts of envelopes (one per request; the endpoint's cost floor). " +
-        'Against process CPU seconds it gives the share of the CPU that is RSA.',
+      "Wall-clock time in RSA-OAEP private-key decrypts of envelopes (one per request; the endpoint's cost floor), " +
+        'including any time the process was descheduled meanwhile. Against process CPU seconds, the share that is RSA.',
     );
     this.rsaDecrypts = r.counter(
       'flowgate_rsa_decrypts_total',
