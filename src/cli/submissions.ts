@@ -5,6 +5,7 @@ import {
   exportSubjectData,
   InvalidActorError,
   purgeOlderThan,
+  ranAsOf,
   readSubmission,
   reencryptAll,
   SubmissionNotFoundError,
@@ -64,7 +65,7 @@ export async function submissionsCommand(argv: string[], io: Io): Promise<number
   const needsActor = action === 'decrypt' || action === 'export' || action === 'erase';
   if (needsActor && (values.operator === undefined || values.reason === undefined))
     throw new UsageError(`${action} needs --operator and --reason (they are recorded in the audit log)`);
-  const actor = actorOf(values.operator, values.reason, action);
+  const claimed = actorOf(values.operator, values.reason, action);
 
   let id: string | undefined;
   if (action === 'decrypt') {
@@ -95,6 +96,8 @@ export async function submissionsCommand(argv: string[], io: Io): Promise<number
         audit: ctx.audit,
         subjectHashKey: ctx.config.subjectHashKey.reveal(),
       };
+      // The typed --operator is a claim; the accounts it ran under are recorded beside it.
+      const actor: Actor = { ...claimed, ranAs: await ranAsOf(deps.knex) };
       const emit = (text: string): void => {
         if (out) out.write(text);
         else io.out(text.replace(/\n$/, ''));

@@ -1,4 +1,5 @@
 import { loadConfig } from '../config';
+import { ranAsDetail, ranAsOf } from '../compliance';
 import { InvalidPhoneNumberError } from '../tokens';
 import { InvalidTtlError, UnknownFlowIdError } from '../tokens/token-service';
 import { CommandError, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
@@ -68,7 +69,11 @@ async function issueDirect(
       kind: 'compliance',
       flowId,
       outcome: 'token_issued',
-      detail: { via: 'cli', expires_at: issued.expiresAt.toISOString() },
+      detail: {
+        via: 'cli',
+        ...ranAsDetail(await ranAsOf(ctx.database.knex)),
+        expires_at: issued.expiresAt.toISOString(),
+      },
     });
     return {
       flow_token: issued.token,
@@ -98,7 +103,7 @@ async function revokeDirect(body: { phone?: string; token_id?: string }): Promis
       occurredAt: new Date(),
       kind: 'compliance',
       outcome: 'token_revoked',
-      detail: { via: 'cli', revoked },
+      detail: { via: 'cli', ...ranAsDetail(await ranAsOf(ctx.database.knex)), revoked },
     });
     return { revoked };
   } catch (err) {

@@ -1,7 +1,21 @@
+import { userInfo } from 'node:os';
+import type { Knex } from 'knex';
+
+/**
+ * The accounts a compliance action ran under. Unlike `operator`, a name the person typed, these
+ * were authenticated: by the operating system, and by PostgreSQL (the login role of the
+ * connection; with one role per compliance officer it names the person).
+ */
+export interface RanAs {
+  readonly osUser: string;
+  readonly databaseUser: string;
+}
+
 /** Who runs a compliance action and why: recorded in the action's audit event. */
 export interface Actor {
   readonly operator: string;
   readonly reason: string;
+  readonly ranAs?: RanAs;
 }
 
 export class InvalidActorError extends Error {
@@ -39,4 +53,40 @@ export function assertValidActor(actor: Actor): Actor {
       );
   }
   return { operator, reason };
+}
+
+const WITHHELD = '(withheld)';
+
+/** How the accounts appear in an audit event's detail. */
+export function ranAsDetail(ranAs: RanAs): { os_user: string; database_user: string } {
+  return { os_user: ranAs.osUser, database_user: ranAs.databaseUser };
+}
+
+/**
+ * The OS account running this process and the login role of `knex`'s connections (`session_user`,
+ * which SET ROLE does not change). Each goes into the append-only audit log only when it passes
+ * the operator's checks; an account name that looks like an e-mail address (directory logins)
+ * is recorded as "(withheld)".
+ */
+export async function ranAsOf(knex: Knex): Promise<RanAs> {
+  const result = (await knex.raw('SELECT session_user AS login')) as { rows: { login: string }[] };
+  let osUser = 'unknown';
+  try {
+    osUser = userInfo().username || 'unknown';
+  } catch {
+    // No passwd entry for this uid (containers): nothing to record.
+  }
+  return {
+    osUser: recordableAccount(osUser),
+    databaseUser: recordableAccount(String(result.rows[0]?.login ?? 'unknown')),
+  };
+}
+
+/** The account name as the audit log may keep it forever, else "(withheld)". */
+export function recordableAccount(account: string): string {
+  try {
+    return assertValidActor({ operator: account, reason: 'account' }).operator;
+  } catch {
+    return WITHHELD;
+  }
 }

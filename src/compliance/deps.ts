@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { AuditEvent, AuditLog } from '../audit';
 import type { AtRestCipher } from '../crypto';
-import type { Actor } from './actor';
+import { ranAsDetail, type Actor } from './actor';
 
 /** What the compliance actions need; the CLI builds it from the service's own configuration. */
 export interface ComplianceDeps {
@@ -26,6 +26,12 @@ export function complianceEvent(
     kind: 'compliance',
     flowId,
     outcome,
-    detail: { via: 'cli', operator: actor.operator, reason: actor.reason, ...detail },
+    detail: {
+      via: 'cli',
+      operator: actor.operator,
+      reason: actor.reason,
+      ...(actor.ranAs ? ranAsDetail(actor.ranAs) : {}),
+      ...detail,
+    },
   };
 }

@@ -130,7 +130,12 @@ export function migrationConfig(database: Database): Knex.MigratorConfig {
 }
 
 export async function migrateLatest(database: Database): Promise<string[]> {
-  await database.knex.raw('CREATE SCHEMA IF NOT EXISTS ??', [database.schema]);
+  // Only when missing: PostgreSQL checks the CREATE privilege on the database even with IF NOT
+  // EXISTS, and a login without it (a compliance officer's own, running a CLI) must still start.
+  const found = (await database.knex.raw('SELECT 1 FROM pg_namespace WHERE nspname = ?', [database.schema])) as {
+    rows: unknown[];
+  };
+  if (found.rows.length === 0) await database.knex.raw('CREATE SCHEMA IF NOT EXISTS ??', [database.schema]);
   const [, applied] = (await database.knex.migrate.latest(migrationConfig(database))) as [number, string[]];
   return applied;
 }

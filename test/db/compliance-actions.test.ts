@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { DbFixture } from '../helpers/db-fixture';
 import { ok, walkBookAppointment } from '../helpers/walk';
 
@@ -230,4 +231,46 @@ describe('when compliance staff use the read-only role', () => {
       await f.withDb((knex) => knex.raw(`DROP ROLE ${user}`));
     }
   });
+});
+
+describe('when a compliance officer runs an action under their own database login', () => {
+  (process.env.DATABASE_URL ? it : it.skip)(
+    'then the audit event records that login beside the operator name they typed',
+    async () => {
+      const user = `fgt_officer_${randomBytes(4).toString('hex')}`;
+      const schema = f.env.DATABASE_SCHEMA as string;
+      await f.withDb(async (knex) => {
+        await knex.raw(`CREATE ROLE ${user} LOGIN`);
+        await knex.raw(`GRANT USAGE ON SCHEMA ${schema} TO ${user}`);
+        await knex.raw(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${user}`);
+        await knex.raw(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO ${user}`);
+      });
+      try {
+        const url = new URL(process.env.DATABASE_URL as string);
+        url.username = user;
+        url.password = '';
+        const r = await f.cli(
+          'submissions',
+          ['purge', '--older-than-days', '36500', '--operator', 'somebody-else', '--reason', 'T-9'],
+          { DATABASE_URL: url.toString(), SUBMISSION_KEYS: K2 },
+        );
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        const event = await f.withDb((knex) =>
+          knex('compliance_actions').where({ outcome: 'submissions_purged' }).orderBy('occurred_at', 'desc').first(),
+        );
+        expect(event.detail).toMatchObject({
+          operator: 'somebody-else',
+          reason: 'T-9',
+          database_user: user,
+          os_user: userInfo().username,
+        });
+      } finally {
+        await f.withDb(async (knex) => {
+          await knex.raw(`DROP OWNED BY ${user}`);
+          await knex.raw(`DROP ROLE ${user}`);
+        });
+      }
+    },
+  );
 });

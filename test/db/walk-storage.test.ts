@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { userInfo } from 'node:os';
 import { verifyAuditLog } from '../../src/audit';
 import { DbFixture } from '../helpers/db-fixture';
 import { walkBookAppointment } from '../helpers/walk';
@@ -101,7 +102,18 @@ describe('when the example flow was walked to completion', () => {
     expect(printed.data.DETAILS).toMatchObject({ name: CANARY.name, email: CANARY.email, notes: CANARY.notes });
     const events = await f.withDb((knex) => knex('compliance_actions').where({ outcome: 'submission_read' }));
     expect(events).toHaveLength(1);
-    expect(events[0].detail).toMatchObject({ operator: 'alice', reason: 'ticket T-42', submission_id: id });
+    // The typed operator, and beside it the accounts the command ran under (OS, database login).
+    const login = await f.withDb(
+      async (knex) =>
+        ((await knex.raw('SELECT session_user AS login')) as { rows: { login: string }[] }).rows[0]?.login,
+    );
+    expect(events[0].detail).toMatchObject({
+      operator: 'alice',
+      reason: 'ticket T-42',
+      submission_id: id,
+      os_user: userInfo().username,
+      database_user: login,
+    });
     expect(JSON.stringify(events[0])).not.toContain(CANARY.name);
   });
 
