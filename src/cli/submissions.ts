@@ -11,6 +11,7 @@ import {
   SubmissionNotFoundError,
   UndecryptableError,
   type Actor,
+  type ClaimedActor,
   type ComplianceDeps,
 } from '../compliance';
 import { actionOf, OutputFile, parseChoiceArg, parseIntegerArg, parsePhoneArg } from './args';
@@ -166,7 +167,7 @@ export async function submissionsCommand(argv: string[], io: Io): Promise<number
   return 0;
 }
 
-function actorOf(operator: string | undefined, reason: string | undefined, action: Action): Actor {
+function actorOf(operator: string | undefined, reason: string | undefined, action: Action): ClaimedActor {
   const defaults: Partial<Record<Action, string>> = { purge: 'retention policy', reencrypt: 'key rotation' };
   try {
     return assertValidActor({

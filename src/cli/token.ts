@@ -63,17 +63,15 @@ async function issueDirect(
 ): Promise<Record<string, unknown>> {
   const ctx = await openCliContext();
   try {
+    // Asked first: once the token exists, nothing may keep its audit event from being written.
+    const ranAs = ranAsDetail(await ranAsOf(ctx.database.knex));
     const issued = await ctx.tokens.issue({ flowId, phone, ttlSeconds });
     await ctx.audit.append({
       occurredAt: new Date(),
       kind: 'compliance',
       flowId,
       outcome: 'token_issued',
-      detail: {
-        via: 'cli',
-        ...ranAsDetail(await ranAsOf(ctx.database.knex)),
-        expires_at: issued.expiresAt.toISOString(),
-      },
+      detail: { via: 'cli', ...ranAs, expires_at: issued.expiresAt.toISOString() },
     });
     return {
       flow_token: issued.token,
@@ -94,6 +92,7 @@ async function issueDirect(
 async function revokeDirect(body: { phone?: string; token_id?: string }): Promise<{ revoked: number }> {
   const ctx = await openCliContext();
   try {
+    const ranAs = ranAsDetail(await ranAsOf(ctx.database.knex));
     const revoked = body.phone
       ? await ctx.tokens.revokeAllFor(body.phone)
       : (await ctx.tokens.revoke(String(body.token_id)))
@@ -103,7 +102,7 @@ async function revokeDirect(body: { phone?: string; token_id?: string }): Promis
       occurredAt: new Date(),
       kind: 'compliance',
       outcome: 'token_revoked',
-      detail: { via: 'cli', ...ranAsDetail(await ranAsOf(ctx.database.knex)), revoked },
+      detail: { via: 'cli', ...ranAs, revoked },
     });
     return { revoked };
   } catch (err) {

@@ -2,20 +2,24 @@ import { userInfo } from 'node:os';
 import type { Knex } from 'knex';
 
 /**
- * The accounts a compliance action ran under. Unlike `operator`, a name the person typed, these
- * were authenticated: by the operating system, and by PostgreSQL (the login role of the
- * connection; with one role per compliance officer it names the person).
+ * The accounts a compliance action ran under, beside `operator` (a name the person typed):
+ * `databaseUser` is the PostgreSQL login, which the database checks when the event is written;
+ * `osUser` is the operating-system account, as this process sees it.
  */
 export interface RanAs {
   readonly osUser: string;
   readonly databaseUser: string;
 }
 
-/** Who runs a compliance action and why: recorded in the action's audit event. */
-export interface Actor {
+/** Who says they run a compliance action, and why, as typed. */
+export interface ClaimedActor {
   readonly operator: string;
   readonly reason: string;
-  readonly ranAs?: RanAs;
+}
+
+/** Who runs a compliance action and why: recorded in the action's audit event. */
+export interface Actor extends ClaimedActor {
+  readonly ranAs: RanAs;
 }
 
 export class InvalidActorError extends Error {
@@ -33,7 +37,7 @@ const MAX_REASON = 500;
  * be removed: printable, bounded, and free of what looks like personal data (an e-mail address or
  * a phone-number-like run of digits) — refer to a ticket number instead.
  */
-export function assertValidActor(actor: Actor): Actor {
+export function assertValidActor(actor: ClaimedActor): ClaimedActor {
   const operator = actor.operator.trim();
   const reason = actor.reason.trim();
   for (const [name, value, max] of [
@@ -63,10 +67,11 @@ export function ranAsDetail(ranAs: RanAs): { os_user: string; database_user: str
 }
 
 /**
- * The OS account running this process and the login role of `knex`'s connections (`session_user`,
- * which SET ROLE does not change). Each goes into the append-only audit log only when it passes
- * the operator's checks; an account name that looks like an e-mail address (directory logins)
- * is recorded as "(withheld)".
+ * The OS account running this process and the login of `knex`'s connections (`session_user`,
+ * which SET ROLE does not change). The login is recorded as PostgreSQL reports it: the database
+ * refuses a compliance event whose `database_user` is not the login writing it (migration
+ * 20261129000008), so it cannot be another officer's. The OS account is only reported by this
+ * process; it is recorded when it passes the operator's checks, else as "(withheld)".
  */
 export async function ranAsOf(knex: Knex): Promise<RanAs> {
   const result = (await knex.raw('SELECT session_user AS login')) as { rows: { login: string }[] };
@@ -76,10 +81,7 @@ export async function ranAsOf(knex: Knex): Promise<RanAs> {
   } catch {
     // No passwd entry for this uid (containers): nothing to record.
   }
-  return {
-    osUser: recordableAccount(osUser),
-    databaseUser: recordableAccount(String(result.rows[0]?.login ?? 'unknown')),
-  };
+  return { osUser: recordableAccount(osUser), databaseUser: String(result.rows[0]?.login) };
 }
 
 /** The account name as the audit log may keep it forever, else "(withheld)". */

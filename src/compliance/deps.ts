@@ -30,7 +30,7 @@ export function complianceEvent(
       via: 'cli',
       operator: actor.operator,
       reason: actor.reason,
-      ...(actor.ranAs ? ranAsDetail(actor.ranAs) : {}),
+      ...ranAsDetail(actor.ranAs),
       ...detail,
     },
   };

@@ -59,7 +59,7 @@ export class FlowgateMetrics {
     );
     this.rsaSeconds = r.counter(
       'flowgate_rsa_decrypt_seconds_total',
-      "Wall-clock time in RSA-OAEP private-key decrypts of envelopes (one per request; the endpoint's cost floor), " +
+      "Wall-clock time in RSA-OAEP private-key decrypts of envelopes (one per key tried, so one per request outside a key rotation; the endpoint's cost floor), " +
         'including any time the process was descheduled meanwhile. Against process CPU seconds, the share that is RSA.',
     );
     this.rsaDecrypts = r.counter(

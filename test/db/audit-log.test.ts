@@ -35,6 +35,43 @@ async function asSuperuserWithoutTriggers(knex: Knex, fn: (trx: Knex.Transaction
   });
 }
 
+describe('when a compliance event names an operator or a login', () => {
+  it('then the database takes it only with database_user = the login writing it (migration 20261129000008)', async () => {
+    await f.withDb(async (knex, db) => {
+      const login = ((await knex.raw('SELECT session_user AS login')) as { rows: { login: string }[] }).rows[0]?.login;
+      const audit = new AuditLog(db, { enabled: true, chains: 2, batchMax: 4 }, silent);
+      const named = (detail: Record<string, unknown>): AuditEvent => ({ ...event('subject_exported'), detail });
+      const refusal = /must carry the login that writes it/;
+      await expect(audit.append(named({ operator: 'kim', reason: 'T-1', database_user: 'kims_boss' }))).rejects.toThrow(
+        refusal,
+      );
+      await expect(audit.append(named({ operator: 'kim', reason: 'T-1' }))).rejects.toThrow(refusal);
+      await expect(audit.append(named({ database_user: 'kims_boss' }))).rejects.toThrow(refusal);
+      // Around audit_append too: the trigger is on the table.
+      await expect(
+        knex('audit_events').insert({
+          chain: 1,
+          seq: 1_000_000,
+          occurred_at: new Date(),
+          kind: 'compliance',
+          outcome: 'forged',
+          detail: { operator: 'kim', database_user: 'kims_boss' },
+          prev_hash: 'x',
+          hash: 'x',
+        }),
+      ).rejects.toThrow(refusal);
+      await audit.append(named({ operator: 'kim', reason: 'T-1', database_user: login }));
+      await audit.append(named({ via: 'api', revoked: 1 })); // names nobody: the token API's events
+      const written = await knex('audit_events').where({ outcome: 'subject_exported' }).pluck('detail');
+      expect(written).toEqual([
+        { operator: 'kim', reason: 'T-1', database_user: login },
+        { via: 'api', revoked: 1 },
+      ]);
+      expect((await verifyAuditLog(knex)).ok).toBe(true);
+    });
+  });
+});
+
 describe('when someone tries to change the audit log', () => {
   it('then UPDATE, DELETE and TRUNCATE are refused by the trigger', async () => {
     await f.withDb(async (knex) => {

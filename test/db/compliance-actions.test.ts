@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
+import { recordableAccount } from '../../src/compliance';
 import { DbFixture } from '../helpers/db-fixture';
 import { ok, walkBookAppointment } from '../helpers/walk';
 
@@ -263,7 +264,7 @@ describe('when a compliance officer runs an action under their own database logi
           operator: 'somebody-else',
           reason: 'T-9',
           database_user: user,
-          os_user: userInfo().username,
+          os_user: recordableAccount(userInfo().username),
         });
       } finally {
         await f.withDb(async (knex) => {

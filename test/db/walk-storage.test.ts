@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { verifyAuditLog } from '../../src/audit';
+import { recordableAccount } from '../../src/compliance';
 import { DbFixture } from '../helpers/db-fixture';
 import { walkBookAppointment } from '../helpers/walk';
 
@@ -111,7 +112,7 @@ describe('when the example flow was walked to completion', () => {
       operator: 'alice',
       reason: 'ticket T-42',
       submission_id: id,
-      os_user: userInfo().username,
+      os_user: recordableAccount(userInfo().username),
       database_user: login,
     });
     expect(JSON.stringify(events[0])).not.toContain(CANARY.name);
