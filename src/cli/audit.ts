@@ -1,7 +1,7 @@
 import { queryAuditEvents, verifyAuditLog } from '../audit';
 import { formatAuditRows, subjectRefsOfPhone, type AuditFormat } from '../compliance';
 import { loadConfig, loadDatabaseConfig } from '../config';
-import { openDatabase, type Database } from '../storage';
+import { isPermissionDenied, openDatabase, type Database } from '../storage';
 import {
   actionOf,
   OutputFile,
@@ -139,10 +139,6 @@ async function withDatabase(fn: (db: Database) => Promise<number>): Promise<numb
   } finally {
     await db.close();
   }
-}
-
-function isPermissionDenied(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === '42501';
 }
 
 if (require.main === module) exitWith(runCommand(USAGE, auditCommand));

@@ -5,7 +5,8 @@ import { buildRegistry, type Registry } from '../flows';
 import { registeredFlows } from '../flows/registered';
 import { createLogger, type Logger } from '../logging';
 import { paths } from '../paths';
-import { openDatabase, type Database } from '../storage';
+import { isPermissionDenied, openDatabase, type Database } from '../storage';
+import { CommandError } from './cli';
 import { FlowTokenCodec, TokenService } from '../tokens';
 
 export interface CliContext {
@@ -32,7 +33,7 @@ export async function openCliContext(env: Record<string, string | undefined> = p
     sink: (line) => process.stderr.write(`${line}\n`),
   });
   const registry = buildRegistry(registeredFlows, { schemaOverridesDir: paths.schemaOverrides });
-  const database = await openDatabase(config.database, { migrate: true });
+  const database = await openMigrated(config.database);
   const audit = new AuditLog(database, { ...config.audit, enabled: true }, logger);
   await audit.init();
   const codec = new FlowTokenCodec(config.flowTokens.secrets.map((s) => s.reveal()));
@@ -57,4 +58,21 @@ export async function openCliContext(env: Record<string, string | undefined> = p
       await database.close();
     },
   };
+}
+
+/**
+ * The database with every migration applied. A login without the right to apply a pending one (a
+ * compliance officer's own, after an upgrade) gets a clear error instead of PostgreSQL's.
+ */
+async function openMigrated(config: Config['database']): Promise<Database> {
+  try {
+    return await openDatabase(config, { migrate: true });
+  } catch (err) {
+    if (isPermissionDenied(err))
+      throw new CommandError(
+        "this database login may not apply flowgate's pending migrations (permission denied); " +
+          "run `npm run migrate` with the service's login first, then try again",
+      );
+    throw err;
+  }
 }

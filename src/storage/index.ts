@@ -6,3 +6,4 @@ export { toBuffer, toDate, toJson, toNumber } from './rows';
 export { DatabaseInUseError } from './pglite-lock';
 export { DirectSql, statement } from './direct-sql';
 export type { Statement, BoundStatement, SqlQueryable, SqlTransaction, Row } from './direct-sql';
+export { isPermissionDenied } from './sql-state';

@@ -235,42 +235,73 @@ describe('when compliance staff use the read-only role', () => {
 });
 
 describe('when a compliance officer runs an action under their own database login', () => {
-  (process.env.DATABASE_URL ? it : it.skip)(
-    'then the audit event records that login beside the operator name they typed',
-    async () => {
-      const user = `fgt_officer_${randomBytes(4).toString('hex')}`;
-      const schema = f.env.DATABASE_SCHEMA as string;
+  const withLogin = process.env.DATABASE_URL ? it : it.skip;
+
+  /** A login with the grants README gives officers (no CREATE), for the duration of `fn`. */
+  async function asOfficer(fn: (env: Record<string, string>, user: string) => Promise<void>): Promise<void> {
+    const user = `fgt_officer_${randomBytes(4).toString('hex')}`;
+    const schema = f.env.DATABASE_SCHEMA as string;
+    await f.withDb(async (knex) => {
+      await knex.raw(`CREATE ROLE ${user} LOGIN`);
+      await knex.raw(`GRANT USAGE ON SCHEMA ${schema} TO ${user}`);
+      await knex.raw(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${user}`);
+      await knex.raw(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO ${user}`);
+    });
+    try {
+      const url = new URL(process.env.DATABASE_URL as string);
+      url.username = user;
+      url.password = '';
+      await fn({ DATABASE_URL: url.toString(), SUBMISSION_KEYS: K2 }, user);
+    } finally {
       await f.withDb(async (knex) => {
-        await knex.raw(`CREATE ROLE ${user} LOGIN`);
-        await knex.raw(`GRANT USAGE ON SCHEMA ${schema} TO ${user}`);
-        await knex.raw(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${user}`);
-        await knex.raw(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO ${user}`);
+        await knex.raw(`DROP OWNED BY ${user}`);
+        await knex.raw(`DROP ROLE ${user}`);
       });
+    }
+  }
+
+  const purge = (env: Record<string, string>) =>
+    f.cli(
+      'submissions',
+      ['purge', '--older-than-days', '36500', '--operator', 'somebody-else', '--reason', 'T-9'],
+      env,
+    );
+
+  withLogin('then the audit event records that login beside the operator name they typed', async () => {
+    await asOfficer(async (env, user) => {
+      const r = await purge(env);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const event = await f.withDb((knex) =>
+        knex('compliance_actions').where({ outcome: 'submissions_purged' }).orderBy('occurred_at', 'desc').first(),
+      );
+      expect(event.detail).toMatchObject({
+        operator: 'somebody-else',
+        reason: 'T-9',
+        database_user: user,
+        os_user: recordableAccount(userInfo().username),
+      });
+    });
+  });
+
+  withLogin(
+    'then, with a migration not yet applied, the command says to migrate first and changes nothing',
+    async () => {
+      const last = await f.withDb((knex) => knex('knex_migrations').orderBy('id', 'desc').first());
+      await f.withDb((knex) => knex('knex_migrations').where({ id: last.id }).delete());
       try {
-        const url = new URL(process.env.DATABASE_URL as string);
-        url.username = user;
-        url.password = '';
-        const r = await f.cli(
-          'submissions',
-          ['purge', '--older-than-days', '36500', '--operator', 'somebody-else', '--reason', 'T-9'],
-          { DATABASE_URL: url.toString(), SUBMISSION_KEYS: K2 },
-        );
-        expect(r.stderr).toBe('');
-        expect(r.code).toBe(0);
-        const event = await f.withDb((knex) =>
-          knex('compliance_actions').where({ outcome: 'submissions_purged' }).orderBy('occurred_at', 'desc').first(),
-        );
-        expect(event.detail).toMatchObject({
-          operator: 'somebody-else',
-          reason: 'T-9',
-          database_user: user,
-          os_user: recordableAccount(userInfo().username),
+        await asOfficer(async (env) => {
+          const before = await f.withDb((knex) => knex('audit_events').count('* as n').first());
+          const r = await purge(env);
+          expect(r.code).toBe(1);
+          expect(r.stderr).toContain("may not apply flowgate's pending migrations");
+          expect(r.stderr).toContain('run `npm run migrate` with the service');
+          expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+          const after = await f.withDb((knex) => knex('audit_events').count('* as n').first());
+          expect(after).toEqual(before);
         });
       } finally {
-        await f.withDb(async (knex) => {
-          await knex.raw(`DROP OWNED BY ${user}`);
-          await knex.raw(`DROP ROLE ${user}`);
-        });
+        await f.withDb((knex) => knex('knex_migrations').insert(last));
       }
     },
   );
