@@ -62,7 +62,7 @@ export async function openCliContext(env: Record<string, string | undefined> = p
 
 /**
  * The database with every migration applied. A login without the right to apply a pending one (a
- * compliance officer's own, after an upgrade) gets a clear error instead of PostgreSQL's.
+ * compliance officer's own, after an upgrade), or to use the schema at all, gets a clear error.
  */
 async function openMigrated(config: Config['database']): Promise<Database> {
   try {
@@ -70,8 +70,8 @@ async function openMigrated(config: Config['database']): Promise<Database> {
   } catch (err) {
     if (isPermissionDenied(err))
       throw new CommandError(
-        "this database login may not apply flowgate's pending migrations (permission denied); " +
-          "run `npm run migrate` with the service's login first, then try again",
+        `this database login may not open or migrate flowgate's schema (${(err as Error).message}); ` +
+          "when an upgrade brought migrations, run `npm run migrate` with the service's login first",
       );
     throw err;
   }

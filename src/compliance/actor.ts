@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import type { Knex } from 'knex';
+import { sessionLogin } from '../storage';
 
 /**
  * The accounts a compliance action ran under, beside `operator` (a name the person typed):
@@ -74,14 +75,14 @@ export function ranAsDetail(ranAs: RanAs): { os_user: string; database_user: str
  * process; it is recorded when it passes the operator's checks, else as "(withheld)".
  */
 export async function ranAsOf(knex: Knex): Promise<RanAs> {
-  const result = (await knex.raw('SELECT session_user AS login')) as { rows: { login: string }[] };
+  const databaseUser = await sessionLogin(knex);
   let osUser = 'unknown';
   try {
     osUser = userInfo().username || 'unknown';
   } catch {
     // No passwd entry for this uid (containers): nothing to record.
   }
-  return { osUser: recordableAccount(osUser), databaseUser: String(result.rows[0]?.login) };
+  return { osUser: recordableAccount(osUser), databaseUser };
 }
 
 /** The account name as the audit log may keep it forever, else "(withheld)". */

@@ -16,6 +16,8 @@ export function tokenApiRouter(options: {
   apiKey: string;
   audit: AuditLog;
   logger: Logger;
+  /** The service's database login: its compliance events must name it (migration 20261129000008). */
+  databaseUser: string;
 }): Router {
   const router = express.Router();
   router.use(
@@ -45,7 +47,7 @@ export function tokenApiRouter(options: {
         kind: 'compliance',
         flowId: issued.flowId,
         outcome: 'token_issued',
-        detail: { via: 'api', expires_at: issued.expiresAt.toISOString() },
+        detail: { via: 'api', database_user: options.databaseUser, expires_at: issued.expiresAt.toISOString() },
       });
       res.status(201).json({
         flow_token: issued.token,
@@ -82,7 +84,7 @@ export function tokenApiRouter(options: {
         occurredAt: new Date(),
         kind: 'compliance',
         outcome: 'token_revoked',
-        detail: { via: 'api', revoked },
+        detail: { via: 'api', database_user: options.databaseUser, revoked },
       });
       res.json({ revoked });
     } catch (err) {

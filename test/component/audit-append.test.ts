@@ -27,7 +27,7 @@ describe('when events are appended one after another with await', () => {
     // one resolved. Guarded by a timer so a lost wake-up fails the test instead of hanging it.
     const loop = async (): Promise<void> => {
       for (let i = 0; i < 10; i++) {
-        await t.service.audit.append({ occurredAt: new Date(), kind: 'compliance', outcome: `e${i}` });
+        await t.service.audit.append({ occurredAt: new Date(), kind: 'request', outcome: `e${i}` });
       }
     };
     expect(await within(loop(), 5000)).toBeUndefined();
@@ -37,7 +37,7 @@ describe('when events are appended one after another with await', () => {
 
   it('then concurrent appends are all written', async () => {
     const all = Array.from({ length: 50 }, (_, i) =>
-      t.service.audit.append({ occurredAt: new Date(), kind: 'compliance', outcome: `c${i}` }),
+      t.service.audit.append({ occurredAt: new Date(), kind: 'request', outcome: `c${i}` }),
     );
     expect(await within(Promise.all(all), 5000)).not.toBe('timed out');
     const rows = await t.service.database.knex('audit_events').where('outcome', 'like', 'c%').count({ n: '*' });

@@ -9,7 +9,7 @@ import { ok, pickBookableDate } from '../helpers/walk';
 jest.setTimeout(180_000);
 
 const silent = createLogger({ level: 'error', format: 'json', silent: true });
-const event = (outcome: string): AuditEvent => ({ occurredAt: new Date(), kind: 'compliance', outcome });
+const event = (outcome: string): AuditEvent => ({ occurredAt: new Date(), kind: 'request', outcome });
 
 let f: DbFixture;
 beforeAll(async () => {
@@ -35,38 +35,39 @@ async function asSuperuserWithoutTriggers(knex: Knex, fn: (trx: Knex.Transaction
   });
 }
 
-describe('when a compliance event names an operator or a login', () => {
+describe('when a compliance event is written', () => {
   it('then the database takes it only with database_user = the login writing it (migration 20261129000008)', async () => {
     await f.withDb(async (knex, db) => {
       const login = ((await knex.raw('SELECT session_user AS login')) as { rows: { login: string }[] }).rows[0]?.login;
       const audit = new AuditLog(db, { enabled: true, chains: 2, batchMax: 4 }, silent);
-      const named = (detail: Record<string, unknown>): AuditEvent => ({ ...event('subject_exported'), detail });
+      const compliance = (detail?: unknown): AuditEvent =>
+        ({ occurredAt: new Date(), kind: 'compliance', outcome: 'subject_exported', detail }) as AuditEvent;
       const refusal = /must carry the login that writes it/;
-      await expect(audit.append(named({ operator: 'kim', reason: 'T-1', database_user: 'kims_boss' }))).rejects.toThrow(
-        refusal,
-      );
-      await expect(audit.append(named({ operator: 'kim', reason: 'T-1' }))).rejects.toThrow(refusal);
-      await expect(audit.append(named({ database_user: 'kims_boss' }))).rejects.toThrow(refusal);
-      // Around audit_append too: the trigger is on the table.
-      await expect(
-        knex('audit_events').insert({
-          chain: 1,
-          seq: 1_000_000,
-          occurred_at: new Date(),
-          kind: 'compliance',
-          outcome: 'forged',
-          detail: { operator: 'kim', database_user: 'kims_boss' },
-          prev_hash: 'x',
-          hash: 'x',
-        }),
-      ).rejects.toThrow(refusal);
-      await audit.append(named({ operator: 'kim', reason: 'T-1', database_user: login }));
-      await audit.append(named({ via: 'api', revoked: 1 })); // names nobody: the token API's events
+      for (const detail of [
+        { operator: 'kim', reason: 'T-1', database_user: 'kims_boss' }, // another login
+        { operator: 'kim', reason: 'T-1' }, // none
+        { via: 'api', revoked: 1 }, // naming nobody is no way around it
+        undefined,
+        [{ operator: 'kim', database_user: login }], // not an object
+      ]) {
+        await expect(audit.append(compliance(detail))).rejects.toThrow(refusal);
+      }
+      // Around audit_append too: the trigger is on the table; and no other spelling of the kind.
+      const row = (kind: string) => ({
+        chain: 1,
+        seq: 1_000_000,
+        occurred_at: new Date(),
+        kind,
+        outcome: 'forged',
+        detail: { operator: 'kim', database_user: 'kims_boss' },
+        prev_hash: 'x',
+        hash: 'x',
+      });
+      await expect(knex('audit_events').insert(row('compliance'))).rejects.toThrow(refusal);
+      await expect(knex('audit_events').insert(row('Compliance'))).rejects.toThrow(/audit_events_kind/);
+      await audit.append(compliance({ operator: 'kim', reason: 'T-1', database_user: login }));
       const written = await knex('audit_events').where({ outcome: 'subject_exported' }).pluck('detail');
-      expect(written).toEqual([
-        { operator: 'kim', reason: 'T-1', database_user: login },
-        { via: 'api', revoked: 1 },
-      ]);
+      expect(written).toEqual([{ operator: 'kim', reason: 'T-1', database_user: login }]);
       expect((await verifyAuditLog(knex)).ok).toBe(true);
     });
   });

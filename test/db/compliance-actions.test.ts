@@ -294,7 +294,7 @@ describe('when a compliance officer runs an action under their own database logi
           const before = await f.withDb((knex) => knex('audit_events').count('* as n').first());
           const r = await purge(env);
           expect(r.code).toBe(1);
-          expect(r.stderr).toContain("may not apply flowgate's pending migrations");
+          expect(r.stderr).toContain("may not open or migrate flowgate's schema (");
           expect(r.stderr).toContain('run `npm run migrate` with the service');
           expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
           const after = await f.withDb((knex) => knex('audit_events').count('* as n').first());
