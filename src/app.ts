@@ -17,7 +17,7 @@ export interface AppDeps {
   readonly bodyLimitBytes: number;
   readonly tokenApiKey: string | undefined;
   /** The database login, named in the token API's compliance events. */
-  readonly databaseUser: string;
+  readonly databaseUser: () => Promise<string>;
   readonly trustProxy: boolean | number;
   /** Edge rate limits (failed requests per address, global ceiling) and per-token counting. */
   readonly rateLimiter?: RateLimiter;

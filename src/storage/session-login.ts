@@ -11,3 +11,13 @@ export async function sessionLogin(knex: Knex): Promise<string> {
   if (typeof login !== 'string') throw new Error('the database did not report session_user');
   return login;
 }
+
+/**
+ * `sessionLogin`, asked on first use and remembered once it succeeded: a service starts without a
+ * reachable database (after an outage, workers restart before it returns), so it cannot ask at
+ * start, and a failed lookup is tried again next time.
+ */
+export function lazySessionLogin(knex: Knex): () => Promise<string> {
+  let known: string | undefined;
+  return async () => (known ??= await sessionLogin(knex));
+}
