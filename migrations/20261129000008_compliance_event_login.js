@@ -1,8 +1,8 @@
 // @ts-check
 /**
  * Every compliance event carries the login that writes it: `detail.database_user` must equal
- * `session_user`, which PostgreSQL authenticated and SET ROLE does not change (the CLIs record
- * their connection's login, the token API the service's). A login with write access to the audit
+ * `session_user`, which PostgreSQL authenticated and SET ROLE does not change (the audit log adds
+ * the login of the connection it writes on, src/audit/audit-log.ts). A login with write access to the audit
  * table can still type any operator name, but cannot write a compliance event under another
  * login; the hash chain covers `detail`, so the value cannot be changed afterwards without verify
  * noticing. `kind` is limited to the two kinds there are, so no event escapes the check by

@@ -16,8 +16,6 @@ export interface AppDeps {
   readonly tokens: TokenService;
   readonly bodyLimitBytes: number;
   readonly tokenApiKey: string | undefined;
-  /** The database login, named in the token API's compliance events. */
-  readonly databaseUser: () => Promise<string>;
   readonly trustProxy: boolean | number;
   /** Edge rate limits (failed requests per address, global ceiling) and per-token counting. */
   readonly rateLimiter?: RateLimiter;
@@ -42,15 +40,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(healthRouter(deps.knex, { isDraining: deps.isDraining }));
   app.use(flowRouter(deps.dispatcher, deps.bodyLimitBytes, deps.rateLimiter));
   if (deps.tokenApiKey) {
-    app.use(
-      tokenApiRouter({
-        tokens: deps.tokens,
-        apiKey: deps.tokenApiKey,
-        audit: deps.audit,
-        logger: deps.logger,
-        databaseUser: deps.databaseUser,
-      }),
-    );
+    app.use(tokenApiRouter({ tokens: deps.tokens, apiKey: deps.tokenApiKey, audit: deps.audit, logger: deps.logger }));
   }
   for (const router of deps.extraRouters ?? []) app.use(router);
   app.use((_req: Request, res: Response) => {

@@ -12,7 +12,7 @@ import { flowEdge, recordedSecurityHeaders } from './http';
 import { FlowgateMetrics, metricsRouter } from './metrics';
 import { createCounterStore, RateLimiter, RefusalAudit } from './ratelimit';
 import { paths } from './paths';
-import { lazySessionLogin, openDatabase, type Database } from './storage';
+import { openDatabase, type Database } from './storage';
 import { FlowTokenCodec, TokenService } from './tokens';
 import type express from 'express';
 
@@ -120,8 +120,6 @@ export async function createService(config: Config, options: ServiceOptions = {}
       tokens,
       bodyLimitBytes: config.bodyLimitBytes,
       tokenApiKey: config.tokenApiKey?.reveal(),
-      // Asked when the token API first needs it: the service starts without a reachable database.
-      databaseUser: lazySessionLogin(database.knex),
       trustProxy: config.trustProxy,
       rateLimiter,
       isDraining: () => readiness.draining,

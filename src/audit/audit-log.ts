@@ -1,7 +1,14 @@
 import type { Knex } from 'knex';
 import { isDatabaseUnavailable } from '../flows/database-errors';
 import type { Logger } from '../logging';
-import { statement, type BoundStatement, type DirectSql, type SqlQueryable, type Statement } from '../storage';
+import {
+  sessionLogin,
+  statement,
+  type BoundStatement,
+  type DirectSql,
+  type SqlQueryable,
+  type Statement,
+} from '../storage';
 import { canonicalContent, GENESIS_HASH } from './chain';
 import type { AuditEvent } from './event';
 
@@ -71,6 +78,8 @@ export class AuditLog {
   readonly #writing = new Set<Promise<void>>();
   #scheduled = false;
   #batchSizes: ((size: number) => void) | undefined;
+  /** This pool's login, once asked (see #stamped): not at start, which must work without a database. */
+  #login: string | undefined;
 
   /** `db`: the process's database (knex for set-up and compliance, its direct statements for requests). */
   constructor(db: { readonly knex: Knex; readonly sql: DirectSql }, options: AuditLogOptions, logger: Logger) {
@@ -99,7 +108,7 @@ export class AuditLog {
   /** Appends inside a knex transaction (compliance actions: the change and its event commit together). */
   async appendInTransaction(trx: Knex.Transaction, event: AuditEvent): Promise<void> {
     if (!this.#options.enabled) return;
-    await trx.raw('select audit_append(?, ?::jsonb)', this.#arguments([event]));
+    await trx.raw('select audit_append(?, ?::jsonb)', this.#arguments([await this.#stamped(event, trx)]));
   }
 
   /**
@@ -127,6 +136,11 @@ export class AuditLog {
    */
   append(event: AuditEvent): Promise<void> {
     if (!this.#options.enabled) return Promise.resolve();
+    if (event.kind === 'compliance') return this.#stamped(event, this.#knex).then((e) => this.#enqueue(e));
+    return this.#enqueue(event);
+  }
+
+  #enqueue(event: AuditEvent): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new AuditWriteTimeoutError(APPEND_TIMEOUT_MS)), APPEND_TIMEOUT_MS);
       timer.unref();
@@ -211,6 +225,17 @@ export class AuditLog {
    */
   async #write(events: readonly AuditEvent[]): Promise<void> {
     await this.#sql.query(APPEND, this.#arguments(events));
+  }
+
+  /**
+   * A compliance event with `detail.database_user`: the login of the connection that writes it,
+   * which the database requires of every compliance event (migration 20261129000008), so whoever
+   * runs a compliance command cannot record it under another login. Request events pass as they are.
+   */
+  async #stamped(event: AuditEvent, db: Knex | Knex.Transaction): Promise<AuditEvent> {
+    if (event.kind !== 'compliance') return event;
+    this.#login ??= await sessionLogin(db);
+    return { ...event, detail: { ...(event.detail ?? {}), database_user: this.#login } };
   }
 
   #arguments(events: readonly AuditEvent[]): [number, string] {

@@ -5,7 +5,7 @@ import {
   exportSubjectData,
   InvalidActorError,
   purgeOlderThan,
-  ranAsOf,
+  osAccount,
   readSubmission,
   reencryptAll,
   SubmissionNotFoundError,
@@ -97,8 +97,9 @@ export async function submissionsCommand(argv: string[], io: Io): Promise<number
         audit: ctx.audit,
         subjectHashKey: ctx.config.subjectHashKey.reveal(),
       };
-      // The typed --operator is a claim; the accounts it ran under are recorded beside it.
-      const actor: Actor = { ...claimed, ranAs: await ranAsOf(deps.knex) };
+      // The typed --operator is a claim; the OS account (and, added by the audit log, the
+      // database login) are recorded beside it.
+      const actor: Actor = { ...claimed, osUser: osAccount() };
       const emit = (text: string): void => {
         if (out) out.write(text);
         else io.out(text.replace(/\n$/, ''));

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config';
-import { ranAsDetail, ranAsOf } from '../compliance';
+import { osAccount } from '../compliance';
 import { InvalidPhoneNumberError } from '../tokens';
 import { InvalidTtlError, UnknownFlowIdError } from '../tokens/token-service';
 import { CommandError, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
@@ -63,15 +63,13 @@ async function issueDirect(
 ): Promise<Record<string, unknown>> {
   const ctx = await openCliContext();
   try {
-    // Asked first: once the token exists, nothing may keep its audit event from being written.
-    const ranAs = ranAsDetail(await ranAsOf(ctx.database.knex));
     const issued = await ctx.tokens.issue({ flowId, phone, ttlSeconds });
     await ctx.audit.append({
       occurredAt: new Date(),
       kind: 'compliance',
       flowId,
       outcome: 'token_issued',
-      detail: { via: 'cli', ...ranAs, expires_at: issued.expiresAt.toISOString() },
+      detail: { via: 'cli', os_user: osAccount(), expires_at: issued.expiresAt.toISOString() },
     });
     return {
       flow_token: issued.token,
@@ -92,7 +90,6 @@ async function issueDirect(
 async function revokeDirect(body: { phone?: string; token_id?: string }): Promise<{ revoked: number }> {
   const ctx = await openCliContext();
   try {
-    const ranAs = ranAsDetail(await ranAsOf(ctx.database.knex));
     const revoked = body.phone
       ? await ctx.tokens.revokeAllFor(body.phone)
       : (await ctx.tokens.revoke(String(body.token_id)))
@@ -102,7 +99,7 @@ async function revokeDirect(body: { phone?: string; token_id?: string }): Promis
       occurredAt: new Date(),
       kind: 'compliance',
       outcome: 'token_revoked',
-      detail: { via: 'cli', ...ranAs, revoked },
+      detail: { via: 'cli', os_user: osAccount(), revoked },
     });
     return { revoked };
   } catch (err) {

@@ -1,16 +1,4 @@
 import { userInfo } from 'node:os';
-import type { Knex } from 'knex';
-import { sessionLogin } from '../storage';
-
-/**
- * The accounts a compliance action ran under, beside `operator` (a name the person typed):
- * `databaseUser` is the PostgreSQL login, which the database checks when the event is written;
- * `osUser` is the operating-system account, as this process sees it.
- */
-export interface RanAs {
-  readonly osUser: string;
-  readonly databaseUser: string;
-}
 
 /** Who says they run a compliance action, and why, as typed. */
 export interface ClaimedActor {
@@ -18,9 +6,13 @@ export interface ClaimedActor {
   readonly reason: string;
 }
 
-/** Who runs a compliance action and why: recorded in the action's audit event. */
+/**
+ * Who runs a compliance action and why: recorded in the action's audit event, with the
+ * operating-system account as this process sees it (`osAccount`). The database login is added by
+ * the audit log itself, which the database checks (src/audit/audit-log.ts, #stamped).
+ */
 export interface Actor extends ClaimedActor {
-  readonly ranAs: RanAs;
+  readonly osUser: string;
 }
 
 export class InvalidActorError extends Error {
@@ -62,27 +54,16 @@ export function assertValidActor(actor: ClaimedActor): ClaimedActor {
 
 const WITHHELD = '(withheld)';
 
-/** How the accounts appear in an audit event's detail. */
-export function ranAsDetail(ranAs: RanAs): { os_user: string; database_user: string } {
-  return { os_user: ranAs.osUser, database_user: ranAs.databaseUser };
-}
-
 /**
- * The OS account running this process and the login of `knex`'s connections (`session_user`,
- * which SET ROLE does not change). The login is recorded as PostgreSQL reports it: the database
- * refuses a compliance event whose `database_user` is not the login writing it (migration
- * 20261129000008), so it cannot be another officer's. The OS account is only reported by this
- * process; it is recorded when it passes the operator's checks, else as "(withheld)".
+ * The operating-system account running this process, as the audit log may keep it: only reported
+ * by this process, not verified; "(withheld)" when it fails the operator's checks.
  */
-export async function ranAsOf(knex: Knex): Promise<RanAs> {
-  const databaseUser = await sessionLogin(knex);
-  let osUser = 'unknown';
+export function osAccount(): string {
   try {
-    osUser = userInfo().username || 'unknown';
+    return recordableAccount(userInfo().username || 'unknown');
   } catch {
-    // No passwd entry for this uid (containers): nothing to record.
+    return 'unknown'; // no passwd entry for this uid (containers)
   }
-  return { osUser: recordableAccount(osUser), databaseUser };
 }
 
 /** The account name as the audit log may keep it forever, else "(withheld)". */

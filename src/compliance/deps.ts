@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { AuditEvent, AuditLog } from '../audit';
 import type { AtRestCipher } from '../crypto';
-import { ranAsDetail, type Actor } from './actor';
+import type { Actor } from './actor';
 
 /** What the compliance actions need; the CLI builds it from the service's own configuration. */
 export interface ComplianceDeps {
@@ -30,7 +30,7 @@ export function complianceEvent(
       via: 'cli',
       operator: actor.operator,
       reason: actor.reason,
-      ...ranAsDetail(actor.ranAs),
+      os_user: actor.osUser,
       ...detail,
     },
   };

@@ -1,6 +1,6 @@
 /** Compliance actions on stored data: each one checks its input and records itself in the audit log. */
-export { assertValidActor, InvalidActorError, ranAsDetail, ranAsOf, recordableAccount } from './actor';
-export type { Actor, ClaimedActor, RanAs } from './actor';
+export { assertValidActor, InvalidActorError, osAccount, recordableAccount } from './actor';
+export type { Actor, ClaimedActor } from './actor';
 export type { ComplianceDeps } from './deps';
 export { subjectOfPhone, subjectRefsOfPhone } from './subject-lookup';
 export {

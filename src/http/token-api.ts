@@ -16,8 +16,6 @@ export function tokenApiRouter(options: {
   apiKey: string;
   audit: AuditLog;
   logger: Logger;
-  /** The service's database login: its compliance events must name it (migration 20261129000008). */
-  databaseUser: () => Promise<string>;
 }): Router {
   const router = express.Router();
   router.use(
@@ -41,15 +39,13 @@ export function tokenApiRouter(options: {
       return badRequest(res, 'flow_id and phone are required strings');
     if (ttl !== undefined && typeof ttl !== 'number') return badRequest(res, 'ttl_seconds must be a number');
     try {
-      // Asked first: once the token exists, nothing may keep its audit event from being written.
-      const databaseUser = await options.databaseUser();
       const issued = await options.tokens.issue({ flowId, phone, ttlSeconds: ttl });
       await options.audit.append({
         occurredAt: new Date(),
         kind: 'compliance',
         flowId: issued.flowId,
         outcome: 'token_issued',
-        detail: { via: 'api', database_user: databaseUser, expires_at: issued.expiresAt.toISOString() },
+        detail: { via: 'api', expires_at: issued.expiresAt.toISOString() },
       });
       res.status(201).json({
         flow_token: issued.token,
@@ -73,7 +69,6 @@ export function tokenApiRouter(options: {
     const body = objectBody(req.body);
     if (!body) return badRequest(res, 'body must be a JSON object with "flow_token", "token_id" or "phone"');
     try {
-      const databaseUser = await options.databaseUser();
       let revoked: number;
       if (typeof body.flow_token === 'string' || typeof body.token_id === 'string') {
         const id = tokenIdOf(String(body.flow_token ?? body.token_id));
@@ -87,7 +82,7 @@ export function tokenApiRouter(options: {
         occurredAt: new Date(),
         kind: 'compliance',
         outcome: 'token_revoked',
-        detail: { via: 'api', database_user: databaseUser, revoked },
+        detail: { via: 'api', revoked },
       });
       res.json({ revoked });
     } catch (err) {

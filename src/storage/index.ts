@@ -7,4 +7,4 @@ export { DatabaseInUseError } from './pglite-lock';
 export { DirectSql, statement } from './direct-sql';
 export type { Statement, BoundStatement, SqlQueryable, SqlTransaction, Row } from './direct-sql';
 export { isPermissionDenied } from './sql-state';
-export { lazySessionLogin, sessionLogin } from './session-login';
+export { sessionLogin } from './session-login';

@@ -37,37 +37,56 @@ async function asSuperuserWithoutTriggers(knex: Knex, fn: (trx: Knex.Transaction
 
 describe('when a compliance event is written', () => {
   it('then the database takes it only with database_user = the login writing it (migration 20261129000008)', async () => {
-    await f.withDb(async (knex, db) => {
-      const login = ((await knex.raw('SELECT session_user AS login')) as { rows: { login: string }[] }).rows[0]?.login;
-      const audit = new AuditLog(db, { enabled: true, chains: 2, batchMax: 4 }, silent);
-      const compliance = (detail?: unknown): AuditEvent =>
-        ({ occurredAt: new Date(), kind: 'compliance', outcome: 'subject_exported', detail }) as AuditEvent;
-      const refusal = /must carry the login that writes it/;
-      for (const detail of [
-        { operator: 'kim', reason: 'T-1', database_user: 'kims_boss' }, // another login
-        { operator: 'kim', reason: 'T-1' }, // none
-        { via: 'api', revoked: 1 }, // naming nobody is no way around it
-        undefined,
-        [{ operator: 'kim', database_user: login }], // not an object
-      ]) {
-        await expect(audit.append(compliance(detail))).rejects.toThrow(refusal);
-      }
-      // Around audit_append too: the trigger is on the table; and no other spelling of the kind.
-      const row = (kind: string) => ({
+    await f.withDb(async (knex) => {
+      // Straight into the table, as a login with INSERT on it could: the trigger is on the table.
+      const row = (kind: string, detail: unknown) => ({
         chain: 1,
         seq: 1_000_000,
         occurred_at: new Date(),
         kind,
         outcome: 'forged',
-        detail: { operator: 'kim', database_user: 'kims_boss' },
+        detail: JSON.stringify(detail),
         prev_hash: 'x',
         hash: 'x',
       });
-      await expect(knex('audit_events').insert(row('compliance'))).rejects.toThrow(refusal);
-      await expect(knex('audit_events').insert(row('Compliance'))).rejects.toThrow(/audit_events_kind/);
-      await audit.append(compliance({ operator: 'kim', reason: 'T-1', database_user: login }));
+      const refusal = /must carry the login that writes it/;
+      for (const detail of [
+        { operator: 'kim', reason: 'T-1', database_user: 'kims_boss' }, // another login
+        { operator: 'kim', reason: 'T-1' }, // none
+        { via: 'api', revoked: 1 }, // naming nobody is no way around it
+        null,
+        [{ operator: 'kim', database_user: 'kims_boss' }], // not an object
+      ]) {
+        await expect(knex('audit_events').insert(row('compliance', detail))).rejects.toThrow(refusal);
+      }
+      await expect(knex('audit_events').insert(row('Compliance', { operator: 'kim' }))).rejects.toThrow(
+        /audit_events_kind/,
+      );
+    });
+  });
+
+  it('then the audit log names the login it writes with, whatever the event claimed', async () => {
+    await f.withDb(async (knex, db) => {
+      const login = ((await knex.raw('SELECT session_user AS login')) as { rows: { login: string }[] }).rows[0]?.login;
+      const audit = new AuditLog(db, { enabled: true, chains: 2, batchMax: 4 }, silent);
+      const compliance = (detail?: Record<string, unknown>): AuditEvent => ({
+        occurredAt: new Date(),
+        kind: 'compliance',
+        outcome: 'subject_exported',
+        detail,
+      });
+      await audit.append(compliance({ operator: 'kim', reason: 'T-1', database_user: 'kims_boss' }));
+      await audit.append(compliance());
+      await knex.transaction((trx) => audit.appendInTransaction(trx, compliance({ operator: 'lee' })));
       const written = await knex('audit_events').where({ outcome: 'subject_exported' }).pluck('detail');
-      expect(written).toEqual([{ operator: 'kim', reason: 'T-1', database_user: login }]);
+      expect(written).toHaveLength(3);
+      expect(written).toEqual(
+        expect.arrayContaining([
+          { operator: 'kim', reason: 'T-1', database_user: login },
+          { database_user: login },
+          { operator: 'lee', database_user: login },
+        ]),
+      );
       expect((await verifyAuditLog(knex)).ok).toBe(true);
     });
   });
