@@ -139,6 +139,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     rateLimits: {
       perTokenPerMinute: integer(raw, 'RATE_LIMIT_PER_TOKEN_PER_MINUTE', 1, 100000),
       failedPerIpPerMinute: integer(raw, 'RATE_LIMIT_FAILED_PER_IP_PER_MINUTE', 1, 100000),
+      tokenApiPerMinute: integer(raw, 'RATE_LIMIT_TOKEN_API_PER_MINUTE', 1, 100000),
       globalPerSecond: integer(raw, 'RATE_LIMIT_GLOBAL_PER_SECOND', 1, 1000000),
     },
     trustProxy: trustProxy(raw),
