@@ -18,7 +18,10 @@ import type { WindowCount } from './store';
  * steady as a token bucket of the same rate and size, never a doubled burst.
  */
 export function slidingCount(c: WindowCount, windowMs: number, at: number): number {
-  return Math.ceil(c.previous * previousWeight(c, windowMs, at)) + c.count;
+  // previous × (share of the previous window still covered), as one division: exact in whole
+  // milliseconds, where 1 − elapsed / window would round 9 up to 9.000000000000002 (and then to 10).
+  const remaining = Math.min(windowMs, Math.max(0, c.resetAt - at));
+  return Math.ceil((c.previous * remaining) / windowMs) + c.count;
 }
 
 /**
@@ -27,18 +30,11 @@ export function slidingCount(c: WindowCount, windowMs: number, at: number): numb
  */
 export function slidingFreeAt(c: WindowCount, windowMs: number, limit: number, at: number): number {
   const room = limit - 1; // what the estimate must fall to before the next hit
-  const start = c.resetAt - windowMs;
   if (c.count <= room) {
-    // ceil(previous × weight) ≤ room − count  ⇔  weight ≤ (room − count) / previous.
+    // ceil(previous × remaining / window) ≤ room − count  ⇔  remaining ≤ (room − count) × window / previous.
     if (c.previous === 0) return at;
-    const weight = (room - c.count) / c.previous;
-    return Math.max(at, Math.ceil(start + windowMs * (1 - weight)));
+    return Math.max(at, c.resetAt - Math.floor(((room - c.count) * windowMs) / c.previous));
   }
   // This window's count alone is too many: wait until it, as the next window's previous, has faded.
-  return Math.max(at, Math.ceil(c.resetAt + windowMs * (1 - Math.max(room, 0) / c.count)));
-}
-
-function previousWeight(c: WindowCount, windowMs: number, at: number): number {
-  const start = c.resetAt - windowMs;
-  return Math.min(1, Math.max(0, 1 - (at - start) / windowMs));
+  return Math.max(at, c.resetAt + windowMs - Math.floor((Math.max(room, 0) * windowMs) / c.count));
 }

@@ -37,6 +37,7 @@ describe('when requests arrive at any times', () => {
           }
         },
       ),
+      { numRuns: 300 },
     );
   });
 
@@ -68,6 +69,7 @@ describe('when requests arrive at any times', () => {
           }
         },
       ),
+      { numRuns: 2000 },
     );
   });
 });
