@@ -162,14 +162,21 @@ describe('when a media object is validated against the strict schema', () => {
       { 'max-file-size-kb': 10, 'allowed-mime-types': ['application/pdf'], 'max-uploaded-documents': 40 },
       'DocumentPicker',
     );
-    expect(docs).toMatchObject({ kind: 'document', maxFiles: 30, maxFileBytes: 10240, allowedMimeTypes: ['application/pdf'] });
+    expect(docs).toMatchObject({
+      kind: 'document',
+      maxFiles: 30,
+      maxFileBytes: 10240,
+      allowedMimeTypes: ['application/pdf'],
+    });
   });
 });
 
 describe('when a decrypted file is typed by its content', () => {
   it('then magic bytes decide, the extension only tells container formats apart', () => {
     expect(detectContentType(Buffer.from('%PDF-1.7\n'), 'x.jpg')).toBe('application/pdf');
-    expect(detectContentType(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0]), 'a.pdf')).toBe('image/png');
+    expect(detectContentType(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0]), 'a.pdf')).toBe(
+      'image/png',
+    );
     expect(detectContentType(Buffer.from('PK\u0003\u0004rest'), 'cv.docx')).toBe(
       'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
     );

@@ -168,7 +168,8 @@ export class Simulator {
     const inputs: Json = { ...interaction.inputs };
     for (const field of view.fields) {
       if (!(field.name in inputs)) continue;
-      if (this.options.pickerFiles) inputs[field.name] = await this.options.pickerFiles.resolve(field, inputs[field.name]);
+      if (this.options.pickerFiles)
+        inputs[field.name] = await this.options.pickerFiles.resolve(field, inputs[field.name]);
       else if (isObject(inputs[field.name]) && '$files' in (inputs[field.name] as Json))
         throw new SimulationError(`${label}: input "${field.name}" gives $files, but no CDN stand-in is set up`);
     }
