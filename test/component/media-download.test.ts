@@ -1,8 +1,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { defineFlow, defineScreen, next, showError } from '../../src/flows';
 import submitClaim from '../../src/flows/submit-claim';
-import { encryptMediaFile, hostAllowed, MEDIA_ERRORS, type MediaErrorCode } from '../../src/media';
+import { claimData } from '../../src/flows/submit-claim/screens/claim';
+import { documents } from '../../src/flows/submit-claim/screens/documents';
+import { encryptMediaFile, hostAllowed, MediaError, MEDIA_ERRORS, type MediaErrorCode } from '../../src/media';
 import { startTestService, type TestService } from '../helpers/test-service';
 import { ok } from '../helpers/walk';
 import type { WhatsAppClient } from '../helpers/whatsapp-client';
@@ -99,12 +102,37 @@ function mediaObject(plain: Buffer, o: Options = {}) {
 
 const jpeg = (size = 600) => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(size - 4)]);
 
+/** A handler that tries to fetch what the request did not carry: an altered object, or a made-up one. */
+const sneaky = defineFlow({
+  id: 'sneaky-claim',
+  flowJson: submitClaim.flowJson,
+  onInit: () => next('CLAIM', claimData()),
+  screens: [
+    defineScreen<{ receipts: Record<string, unknown>[] }>('CLAIM', {
+      async onDataExchange({ data }, ctx) {
+        const codes: string[] = [];
+        const first = data.receipts[0] as Record<string, unknown>;
+        for (const item of [{ ...first, cdn_url: `http://127.0.0.1:${port}/file/elsewhere` }, mediaObject(jpeg())]) {
+          try {
+            await ctx.media.fetch(item);
+            codes.push('fetched');
+          } catch (err) {
+            codes.push(err instanceof MediaError ? err.code : 'other');
+          }
+        }
+        return showError(codes.join(','));
+      },
+    }),
+    documents,
+  ],
+});
+
 let t: TestService;
 let client: WhatsAppClient;
 beforeAll(async () => {
   await startCdn();
   t = await startTestService({
-    flows: [submitClaim],
+    flows: [submitClaim, sneaky],
     env: { MEDIA_MAX_FILE_BYTES: '4096', MEDIA_CONNECT_TIMEOUT_MS: '500', MEDIA_DOWNLOAD_TIMEOUT_MS: '1000' },
   });
   client = t.client('submit-claim');
@@ -240,6 +268,20 @@ describe('when a handler fetches picker files over real HTTP', () => {
     const hitsBefore = hits.length;
     const again = ok(await client.exchange(token, 'CLAIM', { category: 'travel', amount: '10', receipts: [item] }));
     expect(again.screen).toBe('DOCUMENTS');
+    expect(hits.length).toBe(hitsBefore);
+  });
+});
+
+describe('when a handler asks for a file its request did not carry', () => {
+  it('then it is refused without a download (no fetching of URLs a handler makes up)', async () => {
+    const token = await t.issueToken('+14155559999', 'sneaky-claim');
+    const sneakyClient = t.client('sneaky-claim');
+    ok(await sneakyClient.init(token));
+    const hitsBefore = hits.length;
+    const reply = ok(
+      await sneakyClient.exchange(token, 'CLAIM', { category: 'travel', amount: '1', receipts: [mediaObject(jpeg())] }),
+    );
+    expect((reply.data as Record<string, unknown>).error_message).toBe('media_not_in_request,media_not_in_request');
     expect(hits.length).toBe(hitsBefore);
   });
 });
