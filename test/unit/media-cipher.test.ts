@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import Ajv from 'ajv';
+import fc from 'fast-check';
 import {
   decryptMediaFile,
   detectContentType,
@@ -183,5 +184,46 @@ describe('when a decrypted file is typed by its content', () => {
     expect(detectContentType(Buffer.from('PK\u0003\u0004rest'), 'cv.exe')).toBe('application/zip');
     expect(detectContentType(Buffer.from('hello, world\n'), 'a.txt')).toBe('text/plain');
     expect(detectContentType(Buffer.from([0x4d, 0x5a, 0x90, 0x00, 0xff]), 'a.pdf')).toBe('application/octet-stream');
+  });
+});
+
+describe('when any part of a file or its metadata is changed (property)', () => {
+  const plain = randomBytes(100);
+  const { cdnFile: file, keys } = encryptMediaFile(plain);
+  it('then no change ever yields a plaintext: every one is a MediaError', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.record({
+            kind: fc.constant('flip' as const),
+            at: fc.nat(file.length - 1),
+            bit: fc.integer({ min: 0, max: 7 }),
+          }),
+          fc.record({ kind: fc.constant('cut' as const), at: fc.nat(file.length - 1) }),
+          fc.record({ kind: fc.constant('append' as const), extra: fc.uint8Array({ minLength: 1, maxLength: 32 }) }),
+          fc.record({
+            kind: fc.constant('key' as const),
+            which: fc.constantFrom('iv', 'encryptionKey', 'hmacKey', 'encryptedHash', 'plaintextHash'),
+            at: fc.nat(15),
+          }),
+        ),
+        (change) => {
+          let f = file;
+          let k: MediaKeys = keys;
+          if (change.kind === 'flip') {
+            f = Buffer.from(file);
+            f[change.at] = (f[change.at] as number) ^ (1 << change.bit);
+          } else if (change.kind === 'cut') f = file.subarray(0, change.at);
+          else if (change.kind === 'append') f = Buffer.concat([file, Buffer.from(change.extra)]);
+          else {
+            const v = Buffer.from(keys[change.which]);
+            v[change.at] = (v[change.at] as number) ^ 1;
+            k = { ...keys, [change.which]: v };
+          }
+          expect(codeOf(() => decryptMediaFile(f, k))).toMatch(/^media_/);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
