@@ -47,4 +47,12 @@ export interface Config {
     readonly globalPerSecond: number;
   };
   readonly trustProxy: boolean | number;
+  readonly webhook: {
+    readonly path: string;
+    readonly verifyToken: Secret | undefined;
+    /** Secrets that sign webhook notifications: WEBHOOK_APP_SECRET, else the app secrets. */
+    readonly appSecrets: readonly Secret[];
+    readonly bodyLimitBytes: number;
+    readonly hookTimeoutMs: number;
+  };
 }
