@@ -154,7 +154,7 @@ function webhookConfig(
   appSecrets: readonly Secret[],
 ): Config['webhook'] {
   const path = nonEmpty(raw, 'WEBHOOK_PATH');
-  if (!/^\/[A-Za-z0-9._~\/-]{0,200}$/.test(path) || path.startsWith('/flows/') || path.startsWith('/api/')) {
+  if (!/^\/[A-Za-z0-9._~/-]{0,200}$/.test(path) || path.startsWith('/flows/') || path.startsWith('/api/')) {
     throw new ConfigError(
       'WEBHOOK_PATH',
       'must be a path like /webhook (letters, digits, . _ ~ / -), outside /flows/ and /api/',

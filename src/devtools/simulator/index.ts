@@ -6,3 +6,5 @@ export { InteractiveDriver, LineReader } from './interactive';
 export { BadReplyError, openReply, sealRequest } from './wire';
 export { buildScreenView, renderScreen, resolveBindings } from './screen-view';
 export type { ScreenView, ViewAction, ViewField } from './screen-view';
+export { deliverCompletion, DeliveryError } from './webhook-delivery';
+export type { CompletionDeliveryOptions } from './webhook-delivery';
