@@ -232,6 +232,30 @@ describe('when the completion hook fails or hangs', () => {
   });
 });
 
+describe('when the process stopped before a hook finished', () => {
+  it('then a redelivery runs it again from the stored reply, and only once its first run must be over', async () => {
+    const token = await t.issueToken('+14155550109', 'phone-complete');
+    const body = completionNotification({ flowToken: token, answers: { name: 'Resume', national_id: 'R1' } });
+    expect((await post(body)).status).toBe(200);
+    expect(hookControls.calls).toHaveLength(1);
+    const row = () => knex()('webhook_messages').where({ token_id: tokenIdOf(token) });
+    // As if the process had stopped mid-hook just now: a retry arriving meanwhile does not rerun it.
+    await row().update({ hook_status: 'pending', received_at: new Date() });
+    expect((await post(body)).status).toBe(200);
+    expect(hookControls.calls).toHaveLength(1);
+    // Long after the hook's timeout: the redelivery runs it, on the decrypted stored reply.
+    await row().update({ hook_status: 'pending', received_at: new Date(Date.now() - 60_000) });
+    expect((await post(body)).status).toBe(200);
+    expect(hookControls.calls).toHaveLength(2);
+    expect(hookControls.calls[1]).toMatchObject({
+      tokenId: tokenIdOf(token),
+      data: { name: 'Resume', national_id: 'R1' },
+    });
+    expect((await row().first()).hook_status).toBe('done');
+    expect(await count('submissions', { token_id: tokenIdOf(token) })).toBe(1);
+  });
+});
+
 describe('when Meta sends flow health alerts', () => {
   const alerts: [string, Record<string, unknown>][] = [
     [

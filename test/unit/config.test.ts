@@ -101,6 +101,11 @@ describe('when a variable is wrong, then ConfigError names it', () => {
     ['RATE_LIMIT_GLOBAL_PER_SECOND', { RATE_LIMIT_GLOBAL_PER_SECOND: '0' }],
     ['SUBMISSION_RETENTION_DAYS', { SUBMISSION_RETENTION_DAYS: '0' }],
     ['FLOWS_PREVIOUS_PRIVATE_KEY_FILES', { FLOWS_PREVIOUS_PRIVATE_KEY_FILES: 'a.pem,,b.pem' }],
+    ['WEBHOOK_PATH', { WEBHOOK_PATH: 'webhook' }],
+    ['WEBHOOK_PATH', { WEBHOOK_PATH: '/flows/webhook' }],
+    ['WEBHOOK_PATH', { WEBHOOK_PATH: '/hook?x=1' }],
+    ['WEBHOOK_BODY_LIMIT_BYTES', { WEBHOOK_BODY_LIMIT_BYTES: '10' }],
+    ['COMPLETION_HOOK_TIMEOUT_MS', { COMPLETION_HOOK_TIMEOUT_MS: 'soon' }],
   ];
   it.each(cases)('%s (%j)', (variable, overrides) => {
     const err = configError(overrides);
@@ -122,6 +127,8 @@ describe('when a variable is wrong, then ConfigError names it', () => {
           'TOKEN_API_KEY',
           'METRICS_TOKEN',
           'REDIS_URL',
+          'WEBHOOK_VERIFY_TOKEN',
+          'WEBHOOK_APP_SECRET',
         ].includes(n),
     );
     expect(untested).toEqual([]);
