@@ -41,7 +41,7 @@ export function webhookRouter(options: {
         edgeError: isJson(req.headers['content-type']) ? undefined : { outcome: 'unsupported_media_type', status: 415 },
       };
       const result = await receiver.receive(post);
-      await options.rateLimiter?.recordOutcome(req.ip, result.status);
+      await options.rateLimiter?.recordOutcome(req.ip, failedAs(result.status));
       send(res, result);
     },
   );
@@ -63,7 +63,7 @@ export function webhookRouter(options: {
     });
     // The rest of an oversized body is not read; close the connection rather than drain it.
     if (result.status === 413) res.set('Connection', 'close');
-    await options.rateLimiter?.recordOutcome(req.ip, result.status);
+    await options.rateLimiter?.recordOutcome(req.ip, failedAs(result.status));
     send(res, result);
   });
   return router;
@@ -121,6 +121,15 @@ export function flowMessagesRouter(options: { knex: Knex; apiKey: string; logger
     next(err);
   });
   return router;
+}
+
+/**
+ * The status a refused notification counts as against its address (RATE_LIMIT_FAILED_PER_IP_PER_MINUTE):
+ * a missing or wrong webhook signature (401, 403) counts like the endpoint's signature refusal (432),
+ * so an address probing with forged notifications is cut off like one probing the endpoint.
+ */
+function failedAs(status: number): number {
+  return status === 401 || status === 403 ? 432 : status;
 }
 
 function send(res: Response, result: WebhookAnswer): void {

@@ -39,7 +39,15 @@ export async function tokenOfSentMessage(knex: Knex, messageId: string): Promise
 /** Deduplication rows outlive WhatsApp's 36 hours of retries by a margin, then go. */
 export const DELIVERY_MEMORY_DAYS = 7;
 
+/**
+ * Deletes deduplication rows past their use, and the sent-message links of tokens that expired as
+ * long ago (no reply can still link to them). Returns how many rows went.
+ */
 export async function forgetOldDeliveries(knex: Knex, now = new Date()): Promise<number> {
   const cutoff = new Date(now.getTime() - DELIVERY_MEMORY_DAYS * 86_400_000);
-  return knex('webhook_messages').where('received_at', '<', cutoff).delete();
+  const deliveries = await knex('webhook_messages').where('received_at', '<', cutoff).delete();
+  const links = await knex('flow_token_messages')
+    .whereIn('token_id', knex('flow_tokens').where('expires_at', '<', cutoff).select('id'))
+    .delete();
+  return deliveries + links;
 }

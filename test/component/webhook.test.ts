@@ -1,5 +1,6 @@
 import bookAppointment from '../../src/flows/book-appointment';
 import { exportSubjectData, eraseSubject } from '../../src/compliance';
+import { forgetOldDeliveries, messageHash } from '../../src/webhooks';
 import phoneComplete, { hookControls } from '../fixtures/flows/phone-complete';
 import { startTestService, type TestService } from '../helpers/test-service';
 import {
@@ -253,6 +254,32 @@ describe('when the process stopped before a hook finished', () => {
     });
     expect((await row().first()).hook_status).toBe('done');
     expect(await count('submissions', { token_id: tokenIdOf(token) })).toBe(1);
+  });
+});
+
+describe('when deduplication rows are past their use', () => {
+  it('then they are deleted after 7 days, with the sent-message links of long-expired tokens', async () => {
+    const fresh = await t.issueToken('+14155550110', 'phone-complete');
+    const old = await t.issueToken('+14155550111', 'phone-complete');
+    await knex()('flow_tokens')
+      .where({ id: tokenIdOf(old) })
+      .update({ expires_at: new Date(Date.now() - 8 * 86_400_000) });
+    await knex()('flow_token_messages').insert([
+      { message_hash: messageHash('wamid.fresh'), token_id: tokenIdOf(fresh) },
+      { message_hash: messageHash('wamid.old'), token_id: tokenIdOf(old) },
+    ]);
+    await knex()('webhook_messages').insert([
+      { message_hash: messageHash('wamid.recent'), outcome: 'stored' },
+      {
+        message_hash: messageHash('wamid.ancient'),
+        outcome: 'stored',
+        received_at: new Date(Date.now() - 8 * 86_400_000),
+      },
+    ]);
+    expect(await forgetOldDeliveries(knex())).toBe(2);
+    expect(await count('webhook_messages', { message_hash: messageHash('wamid.recent') })).toBe(1);
+    expect(await count('flow_token_messages', { token_id: tokenIdOf(fresh) })).toBe(1);
+    expect(await count('flow_token_messages', { token_id: tokenIdOf(old) })).toBe(0);
   });
 });
 
