@@ -184,7 +184,14 @@ export class WebhookReceiver {
       this.deps.metrics.messages.inc({ kind: 'nfm_reply', outcome: result.outcome });
       this.#logReply(result, requestId);
       if (result.stored) hooks.push(this.#hooks.run(result.stored, requestId));
-      else if (result.unfinishedHook) hooks.push(this.#hooks.resume(result.unfinishedHook, requestId));
+      else if (result.unfinishedHook) {
+        // The reply is stored: a hook that cannot be resumed (an undecryptable row, say) is logged,
+        // never a reason to refuse the delivery (WhatsApp would redeliver it for 36 hours).
+        const resumed = this.#hooks.resume(result.unfinishedHook, requestId).catch((err: unknown) => {
+          this.deps.logger.warn('onComplete could not be resumed', { requestId, error: errorSummary(err) });
+        });
+        hooks.push(resumed);
+      }
     }
   }
 
