@@ -1,10 +1,11 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import {
   deliverCompletion,
   InteractiveDriver,
   LineReader,
+  PickerFiles,
   parseWalkScript,
   readPassphraseFile,
   ScriptDriver,
@@ -36,7 +37,11 @@ declaration and the routing model.
                    (environment, or keys/dev-secrets.json as npm start generates it)
 --webhook          when the flow closes on the device (complete), deliver the reply to this webhook
                    as WhatsApp would (nfm_reply, signed), e.g. --webhook /webhook (resolved
-                   against --url)`;
+                   against --url)
+
+PhotoPicker/DocumentPicker inputs take local files (interactively: paths, comma-separated; in a
+script: {"$files": ["a.jpg"]}, relative to the script): the simulator encrypts them as WhatsApp
+does and serves them from a CDN stand-in on a loopback port (the service must not be in production).`;
 
 export async function simulateCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandLine(argv, {
@@ -83,6 +88,8 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
     driver = new InteractiveDriver(reader, out);
   }
   io.out(`simulating ${flowId} against ${endpoint}${appSecret ? ' (signed)' : ''}`);
+  // Picker files ({"$files": [...]}, paths relative to the script) are served by a local CDN stand-in.
+  const pickerFiles = new PickerFiles(values.script ? dirname(resolve(values.script)) : process.cwd());
   try {
     const result = await new Simulator({
       flow,
@@ -94,6 +101,7 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
       out,
       ping: values['skip-ping'] !== true,
       onDeviceComplete: webhookDelivery(values.webhook, url, appSecret, token, values.phone, out),
+      pickerFiles,
     }).run();
     const problems = result.mismatches.map(formatMismatch);
     if (script && !result.completed && !script.allowIncomplete && problems.length === 0) {
@@ -113,6 +121,7 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   } finally {
     reader?.close();
+    await pickerFiles.close();
   }
 }
 
