@@ -8,13 +8,14 @@ import { AtRestCipher, loadPrivateKeyFile, writeKeyPair } from './crypto';
 import { buildRegistry, Dispatcher, type FlowDefinition, type Registry, type RequestObservation } from './flows';
 import { registeredFlows } from './flows/registered';
 import { createLogger, type Logger } from './logging';
-import { flowEdge, recordedSecurityHeaders } from './http';
+import { flowEdge, flowMessagesRouter, recordedSecurityHeaders, webhookRouter } from './http';
 import { MediaService } from './media';
 import { FlowgateMetrics, metricsRouter } from './metrics';
 import { createCounterStore, RateLimiter, RefusalAudit } from './ratelimit';
 import { paths } from './paths';
 import { openDatabase, type Database } from './storage';
 import { FlowTokenCodec, TokenService } from './tokens';
+import { WebhookReceiver, webhookRegistry } from './webhooks';
 import type express from 'express';
 
 export interface Service {
@@ -59,6 +60,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
   const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
   const privateKeys = loadKeys(config, logger);
   const registry = buildRegistry(options.flows ?? registeredFlows, { schemaOverridesDir: paths.schemaOverrides });
+  const webhookFlows = webhookRegistry(registry);
   for (const flow of registry.values()) {
     for (const w of flow.warnings) logger.warn(`flow ${flow.id}: ${w.message}`, { path: w.path, screen: w.screen });
   }
@@ -114,6 +116,20 @@ export async function createService(config: Config, options: ServiceOptions = {}
       perTokenPerMinute: config.rateLimits.perTokenPerMinute,
       media: new MediaService({ knex: database.knex, cipher, audit, logger, settings: config.media }),
     });
+    const webhook = new WebhookReceiver({
+      knex: database.knex,
+      audit,
+      cipher,
+      codec,
+      flows: webhookFlows,
+      logger,
+      metrics: metrics.webhook,
+      subjectHashKey: config.subjectHashKey.reveal(),
+      appSecrets: config.webhook.appSecrets.map((s) => s.reveal()),
+      verifyToken: config.webhook.verifyToken?.reveal(),
+      hookTimeoutMs: config.webhook.hookTimeoutMs,
+    });
+    webhook.alerts.start();
     const metricsToken = config.metricsToken?.reveal();
     const renderMetrics = options.renderMetrics ?? (async () => metrics.render());
     const readiness = { draining: false };
@@ -132,6 +148,15 @@ export async function createService(config: Config, options: ServiceOptions = {}
       extraRouters: [
         // On the main port /metrics exists only with METRICS_TOKEN; without it the path is a 404.
         ...(metricsToken ? [metricsRouter({ render: renderMetrics, token: metricsToken })] : []),
+        webhookRouter({
+          receiver: webhook,
+          path: config.webhook.path,
+          bodyLimitBytes: config.webhook.bodyLimitBytes,
+          rateLimiter,
+        }),
+        ...(config.tokenApiKey
+          ? [flowMessagesRouter({ knex: database.knex, apiKey: config.tokenApiKey.reveal(), logger })]
+          : []),
         ...(options.extraRouters ?? []),
       ],
     });
@@ -162,6 +187,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       },
       async close() {
         metrics.stopProcessMetrics();
+        webhook.alerts.stop();
         await audit.flush();
         await rateLimiter.close().catch((error: unknown) => logger.warn('closing the rate-limit store', { error }));
         await database.close();

@@ -186,6 +186,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       globalPerSecond: v(() => integer(raw, 'RATE_LIMIT_GLOBAL_PER_SECOND', 1, 1000000)),
     },
     trustProxy: v(() => trustProxy(raw)),
+    webhook: v(() => webhookConfig(raw, secret, appSecret ? [appSecret, ...previousAppSecrets] : [])),
     media: {
       allowedHosts: v(() => mediaHosts(list(raw, 'MEDIA_ALLOWED_HOSTS'))),
       allowLoopback: !production,
@@ -198,6 +199,29 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const [first, ...more] = problems;
   if (first) throw new ConfigError(first.variable, first.message, more);
   return deepFreeze(config);
+}
+
+/** The webhook's settings (src/webhooks/); its path must be a plain absolute path. */
+function webhookConfig(
+  raw: (name: string) => string | undefined,
+  secret: (name: string) => Secret | undefined,
+  appSecrets: readonly Secret[],
+): Config['webhook'] {
+  const path = nonEmpty(raw, 'WEBHOOK_PATH');
+  if (!/^\/[A-Za-z0-9._~/-]{0,200}$/.test(path) || path.startsWith('/flows/') || path.startsWith('/api/')) {
+    throw new ConfigError(
+      'WEBHOOK_PATH',
+      'must be a path like /webhook (letters, digits, . _ ~ / -), outside /flows/ and /api/',
+    );
+  }
+  const own = secret('WEBHOOK_APP_SECRET');
+  return {
+    path,
+    verifyToken: secret('WEBHOOK_VERIFY_TOKEN'),
+    appSecrets: own ? [own] : appSecrets,
+    bodyLimitBytes: integer(raw, 'WEBHOOK_BODY_LIMIT_BYTES', 1024, 64 * 1024 * 1024),
+    hookTimeoutMs: integer(raw, 'COMPLETION_HOOK_TIMEOUT_MS', 100, 60_000),
+  };
 }
 
 function specOf(name: string): VarSpec {

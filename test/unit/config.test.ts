@@ -102,6 +102,11 @@ describe('when a variable is wrong, then ConfigError names it', () => {
     ['RATE_LIMIT_TOKEN_API_PER_MINUTE', { RATE_LIMIT_TOKEN_API_PER_MINUTE: '100001' }],
     ['SUBMISSION_RETENTION_DAYS', { SUBMISSION_RETENTION_DAYS: '0' }],
     ['FLOWS_PREVIOUS_PRIVATE_KEY_FILES', { FLOWS_PREVIOUS_PRIVATE_KEY_FILES: 'a.pem,,b.pem' }],
+    ['WEBHOOK_PATH', { WEBHOOK_PATH: 'webhook' }],
+    ['WEBHOOK_PATH', { WEBHOOK_PATH: '/flows/webhook' }],
+    ['WEBHOOK_PATH', { WEBHOOK_PATH: '/hook?x=1' }],
+    ['WEBHOOK_BODY_LIMIT_BYTES', { WEBHOOK_BODY_LIMIT_BYTES: '10' }],
+    ['COMPLETION_HOOK_TIMEOUT_MS', { COMPLETION_HOOK_TIMEOUT_MS: 'soon' }],
     ['MEDIA_ALLOWED_HOSTS', { MEDIA_ALLOWED_HOSTS: 'https://mmg.whatsapp.net' }],
     ['MEDIA_ALLOWED_HOSTS', { MEDIA_ALLOWED_HOSTS: '*' }],
     ['MEDIA_MAX_FILE_BYTES', { MEDIA_MAX_FILE_BYTES: String(26 * 1024 * 1024) }],
@@ -129,6 +134,8 @@ describe('when a variable is wrong, then ConfigError names it', () => {
           'TOKEN_API_KEY',
           'METRICS_TOKEN',
           'REDIS_URL',
+          'WEBHOOK_VERIFY_TOKEN',
+          'WEBHOOK_APP_SECRET',
         ].includes(n),
     );
     expect(untested).toEqual([]);
