@@ -50,6 +50,8 @@ export function generateFlowTypes(flowJsonText: string, options: GenerateOptions
       `      readonly next: ${q([...new Set(forward)])};`,
       `      /** Where \`next()\` may go from onBack: the screens routing here, or this screen again. */`,
       `      readonly back: ${q([...new Set(back)])};`,
+      `      /** refresh_on_back: onBack is required when true and refused when false. */`,
+      `      readonly refreshOnBack: ${screen.refreshOnBack};`,
       `    };`,
     ].join('\n');
   });

@@ -51,6 +51,8 @@ export interface ScreenInfo {
   readonly data: Readonly<Record<string, Json>>;
   /** Data keys bound to error messages (Form `error-messages`, component `error-message`): optional in responses. */
   readonly errorKeys: ReadonlySet<string>;
+  /** `refresh_on_back: true`: back on this screen asks the endpoint (onBack) for the previous screen's data. */
+  readonly refreshOnBack: boolean;
 }
 
 export interface FlowInfo {
@@ -122,7 +124,7 @@ function readScreen(id: string, raw: Json): ScreenInfo {
   if (isObject(raw.data)) {
     for (const [key, decl] of Object.entries(raw.data)) if (isObject(decl)) data[key] = decl;
   }
-  return { id, inputs, payloads, data, errorKeys };
+  return { id, inputs, payloads, data, errorKeys, refreshOnBack: raw.refresh_on_back === true };
 }
 
 function readInput(node: Json, component: string, conditional: boolean): InputInfo {

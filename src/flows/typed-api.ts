@@ -42,6 +42,7 @@ export interface FlowTypeShape {
       readonly data: object;
       readonly next: string;
       readonly back: string;
+      readonly refreshOnBack: boolean;
     };
   };
 }
@@ -76,16 +77,28 @@ export type DataExchangeResult<F extends FlowTypeShape, S extends ScreenIdOf<F>>
 export type BackResult<F extends FlowTypeShape, S extends ScreenIdOf<F>> =
   NextScreenResult<ScreenOf<F, S>['back']> | ShowErrorResult<ScreenOf<F, S>['data']>;
 
-export interface TypedScreenHandlers<F extends FlowTypeShape, S extends ScreenIdOf<F>> {
-  readonly onDataExchange?: (
-    request: ScreenRequest<ScreenOf<F, S>['request']>,
-    context: TypedFlowContext<F>,
-  ) => Awaitable<DataExchangeResult<F, S>>;
-  readonly onBack?: (
-    request: ScreenRequest<Record<string, unknown>>,
-    context: TypedFlowContext<F>,
-  ) => Awaitable<BackResult<F, S>>;
-}
+/**
+ * The handlers of screen S, as the registry wants them at boot: `onDataExchange` exactly when the
+ * screen sends data_exchange, `onBack` exactly when it has `refresh_on_back: true`.
+ */
+export type TypedScreenHandlers<F extends FlowTypeShape, S extends ScreenIdOf<F>> = ([
+  ScreenOf<F, S>['request'],
+] extends [never]
+  ? { readonly onDataExchange?: never }
+  : {
+      readonly onDataExchange: (
+        request: ScreenRequest<ScreenOf<F, S>['request']>,
+        context: TypedFlowContext<F>,
+      ) => Awaitable<DataExchangeResult<F, S>>;
+    }) &
+  (ScreenOf<F, S>['refreshOnBack'] extends true
+    ? {
+        readonly onBack: (
+          request: ScreenRequest<Record<string, unknown>>,
+          context: TypedFlowContext<F>,
+        ) => Awaitable<BackResult<F, S>>;
+      }
+    : { readonly onBack?: never });
 
 declare const flowBrand: unique symbol;
 

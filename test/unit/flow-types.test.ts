@@ -37,6 +37,7 @@ describe('when handlers are compiled against the generated types', () => {
   it.each([
     ['screen-id', 'a wrong screen id'],
     ['route', 'a transition routing_model forbids'],
+    ['handlers', 'handlers the Flow JSON does not call (or a missing one)'],
     ['missing-field', 'a missing declared field'],
     ['wrong-type', 'a wrong field type'],
     ['undeclared-field', 'a field the target does not declare'],
