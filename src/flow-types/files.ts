@@ -19,16 +19,31 @@ export function findFlowJsonFiles(root: string): string[] {
   }).sort();
 }
 
+/**
+ * Schema overrides of a flow (`schemas/flows/<flow-id>/<SCREEN>.json`, the flow id being its
+ * folder's name, as `npm run new-flow` makes it): screen id → file text.
+ */
+function overridesFor(root: string, flowId: string): Record<string, string> {
+  const dir = join(root, 'schemas', 'flows', flowId);
+  if (!existsSync(dir)) return {};
+  return Object.fromEntries(
+    readdirSync(dir)
+      .filter((f) => /^[A-Za-z_]+\.json$/.test(f))
+      .map((f) => [f.slice(0, -'.json'.length), readFileSync(join(dir, f), 'utf8')]),
+  );
+}
+
 /** The generated source for one flow.json (which must be inside `root`). */
 export function flowTypesFor(root: string, flowJsonFile: string): string {
   const folder = dirname(flowJsonFile);
+  const flowName = folder.split(sep).pop() ?? 'flow';
   let apiImport = relative(folder, join(root, 'src', 'flows', 'typed-api'))
     .split(sep)
     .join('/');
   if (!apiImport.startsWith('.')) apiImport = `./${apiImport}`;
   const text = readFileSync(flowJsonFile, 'utf8');
   try {
-    return generateFlowTypes(text, { apiImport, flowName: folder.split(sep).pop() ?? 'flow' });
+    return generateFlowTypes(text, { apiImport, flowName, overrides: overridesFor(root, flowName) });
   } catch (err) {
     throw new FlowTypesError(`${relative(root, flowJsonFile)}: cannot generate types (${(err as Error).message})`);
   }
@@ -86,7 +101,8 @@ export function findStaleFlowTypes(root: string, flowJsonFiles = findFlowJsonFil
       continue;
     }
     const current = readFileSync(target, 'utf8');
-    if (hashOfGenerated(current) !== flowJsonHash(readFileSync(file, 'utf8'))) {
+    const flowName = dirname(file).split(sep).pop() ?? 'flow';
+    if (hashOfGenerated(current) !== flowJsonHash(readFileSync(file, 'utf8'), overridesFor(root, flowName))) {
       out.push({ ...entry, reason: 'stale' });
     } else if (current !== flowTypesFor(root, file)) {
       out.push({ ...entry, reason: 'edited' });

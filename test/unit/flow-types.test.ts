@@ -194,6 +194,25 @@ describe('when flow.json changes and the types are not regenerated', () => {
     expect(findStaleFlowTypes(root).map((s) => s.reason)).toEqual(['edited']);
   });
 
+  it("then a schema override replaces the screen's request type, and changing it makes the types stale", () => {
+    writeFlowTypes(root);
+    const overrideDir = join(root, 'schemas', 'flows', 'survey');
+    mkdirSync(overrideDir, { recursive: true });
+    const schema = {
+      type: 'object',
+      properties: { ok: { type: 'boolean' }, note: { type: 'string' } },
+      required: ['ok'],
+    };
+    writeFileSync(join(overrideDir, 'THANKS.json'), JSON.stringify(schema));
+    expect(findStaleFlowTypes(root).map((s) => s.reason)).toEqual(['stale']);
+    writeFlowTypes(root);
+    expect(requestLine(readFileSync(generated(), 'utf8').split('Screen THANKS')[1] ?? '')).toBe(
+      '{ readonly ok: boolean; readonly note?: string }',
+    );
+    expect(findStaleFlowTypes(root)).toEqual([]);
+    rmSync(join(root, 'schemas'), { recursive: true });
+  });
+
   it('then a flow.json that cannot be read fails npm run types with the file named', () => {
     writeFileSync(flowJson(), '{ "version": "7.3", ');
     const run = types();
