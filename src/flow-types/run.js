@@ -14,4 +14,5 @@ require.extensions['.ts'] = (module, filename) => {
   module._compile(outputText, filename);
 };
 
-process.exitCode = require('./cli.ts').main(process.argv.slice(2), join(__dirname, '..', '..'));
+const code = require('./cli.ts').main(process.argv.slice(2), join(__dirname, '..', '..'));
+if (code !== undefined) process.exitCode = code;

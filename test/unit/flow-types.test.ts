@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,12 @@ import { compileFiles, expectedErrors, ROOT } from '../helpers/compile-fixture';
  * Typed flows (issue #20): the types `npm run types` generates from a flow.json, what the compiler
  * then accepts and refuses in handlers, and the drift check.
  */
+
+/** Polls `done` every 50 ms for up to 30 s. */
+async function waitFor(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 600 && !done(); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!done()) throw new Error('timed out waiting');
+}
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'flows', 'typed-survey');
 const GOOD = join(FIXTURE, 'index.ts');
@@ -212,6 +218,25 @@ describe('when flow.json changes and the types are not regenerated', () => {
     expect(findStaleFlowTypes(root)).toEqual([]);
     rmSync(join(root, 'schemas'), { recursive: true });
   });
+
+  it("then npm run types -- --watch regenerates a flow's types when its flow.json is saved", async () => {
+    writeFlowTypes(root);
+    const child = spawn(process.execPath, [join(root, 'src', 'flow-types', 'run.js'), '--watch', '--quiet'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      await waitFor(() => out.includes('watching src/flows/survey/flow.json'));
+      const json = JSON.parse(readFileSync(flowJson(), 'utf8')) as { screens: { data: Record<string, unknown> }[] };
+      (json.screens[2] as { data: Record<string, unknown> }).data.watched = { type: 'boolean', __example__: true };
+      writeFileSync(flowJson(), JSON.stringify(json));
+      await waitFor(() => readFileSync(generated(), 'utf8').includes('readonly watched: boolean'));
+      expect(findStaleFlowTypes(root)).toEqual([]);
+    } finally {
+      child.kill();
+    }
+  }, 60_000);
 
   it('then a flow.json that cannot be read fails npm run types with the file named', () => {
     writeFileSync(flowJson(), '{ "version": "7.3", ');
