@@ -35,6 +35,7 @@ export default tseslint.config(
         module: 'writable',
         console: 'readonly',
         process: 'readonly',
+        __dirname: 'readonly',
       },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
