@@ -76,13 +76,15 @@ import { typedFlow, type DateRange, type MediaItem } from '${options.apiImport}'
 export interface FlowTypes {
   /** Screens a flow may open on (no route leads to them): what onInit may return. */
   readonly entry: ${q(entry)};
+  /** Every screen id. */
+  readonly ids: ${q(ids)};
   readonly screens: {
 ${screens.join('\n')}
   };
 }
 
 /** A screen id of this flow. */
-export type ScreenId = keyof FlowTypes['screens'];
+export type ScreenId = FlowTypes['ids'];
 /** What screen S sends to the endpoint. */
 export type RequestOf<S extends ScreenId> = FlowTypes['screens'][S]['request'];
 /** The data that shows screen S. */

@@ -36,6 +36,8 @@ import {
 /** What a generated `FlowTypes` looks like. */
 export interface FlowTypeShape {
   readonly entry: string;
+  /** Every screen id (the keys of `screens`), spelled out so compiler messages list them. */
+  readonly ids: string;
   readonly screens: {
     readonly [screen: string]: {
       readonly request: unknown;
@@ -61,7 +63,7 @@ export interface DateRange {
 export type MediaItem = Readonly<Record<string, unknown>>;
 
 type Awaitable<T> = T | Promise<T>;
-type ScreenIdOf<F extends FlowTypeShape> = keyof F['screens'] & string;
+type ScreenIdOf<F extends FlowTypeShape> = F['ids'] & keyof F['screens'];
 type ScreenOf<F extends FlowTypeShape, S extends ScreenIdOf<F>> = F['screens'][S];
 
 /** The context, with `answers` typed: what each screen sent, when it has been answered. */
