@@ -90,5 +90,15 @@ describe('when a developer runs npm run new-flow', () => {
     expect(broken.stderr).toMatch(
       /error: src\/flows\/hello-world\/screens\/start\.ts line \d+: next\("FINISHED"\): "FINISHED" is not a screen/,
     );
+
+    // flow.json changed and `npm run types` not run since: check says so.
+    writeFileSync(start, typed);
+    const flowFile = join(copy, 'src/flows/hello-world/flow.json');
+    writeFileSync(flowFile, readFileSync(flowFile, 'utf8').replace('"title": "Thank you"', '"title": "Thanks"'));
+    const stale = await runNode([join(copy, 'dist/src/cli/check.js')], { cwd: copy });
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toContain(
+      'src/flows/hello-world/flow.generated.ts was generated from another version of src/flows/hello-world/flow.json: run `npm run types`',
+    );
   }, 360_000);
 });
