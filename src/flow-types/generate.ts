@@ -70,9 +70,9 @@ export function generateFlowTypes(flowJsonText: string, options: GenerateOptions
   return `${GENERATED_MARK}
 // flow.json sha256: ${flowJsonHash(flowJsonText, overrides)}${Object.keys(overrides).length > 0 ? `\n// Request types of ${Object.keys(overrides).sort().join(', ')} come from schemas/flows/ overrides.` : ''}
 // Git-ignored: the build, typecheck, lint and tests make it; README "Typed flows" says why.
-import { typedFlow, type DateRange, type MediaItem } from '${options.apiImport}';
+import { typedFlow, type DateRange, type MediaItem } from ${JSON.stringify(options.apiImport)};
 
-/** The ${options.flowName} flow as its flow.json (Flow JSON ${flow.version || '?'}) describes it. */
+/** The ${commentSafe(options.flowName)} flow as its flow.json (Flow JSON ${commentSafe(flow.version) || '?'}) describes it. */
 export interface FlowTypes {
   /** Screens a flow may open on (no route leads to them): what onInit may return. */
   readonly entry: ${q(entry)};
@@ -95,4 +95,12 @@ export type MediaTypes = DateRange | MediaItem;
 /** The handler API, checked against this flow.json. */
 export const { defineFlow, defineScreen, next, showError, complete } = typedFlow<FlowTypes>();
 `;
+}
+
+/**
+ * Text from the flow's files that goes into a comment of the generated module: only characters
+ * that cannot end the comment, so a crafted flow.json cannot put code into a compiled file.
+ */
+function commentSafe(text: string): string {
+  return text.replace(/[^A-Za-z0-9 ._-]/g, '_');
 }

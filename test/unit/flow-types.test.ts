@@ -145,6 +145,13 @@ describe('when types are generated from Flow JSON', () => {
     expect(() => generateFlowTypes('[1]', options)).toThrow(/must be a JSON object/);
   });
 
+  it('then text from flow.json cannot leave its comment or literal in the generated module', () => {
+    const text = oneScreen('7.3 */ require("child_process") /*', [], { "k'};/*": "x' } */ }", '${form.a}': 1 });
+    const source = generateFlowTypes(text, { ...options, flowName: "evil*/'x" });
+    expect(source).not.toMatch(/\*\/ require|evil\*\//);
+    expect(requestLine(source)).toBe('{ readonly "k\'};/*": "x\' } */ }"; readonly "${form.a}": 1 }');
+  });
+
   it('then the same flow.json always gives the same file', () => {
     const text = readFileSync(join(FIXTURE, 'flow.json'), 'utf8');
     expect(generateFlowTypes(text, options)).toBe(generateFlowTypes(text, options));
