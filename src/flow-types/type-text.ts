@@ -71,7 +71,14 @@ function wrapForArray(type: string): string {
   return /^[A-Za-z0-9_<>, ]+$/.test(type) || type.startsWith('{') ? type : `(${type})`;
 }
 
-/** What an input sends: the value type WhatsApp puts in the payload for this component. */
+/**
+ * What an input sends: the value type WhatsApp puts in the payload for this component, as Meta's
+ * component reference describes it (https://developers.facebook.com/docs/whatsapp/flows/reference/components):
+ * text as a string, a selection as its option id, multi-selections as arrays of ids, OptIn as a
+ * boolean, dates as "YYYY-MM-DD", a CalendarPicker range as { "start-date", "end-date" }, media
+ * pickers as arrays of objects. It always matches what the request check (src/flow-json/
+ * incoming-schema.ts) lets through, so a handler never gets a value its type does not allow.
+ */
 export function inputValueType(input: InputInfo): string {
   const options =
     input.optionIds && input.optionIds.length > 0 ? union(input.optionIds.map((id) => JSON.stringify(id))) : undefined;
