@@ -46,6 +46,8 @@ export interface ServiceOptions {
   readonly migrate?: boolean;
   /** What `/metrics` on the main port serves (default: this process's metrics; workers: the cluster's). */
   readonly renderMetrics?: () => Promise<string>;
+  /** The time per-address rate limits are reckoned in (default Date.now; tests move it across windows). */
+  readonly rateLimitClock?: () => number;
 }
 
 /**
@@ -82,6 +84,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       logger,
       metrics,
       refusals: new RefusalAudit((event) => audit.append(event), logger),
+      clock: options.rateLimitClock,
     });
     if (!config.audit.enabled) logger.warn('AUDIT_ENABLED=false: requests are not audited');
     const codec = new FlowTokenCodec(config.flowTokens.secrets.map((s) => s.reveal()));
@@ -122,6 +125,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       tokens,
       bodyLimitBytes: config.bodyLimitBytes,
       tokenApiKey: config.tokenApiKey?.reveal(),
+      tokenApiPerMinute: config.rateLimits.tokenApiPerMinute,
       trustProxy: config.trustProxy,
       rateLimiter,
       isDraining: () => readiness.draining,

@@ -160,6 +160,12 @@ export const ENV_SPEC: readonly VarSpec[] = [
     description: 'Rejected requests (400, 404, 413, 415, 421, 432) one address may cause per minute.',
   },
   {
+    name: 'RATE_LIMIT_TOKEN_API_PER_MINUTE',
+    default: '600',
+    description:
+      'Requests one address may make to the token API per sliding minute, failed authentications included; counted in the shared store.',
+  },
+  {
     name: 'RATE_LIMIT_GLOBAL_PER_SECOND',
     default: '2000',
     description: 'Ceiling on requests per second for the whole service.',

@@ -44,6 +44,8 @@ export interface Config {
   readonly rateLimits: {
     readonly perTokenPerMinute: number;
     readonly failedPerIpPerMinute: number;
+    /** Token API requests per address per sliding minute (shared store). */
+    readonly tokenApiPerMinute: number;
     readonly globalPerSecond: number;
   };
   readonly trustProxy: boolean | number;
