@@ -184,6 +184,10 @@ export const FLOW_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,39}$/;
  * action, `onBack` exactly when it has `refresh_on_back: true`. Terminal screens and screens that
  * only `navigate` need no definition.
  *
+ * This is the untyped form: you write `TData`. A flow's `flow.generated.ts` (`npm run types`)
+ * exports a `defineScreen` that takes it, the routes and the target screens' data from the Flow
+ * JSON instead (see ./typed-api.ts).
+ *
  * @typeParam TData - The shape of the screen's `data_exchange` payload (see {@link ScreenRequest}).
  * @param screen - The screen's `id` in the Flow JSON.
  * @param handlers - `onDataExchange` and/or `onBack`.
