@@ -58,6 +58,11 @@ export const ENV_SPEC: readonly VarSpec[] = [
     description: 'Comma-separated earlier app secrets still accepted during an app-secret rotation.',
   },
   {
+    name: 'FLOW_TOKEN_SIGNATURE',
+    description:
+      '`required` or `verify`: whether flows whose Flow JSON declares data_api_version 4.0 and version 7.3 or later must send `flow_token_signature` (`required`, else 427) or have it checked only when present (`verify`). A signature that is present is always verified. Default: `required` in production, `verify` otherwise.',
+  },
+  {
     name: 'DATABASE_URL',
     secret: true,
     description: 'PostgreSQL connection string. Unset: the embedded PGlite database in PGLITE_DATA_DIR.',

@@ -75,6 +75,20 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     throw new ConfigError('META_PREVIOUS_APP_SECRETS', 'is set but META_APP_SECRET is not');
   }
 
+  // Data API 4.0 (src/protocol/NOTES.md): no default in the table, production requires it.
+  const flowTokenSignature =
+    raw('FLOW_TOKEN_SIGNATURE') === undefined
+      ? production
+        ? 'required'
+        : 'verify'
+      : oneOf(raw, 'FLOW_TOKEN_SIGNATURE', ['required', 'verify'] as const);
+  if (flowTokenSignature === 'required' && !appSecret) {
+    throw new ConfigError(
+      'FLOW_TOKEN_SIGNATURE',
+      'is required but META_APP_SECRET is not set (nothing to verify with)',
+    );
+  }
+
   const flowTokenSecret = requiredSecret('FLOW_TOKEN_SECRET');
   assertKeyLength('FLOW_TOKEN_SECRET', flowTokenSecret);
   const previousTokenSecrets = list(raw, 'FLOW_TOKEN_PREVIOUS_SECRETS').map((s) => new Secret(s));
@@ -109,6 +123,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     previousPrivateKeyFiles: list(raw, 'FLOWS_PREVIOUS_PRIVATE_KEY_FILES').map((p) => resolve(cwd, p)),
     previousPrivateKeyPassphrase: previousKeyPassphrase ?? privateKeyPassphrase,
     appSecrets: appSecret ? [appSecret, ...previousAppSecrets] : [],
+    flowTokenSignature,
     database: {
       url: databaseUrl,
       schema: identifier(raw, 'DATABASE_SCHEMA'),

@@ -52,8 +52,9 @@ function deriveAction(
     const field = formRef ? screen.fields.get(formRef) : undefined;
     if (field) {
       fieldOfKey[key] = field.name;
-      properties[key] = fieldSchema(field, flowVersion);
-      if (field.required === true) required.push(key);
+      properties[key] = fieldSchema(field.conditional ? { ...field, required: false } : field, flowVersion);
+      // An input inside an If/Switch branch may not be on screen: its value may be absent.
+      if (field.required === true && !field.conditional) required.push(key);
     } else if (typeof value === 'string' && (WHOLE_DATA.test(value) || formRef)) {
       properties[key] = {};
     } else if (typeof value === 'string' && ANY_BINDING.test(value)) {

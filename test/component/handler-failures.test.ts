@@ -222,12 +222,12 @@ describe('when WhatsApp pings', () => {
     const reply = await client.ping();
     expect(reply.status).toBe(200);
     expect(reply.contentType).toMatch(/^text\/plain/);
-    expect(reply.json).toEqual({ data: { status: 'active' } });
+    expect(reply.json).toEqual({ version: '3.0', data: { status: 'active' } });
     expect(calls).toMatchObject({ init: 0, start: 0, middle: 0, back: 0 });
   });
 
   it('then a ping to the other flow is answered the same way', async () => {
-    expect((await t.client('book-appointment').ping()).json).toEqual({ data: { status: 'active' } });
+    expect((await t.client('book-appointment').ping()).json).toEqual({ version: '3.0', data: { status: 'active' } });
   });
 });
 
@@ -247,7 +247,7 @@ describe('when WhatsApp reports an error about an earlier response', () => {
     ] as const) {
       const reply = await client.send({ version: '3.0', action, flow_token: token, screen, data });
       expect(reply.status).toBe(200);
-      expect(reply.json).toEqual({ data: { acknowledged: true } });
+      expect(reply.json).toEqual({ version: '3.0', data: { acknowledged: true } });
     }
     expect(calls).toMatchObject({ init: initCalls, start: 0, middle: 0, back: 0 });
     // The session is untouched: the user can carry on from START.
@@ -265,7 +265,7 @@ describe('when WhatsApp reports an error about an earlier response', () => {
       screen: 'MIDDLE',
       data: { error: 'response-decryption-error' },
     });
-    expect(reply.json).toEqual({ data: { acknowledged: true } });
+    expect(reply.json).toEqual({ version: '3.0', data: { acknowledged: true } });
   });
 
   it('then a forged token still gets 427', async () => {
