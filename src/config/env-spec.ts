@@ -60,7 +60,7 @@ export const ENV_SPEC: readonly VarSpec[] = [
   {
     name: 'FLOW_TOKEN_SIGNATURE',
     description:
-      '`required` or `verify`: whether flows whose Flow JSON declares data_api_version 4.0 and version 7.3 or later must send `flow_token_signature` (`required`, else 427) or have it checked only when present (`verify`). A signature that is present is always verified. Default: `required` in production, `verify` otherwise.',
+      '`required` or `verify` (default: `required` in production): must flows on Flow JSON 7.3+ with data API 4.0 send `flow_token_signature` (else 427)?',
   },
   {
     name: 'DATABASE_URL',
