@@ -67,6 +67,8 @@ export interface FlowReply {
   readonly status: number;
   readonly contentType: string | null;
   readonly rawBody: string;
+  /** The service's X-Request-Id (the key of the request's audit event). */
+  readonly requestId?: string | null;
   /** The decrypted JSON, when the body was an encrypted response. */
   readonly json: Record<string, unknown> | undefined;
 }
@@ -157,7 +159,13 @@ export class WhatsAppClient {
         json = undefined;
       }
     }
-    return { status: res.status, contentType: res.headers.get('content-type'), rawBody, json };
+    return {
+      status: res.status,
+      contentType: res.headers.get('content-type'),
+      rawBody,
+      requestId: res.headers.get('x-request-id'),
+      json,
+    };
   }
 
   get version(): string {
