@@ -1,8 +1,17 @@
 import { createPublicKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BadReplyError, ScriptDriver, Simulator, parseWalkScript, type SimulationResult } from '../../src/devtools';
+import {
+  BadReplyError,
+  ScriptDriver,
+  Simulator,
+  checkFlows,
+  parseWalkScript,
+  type SimulationResult,
+} from '../../src/devtools';
 import { checkFlowJson, deriveIncomingSchemas } from '../../src/flow-json';
+import { defineFlow, next } from '../../src/flows';
 import bookAppointment from '../../src/flows/book-appointment';
 import flowJson73, { sizes } from '../fixtures/flows/flow-json-73';
 import { PROJECT_ROOT } from '../helpers/cli';
@@ -140,6 +149,58 @@ describe('when the checker reads a Flow JSON 7.3 flow on Data API 4.0', () => {
     const ifNode = childrenOf(json, 0)[2] as Json;
     ifNode.else = [{ type: 'TextInput', name: 'extras', label: 'Other note' }];
     expect(checkFlowJson(json).problems).toEqual([]);
+  });
+});
+
+describe('when npm run check reads the handlers of a 7.3 flow', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'flowgate-check7-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const check = (flowsDir: string, definition = flowJson73) =>
+    checkFlows([definition], { flowsDir, schemaOverridesDir: join(dir, 'none'), root: flowsDir });
+
+  it("then the fixture's own handlers and the example flow's pass clean", async () => {
+    expect(await check(join(PROJECT_ROOT, 'test/fixtures/flows'))).toEqual([]);
+    expect(
+      await checkFlows([bookAppointment], {
+        flowsDir: join(PROJECT_ROOT, 'src/flows'),
+        schemaOverridesDir: join(dir, 'none'),
+        root: PROJECT_ROOT,
+      }),
+    ).toEqual([]);
+  });
+
+  it('then a literal next() whose keys cannot cover a declared field is warned about', async () => {
+    mkdirSync(join(dir, 'flow-json-73'));
+    writeFileSync(
+      join(dir, 'flow-json-73', 'choose.ts'),
+      "export const choose = defineScreen('CHOOSE', { onDataExchange: () => next('CONFIRM', { total: 1 }) });\n" +
+        "export const spread = () => next('CONFIRM', { ...base });\n",
+    );
+    const out = await check(dir);
+    expect(out).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        screen: 'CONFIRM',
+        path: 'line 1',
+        message: expect.stringMatching(/next\("CONFIRM", \{…\}\) returns no "summary", declared in CONFIRM's data/),
+      }),
+    ]);
+  });
+
+  it("then an onInit answer over WhatsApp's 1 MB limit is an error", async () => {
+    const huge = defineFlow({
+      ...flowJson73,
+      onInit: () =>
+        next('CHOOSE', { plans: [{ id: 'x', title: 'y'.repeat(800_000) }], show_extras: false, picked: '' }),
+    });
+    expect(await check(dir, huge)).toContainEqual(
+      expect.objectContaining({ severity: 'error', message: expect.stringMatching(/takes at most 1000000/) }),
+    );
   });
 });
 
