@@ -60,11 +60,17 @@ export function assertKnownVersion(request: DecryptedRequest, logger: Logger, re
   throw new MalformedRequestError(`unsupported data API version ${shown}`);
 }
 
+/**
+ * Action names a client might plausibly send that flowgate does not route: named in the log and
+ * audit. Any other value is client text and stays out (it could be anything a person typed).
+ */
+const NAMED_UNROUTED_ACTIONS: ReadonlySet<string> = new Set(['navigate', 'complete', 'update_data', 'open_url']);
+
 /** Refuses (400) an action flowgate does not route, e.g. one a future client sends. */
 export function assertRoutableAction(request: DecryptedRequest, logger: Logger, requestId: string): void {
   if (isFlowAction(request.action)) return;
   const raw = String(request.action);
-  const shown = /^[A-Za-z_]{1,32}$/.test(raw) ? raw : '(unrecognised)';
+  const shown = NAMED_UNROUTED_ACTIONS.has(raw) ? raw : '(unrecognised)';
   logger.warn('request refused: unknown action (flowgate routes ping, INIT, BACK, data_exchange)', {
     action: shown,
     requestId,

@@ -232,15 +232,15 @@ describe('when a request carries a version or an action flowgate does not know',
     expect(t.logs.some((l) => l.includes('unsupported data API version') && !l.includes('<script>'))).toBe(true);
   });
 
-  it('with a future action, then 400 with reason "unknown action", nothing routed', async () => {
+  it.each([
+    ['navigate', 'unknown action navigate'],
+    ['refresh_everything', 'unknown action (unrecognised)'],
+  ])('with action %s, then 400 with reason "%s", nothing routed, no client text kept', async (action, reason) => {
     const token = await t.issueToken('+14155550171');
-    const reply = await v4.send(v4.request('refresh_everything', token, 'APPOINTMENT', {}));
+    const reply = await v4.send(v4.request(action, token, 'APPOINTMENT', {}));
     expect(reply.status).toBe(400);
-    expect(await auditOf(reply)).toMatchObject({
-      outcome: 'malformed_request',
-      action: 'unknown',
-      detail: { reason: 'unknown action refresh_everything' },
-    });
+    expect(await auditOf(reply)).toMatchObject({ outcome: 'malformed_request', action: 'unknown', detail: { reason } });
+    expect(t.logs.some((l) => l.includes('refresh_everything'))).toBe(false);
   });
 });
 

@@ -101,6 +101,7 @@ describe('when a variable is wrong, then ConfigError names it', () => {
     ['RATE_LIMIT_GLOBAL_PER_SECOND', { RATE_LIMIT_GLOBAL_PER_SECOND: '0' }],
     ['SUBMISSION_RETENTION_DAYS', { SUBMISSION_RETENTION_DAYS: '0' }],
     ['FLOWS_PREVIOUS_PRIVATE_KEY_FILES', { FLOWS_PREVIOUS_PRIVATE_KEY_FILES: 'a.pem,,b.pem' }],
+    ['FLOW_TOKEN_SIGNATURE', { FLOW_TOKEN_SIGNATURE: 'sometimes' }],
   ];
   it.each(cases)('%s (%j)', (variable, overrides) => {
     const err = configError(overrides);
