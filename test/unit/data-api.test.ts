@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +81,25 @@ describe('when a flow_token_signature is verified', () => {
     ['far too long', `${'a'.repeat(9000)}.b.c`, 'signature_malformed'],
   ])('%s, then the answer is %s', async (_what, signature, expected) => {
     expect(await verifier.check(signature, 'tok')).toBe(expected);
+  });
+
+  it('then any single-character change to a valid signature is refused (property)', async () => {
+    const genuine = signFlowToken('tok', current);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.';
+    await fc.assert(
+      fc.asyncProperty(
+        // Not the last character: its low bits are base64 padding and may not change the bytes.
+        fc.integer({ min: 0, max: genuine.length - 2 }),
+        fc.constantFrom(...alphabet.split('')),
+        async (position, replacement) => {
+          fc.pre(genuine[position] !== replacement);
+          const forged = `${genuine.slice(0, position)}${replacement}${genuine.slice(position + 1)}`;
+          expect(await verifier.check(forged, 'tok')).not.toBeUndefined();
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(await verifier.check(genuine, 'tok')).toBeUndefined();
   });
 
   it('then a request without a flow token never matches a signature', async () => {
