@@ -151,10 +151,13 @@ export class Simulator {
 
   #enter(screen: string, data: Json, form: Json = {}): void {
     if (this.#current && this.#current.id !== screen) this.#history.push(this.#current);
+    const fresh = this.#current?.id !== screen;
+    // A screen shown anew starts from its `init-values` / `init-value` (bound to its data), as on a phone.
+    const initial = fresh ? initialValues(this.#rawScreen(screen).json, { data, form: {}, screens: this.#seen }) : {};
     this.#current = {
       id: screen,
       data,
-      form: this.#current?.id === screen ? { ...this.#current.form, ...form } : form,
+      form: fresh ? { ...initial, ...form } : { ...(this.#current as CurrentScreen).form, ...form },
     };
     this.#seen[screen] = { data, form: this.#current.form };
   }
@@ -513,4 +516,23 @@ function maskToken(params: Json): Json {
   return typeof params.flow_token === 'string'
     ? { ...params, flow_token: `${params.flow_token.slice(0, 10)}…` }
     : params;
+}
+
+/** The form values a screen starts with: Forms' `init-values` and inputs' `init-value`, bindings resolved. */
+function initialValues(rawScreen: Json | undefined, scope: Parameters<typeof resolveBindings>[1]): Json {
+  const values: Json = {};
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!isObject(node)) return;
+    if (node.type === 'Form') {
+      const init = resolveBindings(node['init-values'], scope);
+      if (isObject(init)) Object.assign(values, init);
+    }
+    if (typeof node.name === 'string' && node['init-value'] !== undefined) {
+      values[node.name] = resolveBindings(node['init-value'], scope);
+    }
+    Object.values(node).forEach(visit);
+  };
+  if (rawScreen) visit(rawScreen.layout);
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
 }
