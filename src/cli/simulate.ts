@@ -1,9 +1,10 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import {
   InteractiveDriver,
   LineReader,
+  PickerFiles,
   parseWalkScript,
   readPassphraseFile,
   ScriptDriver,
@@ -35,7 +36,11 @@ declaration and the routing model.
 --data-api-version the request version to send (default: the Flow JSON's data_api_version), e.g.
                    3.0 to walk a 4.0 flow as a client on the older data API
 --token            a flow token; default: issue one through <url>/api/tokens with TOKEN_API_KEY
-                   (environment, or keys/dev-secrets.json as npm start generates it)`;
+                   (environment, or keys/dev-secrets.json as npm start generates it)
+
+PhotoPicker/DocumentPicker inputs take local files (interactively: paths, comma-separated; in a
+script: {"$files": ["a.jpg"]}, relative to the script): the simulator encrypts them as WhatsApp
+does and serves them from a CDN stand-in on a loopback port (the service must not be in production).`;
 
 export async function simulateCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandLine(argv, {
@@ -87,6 +92,8 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
   }
   const version = dataApiVersion ?? flow.model.dataApiVersion ?? '3.0';
   io.out(`simulating ${flowId} against ${endpoint}${appSecret ? ' (signed)' : ''}, data API ${version}`);
+  // Picker files ({"$files": [...]}, paths relative to the script) are served by a local CDN stand-in.
+  const pickerFiles = new PickerFiles(values.script ? dirname(resolve(values.script)) : process.cwd());
   try {
     const result = await new Simulator({
       flow,
@@ -98,6 +105,7 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
       out,
       ping: values['skip-ping'] !== true,
       dataApiVersion: version,
+      pickerFiles,
     }).run();
     const problems = result.mismatches.map(formatMismatch);
     if (script && !result.completed && !script.allowIncomplete && problems.length === 0) {
@@ -117,6 +125,7 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   } finally {
     reader?.close();
+    await pickerFiles.close();
   }
 }
 

@@ -5,6 +5,7 @@ import { buildRegistry, RegistrationError, type FlowDefinition, type RegisteredF
 import { encryptedBodyBytes, MAX_RESPONSE_BYTES } from '../flows/data-api';
 import { routeAllowed } from '../flows/screen-runner';
 import { createLogger } from '../logging';
+import { UNAVAILABLE_MEDIA } from '../media';
 import { describeErrors } from '../validation';
 
 export interface FlowDiagnostic {
@@ -173,6 +174,7 @@ async function checkOnInit(flow: RegisteredFlow, file: string): Promise<FlowDiag
           subject: 'check',
           logger,
           signal: AbortSignal.timeout(2000),
+          media: UNAVAILABLE_MEDIA,
           session: {
             get: <T>(key: string) => values.get(key) as T | undefined,
             set: (key, value) => void values.set(key, value),

@@ -1,3 +1,4 @@
+import { pickerLimitsOf } from '../media/picker-limits';
 import type {
   DataExchangeAction,
   FieldModel,
@@ -279,6 +280,9 @@ function readField(node: Json, path: string, component: InputComponent, conditio
     mode: str('mode'),
     errorMessageDataKey: errorMessage ? WHOLE_DATA_BINDING.exec(errorMessage)?.[1] : undefined,
     conditional,
+    ...(component === 'PhotoPicker' || component === 'DocumentPicker'
+      ? { picker: pickerLimitsOf(node, component) }
+      : {}),
   };
 }
 

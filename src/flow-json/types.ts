@@ -1,3 +1,4 @@
+import type { PickerLimits } from '../media/picker-limits';
 /** The parts of a Flow JSON an endpoint depends on (PROTOCOL.md §8), extracted once at boot. */
 
 export interface Problem {
@@ -43,6 +44,8 @@ export interface FieldModel {
   readonly errorMessageDataKey: string | undefined;
   /** Inside an `If`/`Switch` branch: it may not be on screen, so it is never required in a payload. */
   readonly conditional: boolean;
+  /** PhotoPicker/DocumentPicker only: file count, size and type limits as written. */
+  readonly picker?: PickerLimits;
 }
 
 /** An `update_data` action (Flow JSON ≥ 6.0): changes this screen's data on the device, no request. */

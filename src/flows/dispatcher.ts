@@ -11,6 +11,7 @@ import {
 } from '../crypto';
 import { statusOf } from '../http/error-status';
 import { errorSummary, type Logger } from '../logging';
+import type { MediaService } from '../media';
 import {
   CannotDecryptError,
   ERROR_ACK_RESPONSE,
@@ -70,6 +71,8 @@ export interface DispatcherDeps {
   readonly perTokenPerMinute?: number;
   /** FLOW_TOKEN_SIGNATURE (Data API 4.0); default `verify`: checked when present. */
   readonly tokenSignaturePolicy?: TokenSignaturePolicy;
+  /** Picker files for ctx.media (src/media); absent, ctx.media refuses with media_unavailable. */
+  readonly media?: MediaService;
 }
 
 /**
