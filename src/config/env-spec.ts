@@ -169,4 +169,15 @@ export const ENV_SPEC: readonly VarSpec[] = [
     default: 'false',
     description: 'Express `trust proxy` setting (e.g. `1` behind one load balancer), for the client address.',
   },
+  {
+    name: 'CONSOLE_PORT',
+    description:
+      'Port of the read-only compliance console (on HOST). Unset: no console. Over plain HTTP only outside production; in production it needs HTTPS (a TLS proxy with TRUST_PROXY).',
+  },
+  {
+    name: 'CONSOLE_DATABASE_URL',
+    secret: true,
+    description:
+      'PostgreSQL login the console reads with (a member of `flowgate_compliance` only). Unset: DATABASE_URL, switched to that role for every read.',
+  },
 ];

@@ -99,6 +99,14 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const privateKeyPassphrase = secret('FLOWS_PRIVATE_KEY_PASSPHRASE');
   const webConcurrencyRaw = raw('WEB_CONCURRENCY');
   const metricsPortRaw = raw('METRICS_PORT');
+  const consolePortRaw = raw('CONSOLE_PORT');
+  const consoleDatabaseUrl = secret('CONSOLE_DATABASE_URL');
+  if (consoleDatabaseUrl && !databaseUrl) {
+    throw new ConfigError('CONSOLE_DATABASE_URL', 'is set but DATABASE_URL is not (PGlite has no logins)');
+  }
+  if (consoleDatabaseUrl && !/^postgres(ql)?:\/\//.test(consoleDatabaseUrl.reveal())) {
+    throw new ConfigError('CONSOLE_DATABASE_URL', 'must start with postgres:// or postgresql://');
+  }
 
   const config: Config = {
     nodeEnv,
@@ -142,6 +150,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       globalPerSecond: integer(raw, 'RATE_LIMIT_GLOBAL_PER_SECOND', 1, 1000000),
     },
     trustProxy: trustProxy(raw),
+    console: {
+      port: consolePortRaw === undefined ? undefined : integer(raw, 'CONSOLE_PORT', 0, 65535),
+      databaseUrl: consoleDatabaseUrl,
+    },
   };
   return deepFreeze(config);
 }

@@ -47,4 +47,6 @@ export interface Config {
     readonly globalPerSecond: number;
   };
   readonly trustProxy: boolean | number;
+  /** The compliance console (src/console/): off while `port` is undefined. */
+  readonly console: { readonly port: number | undefined; readonly databaseUrl: Secret | undefined };
 }
