@@ -1,6 +1,15 @@
 import { createInterface } from 'node:readline';
 import { assertValidActor, InvalidActorError, osAccount, type Actor, type ClaimedActor } from '../compliance';
-import { addUser, listUsers, removeUser, setPassword, UserError, WeakPasswordError } from '../console';
+import {
+  addUser,
+  assertAcceptablePassword,
+  listUsers,
+  removeUser,
+  setPassword,
+  USERNAME_PATTERN,
+  UserError,
+  WeakPasswordError,
+} from '../console';
 import { CommandError, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
 import { openCliContext } from './context';
 
@@ -34,6 +43,8 @@ export async function consoleCommand(argv: string[], io: Io): Promise<number> {
     if (positionals.length > 1 || Object.keys(values).length > 0) throw new UsageError('list-users takes no arguments');
   } else if (name === undefined || positionals.length > 2) {
     throw new UsageError(`${action} needs exactly one user name`);
+  } else if (!USERNAME_PATTERN.test(name)) {
+    throw new UsageError('a user name is 1 to 64 letters, digits, dots, dashes or underscores');
   }
   let claimed: ClaimedActor;
   try {
@@ -46,7 +57,16 @@ export async function consoleCommand(argv: string[], io: Io): Promise<number> {
     throw err;
   }
   const actor: Actor = { ...claimed, osUser: osAccount() };
-  const password = action === 'add-user' || action === 'set-password' ? await readPassword(io) : '';
+  const needsPassword = action === 'add-user' || action === 'set-password';
+  const password = needsPassword ? await readPassword(io) : '';
+  if (needsPassword) {
+    try {
+      assertAcceptablePassword(password);
+    } catch (err) {
+      if (err instanceof WeakPasswordError) throw new CommandError(err.message);
+      throw err;
+    }
+  }
 
   const ctx = await openCliContext();
   try {

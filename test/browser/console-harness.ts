@@ -36,6 +36,8 @@ export async function startConsoleHarness(options: { signInAttempts?: number } =
     await client.init('not-a-token'); // refused: 427
     await client.send({ version: '3.0', action: 'ping' }, { signature: 'sha256=00' }); // refused: 432
     await t.issueToken('+14155550199'); // another person, never seen by the console
+    // Enough request events for more than one page of the audit list (50 a page).
+    for (let i = 0; i < 55; i++) await client.ping();
     await t.service.audit.flush();
     await addUser(
       t.service.database.knex,

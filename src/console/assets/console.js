@@ -52,15 +52,23 @@
     options: Object.assign({}, common, { indexAxis: 'y', scales: { x: { beginAtZero: true } } }),
   });
 
+  // Every day of the period on the axis; a day without requests is a gap, not a zero.
+  var byDay = {};
+  data.latency.forEach(function (l) {
+    byDay[l.day] = l;
+  });
+  function latencyOf(key) {
+    return data.days.map(function (d) {
+      return byDay[d] ? byDay[d][key] : null;
+    });
+  }
   draw('chart-latency', {
     type: 'line',
     data: {
-      labels: data.latency.map(function (l) {
-        return l.day;
-      }),
+      labels: data.days,
       datasets: [
-        { label: 'p50 ms', data: data.latency.map(function (l) { return l.p50; }), borderColor: '#0072B2', backgroundColor: '#0072B2' },
-        { label: 'p99 ms', data: data.latency.map(function (l) { return l.p99; }), borderColor: '#D55E00', backgroundColor: '#D55E00' },
+        { label: 'p50 ms', data: latencyOf('p50'), borderColor: '#0072B2', backgroundColor: '#0072B2', spanGaps: false },
+        { label: 'p99 ms', data: latencyOf('p99'), borderColor: '#D55E00', backgroundColor: '#D55E00', spanGaps: false },
       ],
     },
     options: Object.assign({}, common, { scales: { y: { beginAtZero: true, title: { display: true, text: 'ms' } } } }),

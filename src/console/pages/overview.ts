@@ -17,18 +17,20 @@ function chainStatus(ctx: PageContext, verification: Verification | undefined): 
   ${report.ok ? 'Intact' : 'BROKEN'}: ${report.chains.length} chains, ${rows} events checked at ${verification.at}.
   ${report.firstBroken ? html`First broken link: chain ${report.firstBroken.chain}, seq ${report.firstBroken.seq} (${report.firstBroken.reason}).` : ''}
 </p>
+<details><summary>Chain heads (record these outside the database)</summary>
 ${table(
-  'Chain heads (keep these outside the database)',
+  'Chain heads',
   ['Chain', 'Events', 'Last hash', 'Status'],
   report.chains.map((c) => [c.chain, c.rows, html`<code>${c.lastHash}</code>`, c.broken ? `broken at ${c.broken.seq}` : 'ok']),
 )}
+</details>
 ${form}`;
 }
 
 function chartFigure(id: string, title: string, description: string): Html {
   return html`<figure class="chart">
   <figcaption id="${id}-title">${title}</figcaption>
-  <canvas id="${id}" role="img" aria-labelledby="${id}-title" aria-describedby="${id}-desc" width="640" height="280"></canvas>
+  <div class="chart-box"><canvas id="${id}" role="img" aria-labelledby="${id}-title" aria-describedby="${id}-desc"></canvas></div>
   <p id="${id}-desc" class="hint">${description}</p>
 </figure>`;
 }
@@ -46,6 +48,13 @@ ${chartFigure('chart-outcomes', 'Requests per day by outcome', 'Stacked bars; th
 ${chartFigure('chart-refusals', 'Refusals by status code and reason', 'Requests answered 400 or above, by HTTP status and outcome.')}
 ${chartFigure('chart-latency', 'Latency per day (p50 and p99, ms)', 'Time to answer a request, median and 99th percentile.')}
 </div>
+${table(
+  'Requests per day by outcome',
+  ['Day', 'Outcome', 'Requests'],
+  data.days.flatMap((day, i) =>
+    data.outcomes.filter((o) => (o.counts[i] ?? 0) > 0).map((o) => [day, o.outcome, o.counts[i] ?? 0]),
+  ),
+)}
 ${table(
   'Refusals by status and reason',
   ['Status', 'Reason', 'Requests'],
