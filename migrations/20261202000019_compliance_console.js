@@ -101,7 +101,11 @@ exports.up = async function up(knex) {
       EXECUTE format('ALTER FUNCTION compliance_subject_salt(text) SET search_path = %I, pg_temp', current_schema());
       EXECUTE format('ALTER FUNCTION compliance_subject_holdings(text) SET search_path = %I, pg_temp', current_schema());
     END $$`);
-  for (const fn of ['console_audit_append(integer, jsonb)', 'compliance_subject_salt(text)', 'compliance_subject_holdings(text)']) {
+  for (const fn of [
+    'console_audit_append(integer, jsonb)',
+    'compliance_subject_salt(text)',
+    'compliance_subject_holdings(text)',
+  ]) {
     await knex.raw(`REVOKE ALL ON FUNCTION ${fn} FROM PUBLIC`);
     await knex.raw(`GRANT EXECUTE ON FUNCTION ${fn} TO flowgate_compliance`);
   }

@@ -74,7 +74,9 @@ export async function consoleCommand(argv: string[], io: Io): Promise<number> {
     if (action === 'list-users') {
       const users = await listUsers(knex);
       for (const u of users)
-        io.out(`${u.username}\tcreated ${u.createdAt.toISOString()}\tpassword set ${u.passwordChangedAt.toISOString()}`);
+        io.out(
+          `${u.username}\tcreated ${u.createdAt.toISOString()}\tpassword set ${u.passwordChangedAt.toISOString()}`,
+        );
       io.out(`(${users.length} user${users.length === 1 ? '' : 's'})`);
     } else if (action === 'add-user') {
       await addUser(knex, ctx.audit, actor, name as string, password);

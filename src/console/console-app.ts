@@ -169,7 +169,10 @@ export function consoleApp(deps: ConsoleAppDeps): Express {
       const ok = await verifyPassword(password, hash);
       // A user name that is not a user is not recorded: it may be a password typed in the wrong box.
       await deps.db.read((trx) =>
-        record(trx, { user: hash ? username : '(unknown)', outcome: ok ? 'console_signed_in' : 'console_sign_in_failed' }),
+        record(trx, {
+          user: hash ? username : '(unknown)',
+          outcome: ok ? 'console_signed_in' : 'console_sign_in_failed',
+        }),
       );
       if (!ok) return showSignIn(req, res, 401, 'Wrong user name or password.');
       const session = sessions.create(username);
@@ -268,18 +271,36 @@ export function consoleApp(deps: ConsoleAppDeps): Express {
     if (!phone) {
       return send(
         res.status(400),
-        auditPage(ctxOf(req, res), empty, {}, { rows: [], hasNext: false }, 1, 'That is not a phone number (E.164, e.g. +14155550100).'),
+        auditPage(
+          ctxOf(req, res),
+          empty,
+          {},
+          { rows: [], hasNext: false },
+          1,
+          'That is not a phone number (E.164, e.g. +14155550100).',
+        ),
       );
     }
     const ref = await deps.db.read(async (trx) => {
       const found = await subjectRefOfPhone(trx, phone, deps.subjectHashKey);
-      await record(trx, { user: userOf(res), outcome: 'console_subject_lookup', detail: { page: 'audit', found: !!found } });
+      await record(trx, {
+        user: userOf(res),
+        outcome: 'console_subject_lookup',
+        detail: { page: 'audit', found: !!found },
+      });
       return found;
     });
     if (!ref) {
       return send(
         res.status(404),
-        auditPage(ctxOf(req, res), empty, {}, { rows: [], hasNext: false }, 1, 'flowgate holds no audit events for that number (never seen, or erased).'),
+        auditPage(
+          ctxOf(req, res),
+          empty,
+          {},
+          { rows: [], hasNext: false },
+          1,
+          'flowgate holds no audit events for that number (never seen, or erased).',
+        ),
       );
     }
     res.redirect(303, `/audit?subject=${ref}`);
@@ -306,13 +327,19 @@ export function consoleApp(deps: ConsoleAppDeps): Express {
   });
 
   app.get('/subject', async (req, res) => {
-    await deps.db.read((trx) => record(trx, { user: userOf(res), outcome: 'console_viewed', detail: { page: 'subject' } }));
+    await deps.db.read((trx) =>
+      record(trx, { user: userOf(res), outcome: 'console_viewed', detail: { page: 'subject' } }),
+    );
     send(res, subjectLookupPage(ctxOf(req, res)));
   });
 
   app.post('/subject', async (req, res) => {
     const phone = phoneOf(field(req, 'phone'));
-    if (!phone) return send(res.status(400), subjectLookupPage(ctxOf(req, res), 'That is not a phone number (E.164, e.g. +14155550100).'));
+    if (!phone)
+      return send(
+        res.status(400),
+        subjectLookupPage(ctxOf(req, res), 'That is not a phone number (E.164, e.g. +14155550100).'),
+      );
     const body = await deps.db.read(async (trx) => {
       const held = await holdingsOf(trx, phone, deps.subjectHashKey);
       await record(trx, {
@@ -334,7 +361,11 @@ export function consoleApp(deps: ConsoleAppDeps): Express {
 
   app.post('/subject/export', async (req, res) => {
     const phone = phoneOf(field(req, 'phone'));
-    if (!phone) return send(res.status(400), subjectLookupPage(ctxOf(req, res), 'That is not a phone number (E.164, e.g. +14155550100).'));
+    if (!phone)
+      return send(
+        res.status(400),
+        subjectLookupPage(ctxOf(req, res), 'That is not a phone number (E.164, e.g. +14155550100).'),
+      );
     let reason: string;
     try {
       reason = assertValidActor({ operator: userOf(res), reason: field(req, 'reason') ?? '' }).reason;
@@ -365,7 +396,13 @@ export function consoleApp(deps: ConsoleAppDeps): Express {
     } catch (err) {
       if (!(err instanceof UndecryptableError)) throw err;
       deps.logger.error('console: a subject export failed: a row cannot be decrypted', { error: errorSummary(err) });
-      return send(res.status(500), subjectLookupPage(ctxOf(req, res), 'The export failed: a stored row cannot be decrypted with the configured keys (see the service log).'));
+      return send(
+        res.status(500),
+        subjectLookupPage(
+          ctxOf(req, res),
+          'The export failed: a stored row cannot be decrypted with the configured keys (see the service log).',
+        ),
+      );
     }
     // A download only: never rendered by the browser (attachment, octet-stream, sandboxed, nosniff).
     res.set({
@@ -386,7 +423,10 @@ export function consoleApp(deps: ConsoleAppDeps): Express {
       return send(res.status(status), messagePage('Bad request', 'The request could not be read.'));
     }
     deps.logger.error('console: unhandled error', { error: errorSummary(err) });
-    send(res.status(500), messagePage('Error', 'Something went wrong; nothing was shown or changed. See the service log.'));
+    send(
+      res.status(500),
+      messagePage('Error', 'Something went wrong; nothing was shown or changed. See the service log.'),
+    );
   });
   return app;
 }
@@ -433,9 +473,12 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 function parseAuditFilter(form: AuditForm): { filter: q.AuditFilter } | { error: string } {
   // eslint-disable-next-line no-control-regex -- control characters are refused
   const printable = (v: string): boolean => v.length <= 100 && !/[\u0000-\u001f\u007f]/.test(v);
-  if (!printable(form.flow) || !printable(form.outcome)) return { error: 'Flow and outcome are at most 100 printable characters.' };
-  if (form.status && !/^[1-5]\d\d$/.test(form.status)) return { error: 'HTTP status is a three-digit code such as 427.' };
-  if (form.kind && form.kind !== 'request' && form.kind !== 'compliance') return { error: 'Kind is request or compliance.' };
+  if (!printable(form.flow) || !printable(form.outcome))
+    return { error: 'Flow and outcome are at most 100 printable characters.' };
+  if (form.status && !/^[1-5]\d\d$/.test(form.status))
+    return { error: 'HTTP status is a three-digit code such as 427.' };
+  if (form.kind && form.kind !== 'request' && form.kind !== 'compliance')
+    return { error: 'Kind is request or compliance.' };
   if (form.subject && !/^[0-9a-f]{32}$/.test(form.subject)) return { error: 'That is not a subject pseudonym.' };
   const day = (v: string, name: string): Date | string | undefined => {
     if (!v) return undefined;

@@ -31,7 +31,8 @@ export async function startConsole(options: {
   const { config, logger } = options;
   const port = options.port ?? config.console.port;
   if (port === undefined) throw new Error('internal: startConsole without CONSOLE_PORT');
-  if (!config.database.url && !options.shared) throw new Error('internal: the console on PGlite needs the service knex');
+  if (!config.database.url && !options.shared)
+    throw new Error('internal: the console on PGlite needs the service knex');
   const db = ConsoleDb.open({
     database: config.database,
     consoleUrl: config.console.databaseUrl,

@@ -209,7 +209,6 @@ export async function actionsPage(
 
 export async function passwordHashOf(trx: Knex.Transaction, username: string): Promise<string | undefined> {
   const row = (await trx('console_users').where({ username }).first('password_hash')) as
-    | { password_hash: string }
-    | undefined;
+    { password_hash: string } | undefined;
   return row?.password_hash;
 }

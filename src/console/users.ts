@@ -65,15 +65,15 @@ export async function setPassword(
 
 export async function removeUser(knex: Knex, audit: AuditLog, actor: Actor, username: string): Promise<void> {
   await knex.transaction(async (trx) => {
-    const removed = await trx('console_users').where({ username: checkName(username) }).delete();
+    const removed = await trx('console_users')
+      .where({ username: checkName(username) })
+      .delete();
     if (removed !== 1) throw new UserError(`no console user ${username}`);
     await audit.appendInTransaction(trx, complianceEvent('console_user_removed', actor, { console_user: username }));
   });
 }
 
-export async function listUsers(
-  knex: Knex,
-): Promise<{ username: string; createdAt: Date; passwordChangedAt: Date }[]> {
+export async function listUsers(knex: Knex): Promise<{ username: string; createdAt: Date; passwordChangedAt: Date }[]> {
   const rows = (await knex('console_users').orderBy('username')) as Record<string, unknown>[];
   return rows.map((r) => ({
     username: String(r.username),

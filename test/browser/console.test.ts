@@ -273,7 +273,10 @@ describe('when someone without a session calls the console', () => {
       expect(res.status).toBe(401);
       expect(await res.text()).not.toContain(CANARY_NAME);
     }
-    const forged = await fetch(`${h.url}/`, { headers: { cookie: 'fg_console=' + 'A'.repeat(43) }, redirect: 'manual' });
+    const forged = await fetch(`${h.url}/`, {
+      headers: { cookie: 'fg_console=' + 'A'.repeat(43) },
+      redirect: 'manual',
+    });
     expect(forged.status).toBe(303);
   });
 });

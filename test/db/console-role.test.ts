@@ -30,7 +30,9 @@ async function asConsole<T>(fn: (db: ConsoleDb) => Promise<T>, consoleUrl?: stri
     const config = loadConfig(f.env, { devSecretsDir: f.keys.dir });
     const db = ConsoleDb.open({
       database: config.database,
-      consoleUrl: consoleUrl ? (loadConfig({ ...f.env, CONSOLE_DATABASE_URL: consoleUrl }, { devSecretsDir: f.keys.dir }).console.databaseUrl) : undefined,
+      consoleUrl: consoleUrl
+        ? loadConfig({ ...f.env, CONSOLE_DATABASE_URL: consoleUrl }, { devSecretsDir: f.keys.dir }).console.databaseUrl
+        : undefined,
       shared: knex,
     });
     try {
@@ -49,7 +51,7 @@ const WRITES = [
   'DELETE FROM submissions',
   "UPDATE flow_tokens SET status = 'revoked'",
   'DELETE FROM flow_sessions',
-  "DELETE FROM subjects",
+  'DELETE FROM subjects',
   "INSERT INTO console_users (username, password_hash) VALUES ('mallory', 'x')",
   "UPDATE console_users SET password_hash = 'x'",
   'CREATE TABLE console_owned (x int)',
@@ -82,7 +84,9 @@ describe("when the console's database access is used to change something", () =>
       await expect(db.read((trx) => trx.raw('select audit_append(4, ?::jsonb)', [event]))).rejects.toThrow(
         /permission denied/,
       );
-      await expect(db.read((trx) => trx.raw('SELECT ciphertext FROM submissions'))).rejects.toThrow(/permission denied/);
+      await expect(db.read((trx) => trx.raw('SELECT ciphertext FROM submissions'))).rejects.toThrow(
+        /permission denied/,
+      );
       await expect(db.read((trx) => trx.raw('SELECT salt FROM subjects'))).rejects.toThrow(/permission denied/);
     });
   });
@@ -164,7 +168,10 @@ describe('when an administrator manages console users with npm run console', () 
       const row = await knex('console_users').where({ username: 'carol.c' }).first('password_hash');
       expect(row.password_hash).toMatch(/^scrypt\$32768\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
       expect(row.password_hash).not.toContain('long');
-      const events = (await knex('compliance_actions').whereIn('outcome', ['console_user_added', 'console_user_password_set'])) as {
+      const events = (await knex('compliance_actions').whereIn('outcome', [
+        'console_user_added',
+        'console_user_password_set',
+      ])) as {
         detail: Record<string, unknown>;
       }[];
       expect(events.map((e) => e.detail.console_user)).toEqual(['carol.c', 'carol.c']);

@@ -29,7 +29,10 @@
       }),
     },
     options: Object.assign({}, common, {
-      scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: 'requests' } } },
+      scales: {
+        x: { stacked: true },
+        y: { stacked: true, beginAtZero: true, title: { display: true, text: 'requests' } },
+      },
     }),
   });
 
@@ -67,8 +70,20 @@
     data: {
       labels: data.days,
       datasets: [
-        { label: 'p50 ms', data: latencyOf('p50'), borderColor: '#0072B2', backgroundColor: '#0072B2', spanGaps: false },
-        { label: 'p99 ms', data: latencyOf('p99'), borderColor: '#D55E00', backgroundColor: '#D55E00', spanGaps: false },
+        {
+          label: 'p50 ms',
+          data: latencyOf('p50'),
+          borderColor: '#0072B2',
+          backgroundColor: '#0072B2',
+          spanGaps: false,
+        },
+        {
+          label: 'p99 ms',
+          data: latencyOf('p99'),
+          borderColor: '#D55E00',
+          backgroundColor: '#D55E00',
+          spanGaps: false,
+        },
       ],
     },
     options: Object.assign({}, common, { scales: { y: { beginAtZero: true, title: { display: true, text: 'ms' } } } }),

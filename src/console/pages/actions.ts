@@ -15,27 +15,29 @@ export function actionsPage(
     ctx,
     'Compliance actions',
     html`<form method="get" action="/actions" class="filters">
-  <div class="check"><input type="checkbox" id="f-views" name="views" value="1"${includeViews ? html` checked` : ''}>
-  <label for="f-views">Include console page views</label></div>
-  <div class="actions"><button type="submit">Show</button></div>
-</form>
-${table(
-  `Compliance actions, newest first (page ${pageNo})`,
-  ['Time (UTC)', 'Action', 'Operator', 'Via', 'Database login', 'Reason', 'Detail'],
-  result.rows.map((r) => {
-    const rest = Object.fromEntries(Object.entries(r.detail).filter(([k]) => !known.includes(k)));
-    const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
-    return [
-      r.occurredAt,
-      r.outcome,
-      text(r.detail.operator),
-      text(r.detail.via),
-      text(r.detail.database_user),
-      text(r.detail.reason),
-      html`<code>${JSON.stringify(rest)}</code>`,
-    ];
-  }),
-)}
-${pager('/actions', params, pageNo, result.hasNext)}`,
+        <div class="check">
+          <input type="checkbox" id="f-views" name="views" value="1" ${includeViews ? html` checked` : ''} />
+          <label for="f-views">Include console page views</label>
+        </div>
+        <div class="actions"><button type="submit">Show</button></div>
+      </form>
+      ${table(
+        `Compliance actions, newest first (page ${pageNo})`,
+        ['Time (UTC)', 'Action', 'Operator', 'Via', 'Database login', 'Reason', 'Detail'],
+        result.rows.map((r) => {
+          const rest = Object.fromEntries(Object.entries(r.detail).filter(([k]) => !known.includes(k)));
+          const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
+          return [
+            r.occurredAt,
+            r.outcome,
+            text(r.detail.operator),
+            text(r.detail.via),
+            text(r.detail.database_user),
+            text(r.detail.reason),
+            html`<code>${JSON.stringify(rest)}</code>`,
+          ];
+        }),
+      )}
+      ${pager('/actions', params, pageNo, result.hasNext)}`,
   );
 }

@@ -12,13 +12,16 @@ export function submissionsPage(
   return page(
     ctx,
     'Submission inventory',
-    html`<p>${total} submissions stored (encrypted). <strong>${due}</strong> are older than the retention period of
-${retentionDays} days (created before ${data.cutoff}) and due for deletion with <code>npm run submissions -- purge</code>.</p>
-${table(
-  'Submissions per flow and key id',
-  ['Flow', 'Key id', 'Submissions', 'Due for retention', 'Oldest', 'Newest'],
-  data.rows.map((r) => [r.flowId, r.keyId, r.count, r.due, r.oldest, r.newest]),
-)}
-<p class="hint">Contents are encrypted and never shown here; field names and counts only.</p>`,
+    html`<p>
+        ${total} submissions stored (encrypted). <strong>${due}</strong> are older than the retention period of
+        ${retentionDays} days (created before ${data.cutoff}) and due for deletion with
+        <code>npm run submissions -- purge</code>.
+      </p>
+      ${table(
+        'Submissions per flow and key id',
+        ['Flow', 'Key id', 'Submissions', 'Due for retention', 'Oldest', 'Newest'],
+        data.rows.map((r) => [r.flowId, r.keyId, r.count, r.due, r.oldest, r.newest]),
+      )}
+      <p class="hint">Contents are encrypted and never shown here; field names and counts only.</p>`,
   );
 }
