@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import {
   CANARY_EMAIL,
@@ -74,9 +75,8 @@ describe('when compliance staff use the console in a real browser', () => {
       expect(inkedPixels(area)).toBeGreaterThan(500);
       expect(colouredPixels(area)).toBeGreaterThan(50);
     }
-    if (process.env.CONSOLE_SCREENSHOT_DIR) {
-      await page.screenshot({ path: `${process.env.CONSOLE_SCREENSHOT_DIR}/console-overview.png`, fullPage: true });
-    }
+    // README screenshots: `CONSOLE_SCREENSHOT_DIR=/tmp/shots npx jest test/browser` (generated, not committed).
+    await saveScreenshot('console-overview.png');
     // The refusals the harness caused are in the table under the chart (the same numbers).
     const refusals = await page.getByRole('table', { name: 'Refusals by status and reason' }).textContent();
     expect(refusals).toContain('427');
@@ -148,6 +148,7 @@ describe('when compliance staff use the console in a real browser', () => {
     const outcomes = await page.locator('table tbody tr td:nth-child(6)').allTextContents();
     expect(outcomes.length).toBeGreaterThanOrEqual(4);
     expect(await page.locator('main').textContent()).not.toContain(CANARY_NAME);
+    await saveScreenshot('console-audit-subject.png');
 
     // A bad filter is a clear 400, not an error page.
     const bad = await page.goto(`${h.url}/audit?status=abc`);
@@ -177,6 +178,7 @@ describe('when compliance staff use the console in a real browser', () => {
     expect(shown).not.toContain(CANARY_NAME);
     expect(shown).not.toContain(CANARY_EMAIL);
 
+    await saveScreenshot('console-data-subject.png');
     await page.getByLabel('Reason (ticket id, no personal data)').fill('DSAR-4711');
     const [download] = await Promise.all([
       page.waitForEvent('download'),
@@ -280,6 +282,11 @@ describe('when someone without a session calls the console', () => {
     expect(forged.status).toBe(303);
   });
 });
+
+async function saveScreenshot(name: string): Promise<void> {
+  const dir = process.env.CONSOLE_SCREENSHOT_DIR;
+  if (dir) await page.screenshot({ path: join(dir, name), clip: { x: 0, y: 0, width: 1400, height: 1000 } });
+}
 
 /** The pixels of a page area (CSS pixels = image pixels at device scale 1). */
 function crop(
