@@ -156,6 +156,23 @@ describe('when compliance staff use the console in a real browser', () => {
     expect(await page.getByRole('alert').textContent()).toContain('three-digit');
   });
 
+  it('then every page is usable by keyboard and screen reader: labelled fields, a skip link, one h1', async () => {
+    for (const path of ['/', '/audit', '/submissions', '/subject', '/actions']) {
+      await page.goto(`${h.url}${path}`);
+      const unlabelled = await page.$$eval('input:not([type=hidden]), select', (fields) =>
+        fields
+          .filter((f) => ((f as unknown as { labels: unknown[] | null }).labels?.length ?? 0) === 0)
+          .map((f) => f.outerHTML),
+      );
+      expect({ path, unlabelled }).toEqual({ path, unlabelled: [] });
+      expect(await page.locator('h1').count()).toBe(1);
+      expect(await page.locator('html').getAttribute('lang')).toBe('en');
+      // The first Tab lands on the skip link, which leads to the main content.
+      await page.keyboard.press('Tab');
+      expect(await page.locator(':focus').textContent()).toBe('Skip to content');
+    }
+  });
+
   it('then the inventory and the compliance actions log show counts and actions, never contents', async () => {
     await page.goto(`${h.url}/submissions`);
     const inventory = await page.getByRole('table', { name: 'Submissions per flow and key id' }).textContent();
