@@ -286,6 +286,7 @@ export function consoleApp(deps: ConsoleAppDeps): Express {
       await record(trx, {
         user: userOf(res),
         outcome: 'console_subject_lookup',
+        subjectRef: found,
         detail: { page: 'audit', found: !!found },
       });
       return found;
