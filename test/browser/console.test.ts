@@ -12,6 +12,9 @@ import {
 } from './console-harness';
 import { colouredPixels, decodePng, inkedPixels } from './png';
 
+// A real browser on a shared CI machine: generous limits (each step is far quicker when idle).
+jest.setTimeout(120_000);
+
 let h: ConsoleHarness;
 let context: BrowserContext;
 let page: Page;
@@ -20,7 +23,7 @@ beforeAll(async () => {
   h = await startConsoleHarness();
   context = await h.browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 1800 } });
   page = await context.newPage();
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await context?.close();

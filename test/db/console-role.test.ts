@@ -7,7 +7,7 @@ import { runCli } from '../helpers/cli';
 import { DbFixture } from '../helpers/db-fixture';
 import { walkBookAppointment } from '../helpers/walk';
 
-jest.setTimeout(180_000);
+jest.setTimeout(300_000);
 
 const PHONE = '+14155550301';
 let f: DbFixture;
