@@ -142,6 +142,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       globalPerSecond: integer(raw, 'RATE_LIMIT_GLOBAL_PER_SECOND', 1, 1000000),
     },
     trustProxy: trustProxy(raw),
+    tls: tlsFiles(raw, cwd),
   };
   return deepFreeze(config);
 }
@@ -238,6 +239,16 @@ function trustProxy(raw: Raw): boolean | number {
   if (/^\d+$/.test(v)) return Number(v);
   if (v === 'true' || v === 'false') return v === 'true';
   throw new ConfigError('TRUST_PROXY', `must be true, false or a number of proxies, got "${truncate(v)}"`);
+}
+
+/** Both TLS files or neither: half a pair is a typo, not plain HTTP. */
+function tlsFiles(raw: Raw, cwd: string): Config['tls'] {
+  const cert = raw('TLS_CERT_FILE');
+  const key = raw('TLS_KEY_FILE');
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined) throw new ConfigError('TLS_CERT_FILE', 'is required when TLS_KEY_FILE is set');
+  if (key === undefined) throw new ConfigError('TLS_KEY_FILE', 'is required when TLS_CERT_FILE is set');
+  return { certFile: resolve(cwd, cert.trim()), keyFile: resolve(cwd, key.trim()) };
 }
 
 function assertKeyLength(name: string, secret: Secret): void {

@@ -47,4 +47,6 @@ export interface Config {
     readonly globalPerSecond: number;
   };
   readonly trustProxy: boolean | number;
+  /** Native HTTPS (TLS_CERT_FILE/TLS_KEY_FILE, absolute paths); undefined: plain HTTP. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
 }

@@ -1,11 +1,17 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { Service } from '../service';
+import { createListener } from '../tls';
 
-/** Listens with timeouts suited to WhatsApp's 10 s budget and load balancers' keep-alive. */
+/**
+ * Listens with timeouts suited to WhatsApp's 10 s budget and load balancers' keep-alive: plain
+ * HTTP, or HTTPS when TLS_CERT_FILE/TLS_KEY_FILE are set (src/tls: checked pair, TLS >= 1.2,
+ * reloaded on SIGHUP or file change).
+ */
 export function listen(service: Service): Promise<Server> {
   const { config } = service;
+  const { server } = createListener(service.handler, { tls: config.tls, logger: service.logger });
   return new Promise((resolve, reject) => {
-    const server = createServer(service.handler).listen(config.port, config.host);
+    server.listen(config.port, config.host);
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
     server.requestTimeout = 15_000;
@@ -17,4 +23,9 @@ export function listen(service: Service): Promise<Server> {
 export function portOf(server: Server, fallback: number): number {
   const address = server.address();
   return typeof address === 'object' && address ? address.port : fallback;
+}
+
+/** `http` or `https`, for log lines that show where the service listens. */
+export function schemeOf(config: { readonly tls: unknown }): 'http' | 'https' {
+  return config.tls ? 'https' : 'http';
 }

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Config } from '../config';
 import { startMetricsServer } from '../metrics';
 import { createService } from '../service';
-import { listen, portOf } from './serve';
+import { listen, portOf, schemeOf } from './serve';
 import { installGracefulShutdown } from './shutdown';
 
 /** One process serving everything: PGlite, WEB_CONCURRENCY=1, or a single core. */
@@ -17,11 +17,13 @@ export async function runSingle(config: Config, reason: string): Promise<void> {
       port: config.metricsPort,
       token: config.metricsToken?.reveal(),
       render: () => service.metrics.render(),
+      tls: config.tls,
+      logger,
     });
     extraServers.push(metricsServer);
-    logger.info(`metrics on http://${config.host}:${portOf(metricsServer, config.metricsPort)}/metrics`);
+    logger.info(`metrics on ${schemeOf(config)}://${config.host}:${portOf(metricsServer, config.metricsPort)}/metrics`);
   }
-  logger.info(`flowgate listening on http://${config.host}:${portOf(server, config.port)}`, {
+  logger.info(`flowgate listening on ${schemeOf(config)}://${config.host}:${portOf(server, config.port)}`, {
     flows: [...service.registry.keys()].map((id) => `/flows/${id}`),
     database: service.database.kind,
     rateLimitStore: service.rateLimiter.storeKind,
