@@ -55,7 +55,10 @@ export interface ServiceOptions {
 export async function createService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
   const privateKeys = loadKeys(config, logger);
-  const registry = buildRegistry(options.flows ?? registeredFlows, { schemaOverridesDir: paths.schemaOverrides });
+  const registry = buildRegistry(options.flows ?? registeredFlows, {
+    schemaOverridesDir: paths.schemaOverrides,
+    production: config.nodeEnv === 'production',
+  });
   for (const flow of registry.values()) {
     for (const w of flow.warnings) logger.warn(`flow ${flow.id}: ${w.message}`, { path: w.path, screen: w.screen });
   }

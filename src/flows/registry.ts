@@ -55,6 +55,8 @@ export class RegistrationError extends Error {
 export interface RegistryOptions {
   /** Folder of schema overrides: `<dir>/<flow-id>/<SCREEN>.json`. */
   readonly schemaOverridesDir: string;
+  /** Production build: a non-https URL in a Flow JSON is an error, not a warning (src/flow-json/https-only.ts). */
+  readonly production?: boolean;
 }
 
 /**
@@ -88,7 +90,7 @@ function registerFlow(
     return undefined;
   }
   if (typeof definition.onInit !== 'function') report('onInit handler is missing');
-  const { model, problems: flowProblems } = checkFlowJson(definition.flowJson);
+  const { model, problems: flowProblems } = checkFlowJson(definition.flowJson, { production: options.production });
   for (const p of flowProblems.filter((p) => p.severity === 'error'))
     report(`${p.message} (flow.json ${p.path || '/'})`, p.screen);
   if (!model || flowProblems.some((p) => p.severity === 'error')) return undefined;
