@@ -9,6 +9,7 @@ import { buildRegistry, Dispatcher, type FlowDefinition, type Registry, type Req
 import { registeredFlows } from './flows/registered';
 import { createLogger, type Logger } from './logging';
 import { flowEdge, recordedSecurityHeaders } from './http';
+import { consentApiRouter } from './http/consent-api';
 import { FlowgateMetrics, metricsRouter } from './metrics';
 import { createCounterStore, RateLimiter, RefusalAudit } from './ratelimit';
 import { paths } from './paths';
@@ -129,6 +130,19 @@ export async function createService(config: Config, options: ServiceOptions = {}
       extraRouters: [
         // On the main port /metrics exists only with METRICS_TOKEN; without it the path is a 404.
         ...(metricsToken ? [metricsRouter({ render: renderMetrics, token: metricsToken })] : []),
+        // Consent withdrawal and status beside the token API, with its key (src/http/consent-api.ts).
+        ...(config.tokenApiKey
+          ? [
+              consentApiRouter({
+                knex: database.knex,
+                audit,
+                logger,
+                apiKey: config.tokenApiKey.reveal(),
+                subjectHashKey: config.subjectHashKey.reveal(),
+                purposes: new Set([...registry.values()].flatMap((f) => f.consents.map((c) => c.purpose))),
+              }),
+            ]
+          : []),
         ...(options.extraRouters ?? []),
       ],
     });

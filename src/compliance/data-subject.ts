@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { queryAuditEvents, type AuditRow } from '../audit';
+import { consentsOnErasure, listConsentsOfSubject } from '../consents';
 import { AtRestDecryptError } from '../crypto';
 import { openSessionState } from '../flows';
 import { deleteSubmissionsOfSubject, findSubjectSalt, listSubmissionsOfSubject, toBuffer, toDate } from '../storage';
@@ -32,6 +33,18 @@ export interface SubjectExport {
     readonly state: unknown;
   }[];
   readonly submissions: readonly DecryptedSubmission[];
+  /** Every consent event (granted, declined, withdrawn), oldest first (src/consents). */
+  readonly consents: readonly {
+    readonly id: string;
+    readonly flow_id: string;
+    readonly purpose: string;
+    readonly policy_url: string | null;
+    readonly policy_version: string;
+    readonly decision: string;
+    readonly source: string;
+    readonly occurred_at: string;
+    readonly submission_id: string | null;
+  }[];
   /** Audit rows linked to the person (pseudonymously): what happened, never what was entered. */
   readonly audit_events: readonly AuditRow[];
 }
@@ -62,11 +75,12 @@ export async function exportSubjectData(deps: ComplianceDeps, phone: string, act
             unknown
           >[]);
     const submissions = await listSubmissionsOfSubject(trx, subject);
+    const consents = await listConsentsOfSubject(trx, subject);
     const salt = await findSubjectSalt(trx, subject);
     const auditEvents = salt
       ? await queryAuditEvents(trx, { subjectRefs: [subjectRef(subject, salt)], limit: MAX_AUDIT_ROWS })
       : [];
-    return { tokens, sessions, submissions, auditEvents };
+    return { tokens, sessions, submissions, consents, auditEvents };
   });
 
   const data: SubjectExport = {
@@ -101,6 +115,17 @@ export async function exportSubjectData(deps: ComplianceDeps, phone: string, act
       };
     }),
     submissions: result.submissions.map((row) => openSubmission(deps, row)),
+    consents: result.consents.map((c) => ({
+      id: c.id,
+      flow_id: c.flowId,
+      purpose: c.purpose,
+      policy_url: c.policyUrl,
+      policy_version: c.policyVersion,
+      decision: c.decision,
+      source: c.source,
+      occurred_at: c.occurredAt.toISOString(),
+      submission_id: c.submissionId,
+    })),
     audit_events: result.auditEvents,
   };
   await deps.audit.append(
@@ -108,6 +133,7 @@ export async function exportSubjectData(deps: ComplianceDeps, phone: string, act
       tokens: data.tokens.length,
       sessions: data.sessions.length,
       submissions: data.submissions.length,
+      consents: data.consents.length,
       audit_events: data.audit_events.length,
     }),
   );
@@ -120,6 +146,10 @@ export interface ErasureResult {
   readonly tokensRevoked: number;
   readonly tokensUnlinked: number;
   readonly saltDeleted: boolean;
+  /** Consents still granted, withdrawn by the erasure. */
+  readonly consentsWithdrawn: number;
+  /** Consent records kept as proof (pseudonymous, unlinked from submissions). */
+  readonly consentsKept: number;
 }
 
 /**
@@ -152,7 +182,17 @@ export async function eraseSubject(deps: ComplianceDeps, phone: string, actor: A
         .update({ subject_id: `erased:${randomBytes(16).toString('hex')}` });
     }
     const saltDeleted = (await trx('subjects').where({ subject_id: subject }).delete()) > 0;
-    const result = { submissions, sessions, tokensRevoked, tokensUnlinked: tokenIds.length, saltDeleted };
+    // Consent records stay as proof of past consent; what is still granted ends here (src/consents/withdraw.ts).
+    const consents = await consentsOnErasure(trx, subject);
+    const result = {
+      submissions,
+      sessions,
+      tokensRevoked,
+      tokensUnlinked: tokenIds.length,
+      saltDeleted,
+      consentsWithdrawn: consents.withdrawn,
+      consentsKept: consents.kept,
+    };
     await deps.audit.appendInTransaction(
       trx,
       complianceEvent('subject_erased', actor, {
@@ -161,6 +201,8 @@ export async function eraseSubject(deps: ComplianceDeps, phone: string, actor: A
         tokens_revoked: tokensRevoked,
         tokens_unlinked: tokenIds.length,
         salt_deleted: saltDeleted,
+        consents_withdrawn: consents.withdrawn,
+        consents_kept: consents.kept,
       }),
     );
     return result;

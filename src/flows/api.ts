@@ -1,3 +1,4 @@
+import type { ConsentDeclaration } from '../consents/declaration';
 import type { HandlerResult } from '../protocol';
 import type { Logger } from '../logging';
 
@@ -121,6 +122,11 @@ export interface FlowDefinition {
    * marked `sensitive` in the Flow JSON are never kept, even when listed here.
    */
   readonly auditValues?: readonly string[];
+  /**
+   * OptIn fields that record a consent (purpose, policy URL and version): on completion flowgate
+   * writes a consent record with the submission, in the same transaction (src/consents).
+   */
+  readonly consents?: readonly ConsentDeclaration[];
 }
 
 /** What a flow id may look like: it is a URL segment and part of every flow token. */

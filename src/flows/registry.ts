@@ -9,6 +9,7 @@ import {
   type Problem,
   type ScreenModel,
 } from '../flow-json';
+import { resolveConsents, type RegisteredConsent } from '../consents/declaration';
 import { compileSchema, SchemaCompileError, type ValidateFunction } from '../validation';
 import { FLOW_ID_PATTERN, type FlowDefinition, type ScreenDefinition } from './api';
 
@@ -40,6 +41,8 @@ export interface RegisteredFlow {
   readonly screens: ReadonlyMap<string, RegisteredScreen>;
   readonly auditValues: ReadonlySet<string>;
   readonly warnings: readonly Problem[];
+  /** Declared consents, checked against the Flow JSON (src/consents/declaration.ts). */
+  readonly consents: readonly RegisteredConsent[];
 }
 
 export type Registry = ReadonlyMap<string, RegisteredFlow>;
@@ -124,6 +127,7 @@ function registerFlow(
       if (s.sensitive.includes(name)) report(`auditValues names "${name}", which is marked sensitive`, s.id);
     }
   }
+  const consents = resolveConsents(definition.consents, model, report);
   return {
     id,
     definition,
@@ -131,6 +135,7 @@ function registerFlow(
     screens,
     auditValues,
     warnings: flowProblems.filter((p) => p.severity === 'warning'),
+    consents,
   };
 }
 

@@ -11,6 +11,7 @@ import {
   type DirectSql,
   type SqlTransaction,
 } from '../storage';
+import { recordCompletionConsents } from '../consents';
 import { subjectRef, type VerifiedToken } from '../tokens';
 import type { FlowHttpRequest } from './endpoint-types';
 import { HandlerEffects } from './handler-effects';
@@ -194,8 +195,18 @@ export class SessionStep {
           const subjectId = await markTokenCompleted(tx, verified.id);
           if (subjectId === undefined) throw new SessionChangedError();
           if ((await tx.query(save.statement, save.values)).length !== 1) throw new SessionChangedError();
-          await this.#storeSubmission(tx, flow, verified, subjectId, submission);
-          await deps.audit.appendInRequest(tx, event());
+          const submissionId = await this.#storeSubmission(tx, flow, verified, subjectId, submission);
+          // Declared consents are recorded with their submission, with their audit events (src/consents).
+          const consentEvents = await recordCompletionConsents(tx, {
+            flowId: flow.id,
+            consents: flow.consents,
+            subjectId,
+            submissionId,
+            answers: state.answers,
+            requestId: input.requestId,
+            subjectRef: trace.subjectRef,
+          });
+          await deps.audit.appendManyInRequest(tx, [event(), ...consentEvents]);
           return reply;
         });
       } catch (err) {
@@ -213,7 +224,7 @@ export class SessionStep {
     token: VerifiedToken,
     subjectId: string,
     submission: Record<string, unknown>,
-  ): Promise<void> {
+  ): Promise<string> {
     const id = randomUUID();
     const sealed = this.deps.cipher.seal(JSON.stringify(submission), submissionAad(flow.id, token.id, subjectId, id));
     await insertSubmission(tx, {
@@ -225,6 +236,7 @@ export class SessionStep {
       ciphertext: sealed.blob,
       fieldNames: fieldNamesOf(submission),
     });
+    return id;
   }
 }
 

@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import type { AuditEvent } from '../audit';
+import type { SqlTransaction } from '../storage';
+import type { RegisteredConsent } from './declaration';
+import { insertConsentRecord } from './records';
+
+export interface CompletionConsents {
+  readonly flowId: string;
+  readonly consents: readonly RegisteredConsent[];
+  readonly subjectId: string;
+  readonly submissionId: string;
+  /** The session's answers per screen (payload keys), the completing screen's included. */
+  readonly answers: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  readonly requestId: string;
+  /** The subject's audit pseudonym, when known. */
+  readonly subjectRef: string | undefined;
+}
+
+/**
+ * Writes one consent record per declared consent the session answered, inside the completion's
+ * transaction (so the submission and its consents are stored together or not at all), and
+ * returns their audit events for the same transaction. `true` is granted, `false` declined; a
+ * consent whose screen was never answered (a branch the person did not take) records nothing.
+ * The value comes from the validated answers the person sent, never from the handler's result.
+ */
+export async function recordCompletionConsents(tx: SqlTransaction, c: CompletionConsents): Promise<AuditEvent[]> {
+  const events: AuditEvent[] = [];
+  for (const consent of c.consents) {
+    const value = c.answers[consent.screen]?.[consent.payloadKey];
+    if (typeof value !== 'boolean') continue;
+    const id = randomUUID();
+    const decision = value ? 'granted' : 'declined';
+    await insertConsentRecord(tx, {
+      id,
+      subjectId: c.subjectId,
+      flowId: c.flowId,
+      purpose: consent.purpose,
+      policyUrl: consent.policyUrl,
+      policyVersion: consent.policyVersion,
+      decision,
+      source: 'submission',
+      submissionId: c.submissionId,
+      requestId: c.requestId,
+    });
+    events.push({
+      occurredAt: new Date(),
+      kind: 'request',
+      requestId: c.requestId,
+      flowId: c.flowId,
+      screen: consent.screen,
+      outcome: `consent_${decision}`,
+      subjectRef: c.subjectRef,
+      detail: {
+        purpose: consent.purpose,
+        policy_version: consent.policyVersion,
+        consent_id: id,
+        submission_id: c.submissionId,
+        source: 'submission',
+      },
+    });
+  }
+  return events;
+}
