@@ -101,6 +101,8 @@ describe('when a variable is wrong, then ConfigError names it', () => {
     ['RATE_LIMIT_GLOBAL_PER_SECOND', { RATE_LIMIT_GLOBAL_PER_SECOND: '0' }],
     ['SUBMISSION_RETENTION_DAYS', { SUBMISSION_RETENTION_DAYS: '0' }],
     ['FLOWS_PREVIOUS_PRIVATE_KEY_FILES', { FLOWS_PREVIOUS_PRIVATE_KEY_FILES: 'a.pem,,b.pem' }],
+    ['TLS_KEY_FILE', { TLS_CERT_FILE: 'server.crt' }],
+    ['TLS_CERT_FILE', { TLS_KEY_FILE: 'server.key' }],
   ];
   it.each(cases)('%s (%j)', (variable, overrides) => {
     const err = configError(overrides);
@@ -122,6 +124,9 @@ describe('when a variable is wrong, then ConfigError names it', () => {
           'TOKEN_API_KEY',
           'METRICS_TOKEN',
           'REDIS_URL',
+          // Covered above, but their names end in _FILE; the pair itself is checked at start (test/prod/tls.test.ts).
+          'TLS_CERT_FILE',
+          'TLS_KEY_FILE',
         ].includes(n),
     );
     expect(untested).toEqual([]);
