@@ -134,12 +134,6 @@ export class AuditLog {
    * Queues `event` for the next group commit; resolves once it is committed. Rejects when the batch
    * fails, and in any case after APPEND_TIMEOUT_MS, so a caller never waits on a stuck database.
    */
-  /** Several request events in one append (one chain, one statement): a completion and its consent records. */
-  async appendManyInRequest(db: SqlQueryable, events: readonly AuditEvent[]): Promise<void> {
-    if (!this.#options.enabled || events.length === 0) return;
-    await db.query(APPEND, this.#arguments(events));
-  }
-
   append(event: AuditEvent): Promise<void> {
     if (!this.#options.enabled) return Promise.resolve();
     if (event.kind === 'compliance') return this.#stamped(event, this.#knex).then((e) => this.#enqueue(e));

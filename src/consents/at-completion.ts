@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditEvent } from '../audit';
 import type { SqlTransaction } from '../storage';
 import type { RegisteredConsent } from './declaration';
 import { insertConsentRecord } from './records';
@@ -12,19 +11,27 @@ export interface CompletionConsents {
   /** The session's answers per screen (payload keys), the completing screen's included. */
   readonly answers: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   readonly requestId: string;
-  /** The subject's audit pseudonym, when known. */
-  readonly subjectRef: string | undefined;
+}
+
+/** What the completion's audit event says about each consent it recorded (no personal data). */
+export interface RecordedConsent {
+  readonly consent_id: string;
+  readonly purpose: string;
+  readonly policy_version: string;
+  readonly decision: 'granted' | 'declined';
 }
 
 /**
  * Writes one consent record per declared consent the session answered, inside the completion's
  * transaction (so the submission and its consents are stored together or not at all), and
- * returns their audit events for the same transaction. `true` is granted, `false` declined; a
- * consent whose screen was never answered (a branch the person did not take) records nothing.
- * The value comes from the validated answers the person sent, never from the handler's result.
+ * returns what the completion's audit event records about them — the same event, in the same
+ * transaction, so the audit log keeps one request event per request. `true` is granted, `false`
+ * declined; a consent whose screen was never answered (a branch the person did not take)
+ * records nothing. The value comes from the validated answers the person sent, never from the
+ * handler's result.
  */
-export async function recordCompletionConsents(tx: SqlTransaction, c: CompletionConsents): Promise<AuditEvent[]> {
-  const events: AuditEvent[] = [];
+export async function recordCompletionConsents(tx: SqlTransaction, c: CompletionConsents): Promise<RecordedConsent[]> {
+  const recorded: RecordedConsent[] = [];
   for (const consent of c.consents) {
     const value = c.answers[consent.screen]?.[consent.payloadKey];
     if (typeof value !== 'boolean') continue;
@@ -42,22 +49,7 @@ export async function recordCompletionConsents(tx: SqlTransaction, c: Completion
       submissionId: c.submissionId,
       requestId: c.requestId,
     });
-    events.push({
-      occurredAt: new Date(),
-      kind: 'request',
-      requestId: c.requestId,
-      flowId: c.flowId,
-      screen: consent.screen,
-      outcome: `consent_${decision}`,
-      subjectRef: c.subjectRef,
-      detail: {
-        purpose: consent.purpose,
-        policy_version: consent.policyVersion,
-        consent_id: id,
-        submission_id: c.submissionId,
-        source: 'submission',
-      },
-    });
+    recorded.push({ consent_id: id, purpose: consent.purpose, policy_version: consent.policyVersion, decision });
   }
-  return events;
+  return recorded;
 }

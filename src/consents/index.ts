@@ -2,7 +2,7 @@
 export { resolveConsents, PURPOSE_PATTERN } from './declaration';
 export type { ConsentDeclaration, RegisteredConsent } from './declaration';
 export { recordCompletionConsents } from './at-completion';
-export type { CompletionConsents } from './at-completion';
+export type { CompletionConsents, RecordedConsent } from './at-completion';
 export { listConsentsOfSubject, latestPerPurpose, toConsentRecord } from './records';
 export type { ConsentDecision, ConsentRecord, ConsentSource } from './records';
 export { consentsOnErasure, withdrawConsent } from './withdraw';

@@ -196,17 +196,17 @@ export class SessionStep {
           if (subjectId === undefined) throw new SessionChangedError();
           if ((await tx.query(save.statement, save.values)).length !== 1) throw new SessionChangedError();
           const submissionId = await this.#storeSubmission(tx, flow, verified, subjectId, submission);
-          // Declared consents are recorded with their submission, with their audit events (src/consents).
-          const consentEvents = await recordCompletionConsents(tx, {
+          // Declared consents are recorded with their submission; the completion's audit event names them (src/consents).
+          const consents = await recordCompletionConsents(tx, {
             flowId: flow.id,
             consents: flow.consents,
             subjectId,
             submissionId,
             answers: state.answers,
             requestId: input.requestId,
-            subjectRef: trace.subjectRef,
           });
-          await deps.audit.appendManyInRequest(tx, [event(), ...consentEvents]);
+          if (consents.length > 0) trace.detail = { ...trace.detail, consents };
+          await deps.audit.appendInRequest(tx, event());
           return reply;
         });
       } catch (err) {
