@@ -9,7 +9,16 @@ import { createListener } from '../tls';
  */
 export function listen(service: Service): Promise<Server> {
   const { config } = service;
-  const { server } = createListener(service.handler, { tls: config.tls, logger: service.logger });
+  const { server, tls } = createListener(service.handler, { tls: config.tls, logger: service.logger });
+  if (tls) {
+    const { subject, fingerprint256, validTo } = tls.current;
+    const days = Math.floor((validTo.getTime() - Date.now()) / 86_400_000);
+    const meta = { pid: process.pid, subject, fingerprint256, validTo: validTo.toISOString() };
+    // Renewal is the operator's job (certbot, cert-manager); a certificate this close to its end means it is not happening.
+    if (days < 14)
+      service.logger.warn(`TLS certificate expires in ${days} day(s); renew it (reloaded on SIGHUP)`, meta);
+    else service.logger.info('TLS certificate loaded', meta);
+  }
   return new Promise((resolve, reject) => {
     server.listen(config.port, config.host);
     server.keepAliveTimeout = 65_000;

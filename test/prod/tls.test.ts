@@ -79,8 +79,9 @@ describe('when TLS_CERT_FILE and TLS_KEY_FILE are set (one process, PGlite)', ()
       }),
     );
     svc = spawnService(env, keys.dir);
-    await svc.waitForLog((l) => messageOf(l).startsWith('flowgate listening on https://'));
-  });
+    // Generous: PGlite's first start takes long on a loaded machine.
+    await svc.waitForLog((l) => messageOf(l).startsWith('flowgate listening on https://'), 110_000);
+  }, 120_000);
 
   afterAll(async () => {
     svc?.kill('SIGTERM');
@@ -108,6 +109,10 @@ describe('when TLS_CERT_FILE and TLS_KEY_FILE are set (one process, PGlite)', ()
     });
     expect(metrics.status).toBe(200);
     expect(metrics.body).toContain('flowgate_requests_total');
+    // The test certificate lives two days: the start warns that it is about to expire.
+    const loaded = svc.logs.find((l) => /^TLS certificate expires in 1 day\(s\)/.test(messageOf(l)));
+    expect(loaded?.fingerprint256).toBe(fingerprintOf(first.certPem));
+    expect(loaded?.level).toBe('warn');
   });
 
   it('then a TLS 1.1 client is refused by the server (protocol_version alert) and a TLS 1.2 client with a modern suite gets through', async () => {
