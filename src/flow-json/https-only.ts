@@ -11,11 +11,11 @@ const ENDPOINT_KEYS = ['endpoint_uri', 'data_channel_uri'] as const;
 /**
  * https everywhere in a flow: every literal `open_url` target (EmbeddedLink, OptIn's
  * `on-click-action`, any component's action) and `endpoint_uri` / `data_channel_uri` when present
- * must be an `https://` URL. WhatsApp calls only https endpoints, and Meta's Flows security
- * guidance asks that every link a flow opens be https too
- * (https://developers.facebook.com/docs/whatsapp/flows/guides/bestpractices/ and
- * https://developers.facebook.com/docs/whatsapp/flows/reference/flowjson/#open-url-action):
- * a plain-http link is readable and changeable on the way, and `javascript:`/`data:` schemes
+ * must be an `https://` URL. WhatsApp calls only https endpoints with a publicly trusted
+ * certificate (https://developers.facebook.com/docs/whatsapp/flows/guides/implementingyourflowendpoint),
+ * and links a flow opens (open_url, Flow JSON 6.0+:
+ * https://developers.facebook.com/docs/whatsapp/flows/reference/flowjson) are held to the same
+ * standard: a plain-http page can be read and changed on the way, and `javascript:`/`data:` schemes
  * have no place in a flow at all. Bound values (`${data.url}`) are not known until run time and
  * are not checked here. Walks the raw JSON, so it also sees components the model does not map.
  */
