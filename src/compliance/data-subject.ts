@@ -9,6 +9,7 @@ import { normalizePhoneNumber, subjectRef } from '../tokens';
 import type { Actor } from './actor';
 import { complianceEvent, type ComplianceDeps } from './deps';
 import { subjectOfPhone } from './subject-lookup';
+import { eraseMediaFiles, exportMediaFiles, type ExportedMediaFile } from './media-files';
 import { openSubmission, UndecryptableError, type DecryptedSubmission } from './submissions';
 
 /** Everything flowgate holds about one phone number, decrypted (a data-subject access request). */
@@ -33,6 +34,8 @@ export interface SubjectExport {
     readonly state: unknown;
   }[];
   readonly submissions: readonly DecryptedSubmission[];
+  /** Files the person sent through PhotoPicker/DocumentPicker, decrypted (content in base64). */
+  readonly media_files: readonly ExportedMediaFile[];
   /** Every consent event (granted, declined, withdrawn), oldest first (src/consents). */
   readonly consents: readonly {
     readonly id: string;
@@ -80,7 +83,8 @@ export async function exportSubjectData(deps: ComplianceDeps, phone: string, act
     const auditEvents = salt
       ? await queryAuditEvents(trx, { subjectRefs: [subjectRef(subject, salt)], limit: MAX_AUDIT_ROWS })
       : [];
-    return { tokens, sessions, submissions, consents, auditEvents };
+    const mediaFiles = await exportMediaFiles(trx, deps.cipher, subject);
+    return { tokens, sessions, submissions, consents, auditEvents, mediaFiles };
   });
 
   const data: SubjectExport = {
@@ -115,6 +119,7 @@ export async function exportSubjectData(deps: ComplianceDeps, phone: string, act
       };
     }),
     submissions: result.submissions.map((row) => openSubmission(deps, row)),
+    media_files: result.mediaFiles,
     consents: result.consents.map((c) => ({
       id: c.id,
       flow_id: c.flowId,
@@ -133,6 +138,7 @@ export async function exportSubjectData(deps: ComplianceDeps, phone: string, act
       tokens: data.tokens.length,
       sessions: data.sessions.length,
       submissions: data.submissions.length,
+      media_files: data.media_files.length,
       consents: data.consents.length,
       audit_events: data.audit_events.length,
     }),
@@ -143,6 +149,7 @@ export async function exportSubjectData(deps: ComplianceDeps, phone: string, act
 export interface ErasureResult {
   readonly submissions: number;
   readonly sessions: number;
+  readonly mediaFiles: number;
   readonly tokensRevoked: number;
   readonly tokensUnlinked: number;
   readonly saltDeleted: boolean;
@@ -169,6 +176,7 @@ export async function eraseSubject(deps: ComplianceDeps, phone: string, actor: A
     const tokenIds = tokens.map((t) => String(t.id));
     const sessions = tokenIds.length === 0 ? 0 : await trx('flow_sessions').whereIn('token_id', tokenIds).delete();
     const submissions = await deleteSubmissionsOfSubject(trx, subject);
+    const mediaFiles = await eraseMediaFiles(trx, subject);
     const tokensRevoked =
       tokenIds.length === 0
         ? 0
@@ -187,6 +195,7 @@ export async function eraseSubject(deps: ComplianceDeps, phone: string, actor: A
     const result = {
       submissions,
       sessions,
+      mediaFiles,
       tokensRevoked,
       tokensUnlinked: tokenIds.length,
       saltDeleted,
@@ -198,6 +207,7 @@ export async function eraseSubject(deps: ComplianceDeps, phone: string, actor: A
       complianceEvent('subject_erased', actor, {
         submissions,
         sessions,
+        media_files: mediaFiles,
         tokens_revoked: tokensRevoked,
         tokens_unlinked: tokenIds.length,
         salt_deleted: saltDeleted,

@@ -160,9 +160,43 @@ export const ENV_SPEC: readonly VarSpec[] = [
     description: 'Rejected requests (400, 404, 413, 415, 421, 432) one address may cause per minute.',
   },
   {
+    name: 'RATE_LIMIT_TOKEN_API_PER_MINUTE',
+    default: '600',
+    description:
+      'Requests one address may make to the token API per sliding minute, failed authentications included; counted in the shared store.',
+  },
+  {
     name: 'RATE_LIMIT_GLOBAL_PER_SECOND',
     default: '2000',
     description: 'Ceiling on requests per second for the whole service.',
+  },
+  {
+    name: 'WEBHOOK_PATH',
+    default: '/webhook',
+    description:
+      'Path of the WhatsApp Business webhook (GET verification handshake, POST notifications: completion replies, flow health alerts).',
+  },
+  {
+    name: 'WEBHOOK_VERIFY_TOKEN',
+    secret: true,
+    description:
+      "Verify Token typed into Meta's app dashboard when subscribing the webhook; unset, the GET handshake answers 403.",
+  },
+  {
+    name: 'WEBHOOK_APP_SECRET',
+    secret: true,
+    description:
+      'Secret of the app subscribed to the webhook, when it is not the app of META_APP_SECRET (default: META_APP_SECRET and META_PREVIOUS_APP_SECRETS).',
+  },
+  {
+    name: 'WEBHOOK_BODY_LIMIT_BYTES',
+    default: '4194304',
+    description: 'Largest webhook notification accepted (else 413); WhatsApp batches up to 1000 updates.',
+  },
+  {
+    name: 'COMPLETION_HOOK_TIMEOUT_MS',
+    default: '5000',
+    description: "Budget of a flow's `onComplete` hook after a completion reply was stored.",
   },
   {
     name: 'TLS_CERT_FILE',
@@ -177,5 +211,29 @@ export const ENV_SPEC: readonly VarSpec[] = [
     name: 'TRUST_PROXY',
     default: 'false',
     description: 'Express `trust proxy` setting (e.g. `1` behind one load balancer), for the client address.',
+  },
+  {
+    name: 'MEDIA_ALLOWED_HOSTS',
+    default: 'mmg.whatsapp.net',
+    description:
+      'Comma-separated hosts (`*.example.net` for subdomains) picker files may be downloaded from, over https only. Outside production loopback http is allowed too.',
+  },
+  {
+    name: 'MEDIA_MAX_FILE_BYTES',
+    default: '26214400',
+    description:
+      "Largest picker file accepted, decrypted (25 MiB, Meta's maximum); the picker's max-file-size-kb may lower it.",
+  },
+  { name: 'MEDIA_MAX_FILES', default: '30', description: 'Files one picker value may hold (Meta allows 30).' },
+  {
+    name: 'MEDIA_CONNECT_TIMEOUT_MS',
+    default: '2000',
+    description:
+      "Longest wait to connect to the media CDN; with MEDIA_DOWNLOAD_TIMEOUT_MS it keeps a handler inside WhatsApp's 10 s.",
+  },
+  {
+    name: 'MEDIA_DOWNLOAD_TIMEOUT_MS',
+    default: '6000',
+    description: 'Longest one picker file download may take, connection included (also cut by HANDLER_TIMEOUT_MS).',
   },
 ];

@@ -11,6 +11,7 @@ import {
 } from '../crypto';
 import { statusOf } from '../http/error-status';
 import { errorSummary, type Logger } from '../logging';
+import type { MediaService } from '../media';
 import {
   CannotDecryptError,
   ERROR_ACK_RESPONSE,
@@ -59,6 +60,8 @@ export interface DispatcherDeps {
    * limit. Counted in the token's session row, which the request reads and writes anyway.
    */
   readonly perTokenPerMinute?: number;
+  /** Picker files for ctx.media (src/media); absent, ctx.media refuses with media_unavailable. */
+  readonly media?: MediaService;
 }
 
 /**
