@@ -27,8 +27,17 @@ import {
   type DecryptedRequest,
 } from '../protocol';
 import type { DirectSql } from '../storage';
-import { tokenHash, type FlowTokenCodec } from '../tokens';
+import { FlowTokenSignatureVerifier, tokenHash, type FlowTokenCodec } from '../tokens';
 import { describeErrors, validateDecryptedRequest, validateEnvelope, validateErrorNotification } from '../validation';
+import {
+  assertKnownVersion,
+  assertRoutableAction,
+  auditableAction,
+  checkTokenSignature,
+  ResponseTooLargeError,
+  withVersion,
+  type TokenSignaturePolicy,
+} from './data-api';
 import { isDatabaseUnavailable } from './database-errors';
 import type { FlowHttpRequest, FlowHttpResponse, RequestObservation } from './endpoint-types';
 import type { RegisteredFlow, Registry } from './registry';
@@ -60,6 +69,8 @@ export interface DispatcherDeps {
    * limit. Counted in the token's session row, which the request reads and writes anyway.
    */
   readonly perTokenPerMinute?: number;
+  /** FLOW_TOKEN_SIGNATURE (Data API 4.0); default `verify`: checked when present. */
+  readonly tokenSignaturePolicy?: TokenSignaturePolicy;
   /** Picker files for ctx.media (src/media); absent, ctx.media refuses with media_unavailable. */
   readonly media?: MediaService;
 }
@@ -73,9 +84,11 @@ export interface DispatcherDeps {
  */
 export class Dispatcher {
   readonly #session: SessionStep;
+  readonly #signatures: FlowTokenSignatureVerifier;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.#session = new SessionStep(deps);
+    this.#signatures = new FlowTokenSignatureVerifier(deps.appSecrets);
   }
 
   async handle(input: FlowHttpRequest): Promise<FlowHttpResponse> {
@@ -91,7 +104,7 @@ export class Dispatcher {
       const envelope = this.#decrypt(body);
       trace.envelope = envelope;
       const request = this.#parseRequest(envelope.plaintext);
-      trace.action = request.action;
+      trace.action = auditableAction(request.action);
       return await this.#route(flow, request, envelope, trace, input, started);
     } catch (err) {
       return this.#reject(err, trace, input, started);
@@ -151,8 +164,10 @@ export class Dispatcher {
     if (isErrorNotification(request.data)) {
       // Recorded, acknowledged, never routed to developer code. The token must be genuine (a
       // forged one gets 427) but may be completed: the client reports errors after completion too.
+      assertKnownVersion(request, this.deps.logger, input.requestId);
       const token = await this.deps.tokens.verify(request.flow_token, flow.id);
       trace.tokenHash = tokenHash(token.id);
+      await this.#checkTokenSignature(flow, request);
       trace.screen = this.#knownScreen(flow, request.screen);
       const data = request.data as Record<string, unknown>;
       trace.detail = {
@@ -166,13 +181,19 @@ export class Dispatcher {
         errorMessage: trace.detail.error_message,
         requestId: input.requestId,
       });
-      return this.#replyBatched(ERROR_ACK_RESPONSE, 'error_notification', envelope, trace, input, started);
+      const ack = withVersion(ERROR_ACK_RESPONSE, request.version);
+      return this.#replyBatched(ack, 'error_notification', envelope, trace, input, started);
     }
     if (request.action === 'ping') {
-      return this.#replyBatched(PING_RESPONSE, 'ping', envelope, trace, input, started);
+      // Whatever its version: a health check must never fail on one (src/protocol/NOTES.md).
+      const pong = withVersion(PING_RESPONSE, request.version);
+      return this.#replyBatched(pong, 'ping', envelope, trace, input, started);
     }
+    assertKnownVersion(request, this.deps.logger, input.requestId);
+    assertRoutableAction(request, this.deps.logger, input.requestId);
     const verified = await this.deps.tokens.verify(request.flow_token, flow.id);
     trace.tokenHash = tokenHash(verified.id);
+    await this.#checkTokenSignature(flow, request);
     trace.screen = this.#knownScreen(flow, request.screen);
     const reply = await this.#session.run({
       flow,
@@ -186,8 +207,12 @@ export class Dispatcher {
     return {
       status: 200,
       contentType: 'text/plain',
-      body: encryptResponse(JSON.stringify(reply.json), envelope.aesKey, envelope.iv),
+      body: encryptResponse(JSON.stringify(withVersion(reply.json, request.version)), envelope.aesKey, envelope.iv),
     };
+  }
+
+  #checkTokenSignature(flow: RegisteredFlow, request: DecryptedRequest): Promise<void> {
+    return checkTokenSignature(flow.model, request, this.#signatures, this.deps.tokenSignaturePolicy ?? 'verify');
   }
 
   async #replyBatched(
@@ -219,8 +244,10 @@ export class Dispatcher {
         : err;
     const status = statusOf(error);
     const code = error instanceof ProtocolError ? error.code : 'internal_error';
-    const outcome = error instanceof HandlerFailedError ? error.outcome : code;
-    if (error instanceof HandlerFailedError) trace.detail = { reason: error.message };
+    const outcome =
+      error instanceof HandlerFailedError || error instanceof ResponseTooLargeError ? error.outcome : code;
+    if (error instanceof HandlerFailedError || error instanceof ResponseTooLargeError)
+      trace.detail = { reason: error.message };
     if (status >= 500) {
       // Class, code and stack frames only: a database or library message can quote a value.
       this.deps.logger.error('request failed', {
