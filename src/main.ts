@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from './config';
 import { PrivateKeyError } from './crypto';
 import { RegistrationError } from './flows';
 import { run } from './lifecycle';
+import { TlsFilesError } from './tls';
 
 /**
  * The only caller of listen() (through src/lifecycle): config → keys → registrations → database →
@@ -12,7 +13,12 @@ async function main(): Promise<void> {
   try {
     await run(loadConfig());
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof PrivateKeyError || err instanceof RegistrationError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof PrivateKeyError ||
+      err instanceof RegistrationError ||
+      err instanceof TlsFilesError
+    ) {
       process.stderr.write(`flowgate cannot start: ${err.message}\n`);
     } else {
       process.stderr.write(`flowgate cannot start: ${(err as Error)?.stack ?? String(err)}\n`);

@@ -8,6 +8,7 @@ import { AtRestCipher, loadPrivateKeyFile, writeKeyPair } from './crypto';
 import { buildRegistry, Dispatcher, type FlowDefinition, type Registry, type RequestObservation } from './flows';
 import { registeredFlows } from './flows/registered';
 import { createLogger, type Logger } from './logging';
+import { consentApiRouter } from './http/consent-api';
 import { flowEdge, flowMessagesRouter, recordedSecurityHeaders, webhookRouter } from './http';
 import { MediaService } from './media';
 import { FlowgateMetrics, metricsRouter } from './metrics';
@@ -59,7 +60,10 @@ export interface ServiceOptions {
 export async function createService(config: Config, options: ServiceOptions = {}): Promise<Service> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
   const privateKeys = loadKeys(config, logger);
-  const registry = buildRegistry(options.flows ?? registeredFlows, { schemaOverridesDir: paths.schemaOverrides });
+  const registry = buildRegistry(options.flows ?? registeredFlows, {
+    schemaOverridesDir: paths.schemaOverrides,
+    production: config.nodeEnv === 'production',
+  });
   const webhookFlows = webhookRegistry(registry);
   for (const flow of registry.values()) {
     for (const w of flow.warnings) logger.warn(`flow ${flow.id}: ${w.message}`, { path: w.path, screen: w.screen });
@@ -157,6 +161,19 @@ export async function createService(config: Config, options: ServiceOptions = {}
         }),
         ...(config.tokenApiKey
           ? [flowMessagesRouter({ knex: database.knex, apiKey: config.tokenApiKey.reveal(), logger })]
+          : []),
+        // Consent withdrawal and status beside the token API, with its key (src/http/consent-api.ts).
+        ...(config.tokenApiKey
+          ? [
+              consentApiRouter({
+                knex: database.knex,
+                audit,
+                logger,
+                apiKey: config.tokenApiKey.reveal(),
+                subjectHashKey: config.subjectHashKey.reveal(),
+                purposes: new Set([...registry.values()].flatMap((f) => f.consents.map((c) => c.purpose))),
+              }),
+            ]
           : []),
         ...(options.extraRouters ?? []),
       ],

@@ -6,20 +6,25 @@ import { registeredFlows } from '../flows/registered';
 import { paths, projectRoot } from '../paths';
 import { CommandError, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
 
-const USAGE = `Usage: npm run check -- [--flow <flow-id>] [--file <flow.json>]
+const USAGE = `Usage: npm run check -- [--flow <flow-id>] [--file <flow.json>] [--production]
 
 Validates every registered flow offline (or one with --flow): Flow JSON structure, routing model
 (entry screen, terminal screens, no self-routes, every screen reachable), \${data.x} and \${form.x}
 bindings, handlers for every screen that calls the endpoint, schemas, what onInit returns and the
-next('SCREEN') calls in the handler modules, and that each flow.generated.ts (npm run types)
-is up to date with its flow.json. --file checks a Flow JSON file that is not registered.
+next('SCREEN') calls in the handler modules, https-only URLs (open_url targets, endpoint_uri),
+and that each flow.generated.ts (npm run types) is up to date with its flow.json. --file checks a
+Flow JSON file that is not registered. --production (or NODE_ENV=production) checks as a
+production build does: a non-https URL is then an error, not a warning.
 Exit code 1 when there is an error; warnings alone exit 0.`;
 
 export async function checkCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandLine(argv, {
     flow: { type: 'string' },
     file: { type: 'string' },
+    production: { type: 'boolean' },
   });
+  // The one setting this offline tool reads from the environment: it checks what a production start would refuse.
+  const production = values.production === true || process.env.NODE_ENV === 'production';
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   let diagnostics: FlowDiagnostic[];
   let checked: string;
@@ -30,7 +35,7 @@ export async function checkCommand(argv: string[], io: Io): Promise<number> {
     } catch (err) {
       throw new CommandError(`${values.file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     }
-    diagnostics = checkFlowJsonText(text, values.file);
+    diagnostics = checkFlowJsonText(text, values.file, { production });
     checked = values.file;
   } else {
     const flows = values.flow ? registeredFlows.filter((f) => f.id === values.flow) : registeredFlows;
@@ -42,6 +47,7 @@ export async function checkCommand(argv: string[], io: Io): Promise<number> {
       flowsDir: join(root, 'src', 'flows'),
       schemaOverridesDir: paths.schemaOverrides,
       root,
+      production,
     });
     checked = `${flows.length} flow${flows.length === 1 ? '' : 's'} (${flows.map((f) => f.id).join(', ')})`;
     // `npm run check` runs this before building too; here it catches a flow.json edited since.

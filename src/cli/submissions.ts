@@ -23,10 +23,11 @@ const USAGE = `Usage: npm run submissions -- <action> [options]
   decrypt <id> --operator NAME --reason TEXT [--out FILE]
       print one decrypted submission (its id: submission_inventory, or an export)
   export --phone +E164 --operator NAME --reason TEXT [--out FILE] [--format json]
-      everything held about a phone number, decrypted (data-subject access request)
+      everything held about a phone number, decrypted, consent records included (access request)
   erase --phone +E164 --operator NAME --reason TEXT
       right to erasure: deletes the person's submissions, media files and sessions, revokes and unlinks their
-      tokens, deletes their salt (their audit rows stay, no longer linkable to them)
+      tokens, deletes their salt (their audit rows stay, no longer linkable to them), withdraws
+      their remaining consents (consent records stay as proof, unlinked from submissions)
   purge [--older-than-days N] [--operator NAME] [--reason TEXT]
       retention: deletes submissions, media files and sessions older than N days (default SUBMISSION_RETENTION_DAYS)
   reencrypt [--operator NAME] [--reason TEXT]
@@ -116,6 +117,7 @@ export async function submissionsCommand(argv: string[], io: Io): Promise<number
           io.err(
             `exported ${data.tokens.length} token(s), ${data.sessions.length} session(s), ` +
               `${data.submissions.length} submission(s), ${data.media_files.length} media file(s), ` +
+              `${data.consents.length} consent record(s), ` +
               `${data.audit_events.length} audit event(s)` +
               (out ? ` to ${out.path}` : ''),
           );
@@ -127,7 +129,8 @@ export async function submissionsCommand(argv: string[], io: Io): Promise<number
             `erased ${r.submissions} submission(s) and ${r.sessions} session(s); ` +
               `${r.tokensRevoked} token(s) revoked, ${r.tokensUnlinked} unlinked; ` +
               (r.saltDeleted ? 'subject salt deleted (audit rows no longer linkable)' : 'no subject salt was held') +
-              `; ${r.mediaFiles} media file(s) deleted`,
+              `; ${r.mediaFiles} media file(s) deleted` +
+              `; ${r.consentsWithdrawn} consent(s) withdrawn, ${r.consentsKept} consent record(s) kept as proof`,
           );
           break;
         }

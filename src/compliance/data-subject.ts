@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { queryAuditEvents, type AuditRow } from '../audit';
+import { consentsOnErasure, listConsentsOfSubject } from '../consents';
 import { AtRestDecryptError } from '../crypto';
 import { openSessionState } from '../flows';
 import { deleteSubmissionsOfSubject, findSubjectSalt, listSubmissionsOfSubject, toBuffer, toDate } from '../storage';
@@ -35,6 +36,18 @@ export interface SubjectExport {
   readonly submissions: readonly DecryptedSubmission[];
   /** Files the person sent through PhotoPicker/DocumentPicker, decrypted (content in base64). */
   readonly media_files: readonly ExportedMediaFile[];
+  /** Every consent event (granted, declined, withdrawn), oldest first (src/consents). */
+  readonly consents: readonly {
+    readonly id: string;
+    readonly flow_id: string;
+    readonly purpose: string;
+    readonly policy_url: string | null;
+    readonly policy_version: string;
+    readonly decision: string;
+    readonly source: string;
+    readonly occurred_at: string;
+    readonly submission_id: string | null;
+  }[];
   /** Audit rows linked to the person (pseudonymously): what happened, never what was entered. */
   readonly audit_events: readonly AuditRow[];
 }
@@ -65,12 +78,13 @@ export async function exportSubjectData(deps: ComplianceDeps, phone: string, act
             unknown
           >[]);
     const submissions = await listSubmissionsOfSubject(trx, subject);
+    const consents = await listConsentsOfSubject(trx, subject);
     const salt = await findSubjectSalt(trx, subject);
     const auditEvents = salt
       ? await queryAuditEvents(trx, { subjectRefs: [subjectRef(subject, salt)], limit: MAX_AUDIT_ROWS })
       : [];
     const mediaFiles = await exportMediaFiles(trx, deps.cipher, subject);
-    return { tokens, sessions, submissions, auditEvents, mediaFiles };
+    return { tokens, sessions, submissions, consents, auditEvents, mediaFiles };
   });
 
   const data: SubjectExport = {
@@ -106,6 +120,17 @@ export async function exportSubjectData(deps: ComplianceDeps, phone: string, act
     }),
     submissions: result.submissions.map((row) => openSubmission(deps, row)),
     media_files: result.mediaFiles,
+    consents: result.consents.map((c) => ({
+      id: c.id,
+      flow_id: c.flowId,
+      purpose: c.purpose,
+      policy_url: c.policyUrl,
+      policy_version: c.policyVersion,
+      decision: c.decision,
+      source: c.source,
+      occurred_at: c.occurredAt.toISOString(),
+      submission_id: c.submissionId,
+    })),
     audit_events: result.auditEvents,
   };
   await deps.audit.append(
@@ -114,6 +139,7 @@ export async function exportSubjectData(deps: ComplianceDeps, phone: string, act
       sessions: data.sessions.length,
       submissions: data.submissions.length,
       media_files: data.media_files.length,
+      consents: data.consents.length,
       audit_events: data.audit_events.length,
     }),
   );
@@ -127,6 +153,10 @@ export interface ErasureResult {
   readonly tokensRevoked: number;
   readonly tokensUnlinked: number;
   readonly saltDeleted: boolean;
+  /** Consents still granted, withdrawn by the erasure. */
+  readonly consentsWithdrawn: number;
+  /** Consent records kept as proof (pseudonymous, unlinked from submissions). */
+  readonly consentsKept: number;
 }
 
 /**
@@ -160,7 +190,18 @@ export async function eraseSubject(deps: ComplianceDeps, phone: string, actor: A
         .update({ subject_id: `erased:${randomBytes(16).toString('hex')}` });
     }
     const saltDeleted = (await trx('subjects').where({ subject_id: subject }).delete()) > 0;
-    const result = { submissions, sessions, mediaFiles, tokensRevoked, tokensUnlinked: tokenIds.length, saltDeleted };
+    // Consent records stay as proof of past consent; what is still granted ends here (src/consents/withdraw.ts).
+    const consents = await consentsOnErasure(trx, subject);
+    const result = {
+      submissions,
+      sessions,
+      mediaFiles,
+      tokensRevoked,
+      tokensUnlinked: tokenIds.length,
+      saltDeleted,
+      consentsWithdrawn: consents.withdrawn,
+      consentsKept: consents.kept,
+    };
     await deps.audit.appendInTransaction(
       trx,
       complianceEvent('subject_erased', actor, {
@@ -170,6 +211,8 @@ export async function eraseSubject(deps: ComplianceDeps, phone: string, actor: A
         tokens_revoked: tokensRevoked,
         tokens_unlinked: tokenIds.length,
         salt_deleted: saltDeleted,
+        consents_withdrawn: consents.withdrawn,
+        consents_kept: consents.kept,
       }),
     );
     return result;

@@ -204,6 +204,15 @@ export const ENV_SPEC: readonly VarSpec[] = [
     description: "Budget of a flow's `onComplete` hook after a completion reply was stored.",
   },
   {
+    name: 'TLS_CERT_FILE',
+    description:
+      'PEM chain (server certificate first) for native HTTPS on every listener, reloaded on SIGHUP or file change. Unset: plain HTTP.',
+  },
+  {
+    name: 'TLS_KEY_FILE',
+    description: 'Unencrypted PEM private key of TLS_CERT_FILE. An expired or mismatched pair stops the start.',
+  },
+  {
     name: 'TRUST_PROXY',
     default: 'false',
     description: 'Express `trust proxy` setting (e.g. `1` behind one load balancer), for the client address.',

@@ -224,6 +224,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       port: consolePortRaw === undefined ? undefined : v(() => integer(raw, 'CONSOLE_PORT', 0, 65535)),
       databaseUrl: consoleDatabaseUrl,
     },
+    tls: v(() => tlsFiles(raw, cwd)),
   };
   const [first, ...more] = problems;
   if (first) throw new ConfigError(first.variable, first.message, more);
@@ -355,6 +356,16 @@ function fail(variable: string, message: string): never {
 const MIN_DISTINCT_CHARACTERS = 8;
 
 /** HMAC keys and bearer keys: at least 32 bytes, and not a placeholder like `xxxx…` or `abcabc…`. */
+/** Both TLS files or neither: half a pair is a typo, not plain HTTP. */
+function tlsFiles(raw: Raw, cwd: string): Config['tls'] {
+  const cert = raw('TLS_CERT_FILE');
+  const key = raw('TLS_KEY_FILE');
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined) throw new ConfigError('TLS_CERT_FILE', 'is required when TLS_KEY_FILE is set');
+  if (key === undefined) throw new ConfigError('TLS_KEY_FILE', 'is required when TLS_CERT_FILE is set');
+  return { certFile: resolve(cwd, cert.trim()), keyFile: resolve(cwd, key.trim()) };
+}
+
 function assertKeyLength(name: string, secret: Secret): void {
   const value = secret.reveal();
   if (Buffer.byteLength(value, 'utf8') < 32) {

@@ -70,4 +70,6 @@ export interface Config {
   };
   /** The compliance console (src/console/): off while `port` is undefined. */
   readonly console: { readonly port: number | undefined; readonly databaseUrl: Secret | undefined };
+  /** Native HTTPS (TLS_CERT_FILE/TLS_KEY_FILE, absolute paths); undefined: plain HTTP. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
 }

@@ -25,6 +25,8 @@ export interface CheckFlowsOptions {
   readonly schemaOverridesDir: string;
   /** Paths in messages are shown relative to this folder. */
   readonly root: string;
+  /** Production build: non-https URLs in a flow are errors, not warnings. */
+  readonly production?: boolean;
 }
 
 /**
@@ -46,7 +48,7 @@ export async function checkFlows(
     const file = flowJsonFile(id, options);
     if (seen.has(id)) out.push({ severity: 'error', flowId: id, file, message: `flow "${id}" is registered twice` });
     seen.add(id);
-    const { model, problems } = checkFlowJson(definition.flowJson);
+    const { model, problems } = checkFlowJson(definition.flowJson, { production: options.production });
     out.push(...problems.map((p) => fromProblem(p, id, file)));
     if (model) out.push(...unreachableScreens(model, id, file));
     if (!model || problems.some((p) => p.severity === 'error')) continue;
@@ -59,14 +61,18 @@ export async function checkFlows(
 }
 
 /** Checks one Flow JSON document (e.g. exported from Meta's builder) that is not registered yet. */
-export function checkFlowJsonText(text: string, file: string): FlowDiagnostic[] {
+export function checkFlowJsonText(
+  text: string,
+  file: string,
+  options: { production?: boolean } = {},
+): FlowDiagnostic[] {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
     return [{ severity: 'error', flowId: undefined, file, message: `not valid JSON: ${(err as Error).message}` }];
   }
-  const { model, problems } = checkFlowJson(json);
+  const { model, problems } = checkFlowJson(json, options);
   const out = problems.map((p) => fromProblem(p, undefined, file));
   if (model) out.push(...unreachableScreens(model, undefined, file));
   return out;
@@ -130,7 +136,10 @@ function registerOne(
 ): RegisteredFlow | undefined {
   const id = String(definition.id);
   try {
-    return buildRegistry([definition], { schemaOverridesDir: options.schemaOverridesDir }).get(id);
+    return buildRegistry([definition], {
+      schemaOverridesDir: options.schemaOverridesDir,
+      production: options.production,
+    }).get(id);
   } catch (err) {
     if (!(err instanceof RegistrationError)) throw err;
     for (const problem of err.problems) {

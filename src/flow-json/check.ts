@@ -1,3 +1,4 @@
+import { httpsOnlyProblems, type HttpsRuleOptions } from './https-only';
 import { compareVersions, parseFlowJson } from './parse';
 import type { FlowModel, Problem, ScreenModel } from './types';
 
@@ -15,8 +16,12 @@ export const SERVED_DATA_API_VERSIONS: readonly string[] = ['3.0', '4.0'];
  * `${form.x}` bindings, `__example__` on every data declaration, `sensitive` names. Boot refuses a
  * flow with errors; `npm run check` prints them all.
  */
-export function checkFlowJson(json: unknown): { model: FlowModel | undefined; problems: Problem[] } {
+export function checkFlowJson(
+  json: unknown,
+  options: HttpsRuleOptions = {},
+): { model: FlowModel | undefined; problems: Problem[] } {
   const { model, problems } = parseFlowJson(json);
+  problems.push(...httpsOnlyProblems(json, options)); // src/flow-json/https-only.ts
   if (!model) return { model, problems };
   const error = (path: string, message: string, screen?: string): void => {
     problems.push({ severity: 'error', path, message, ...(screen ? { screen } : {}) });

@@ -1,3 +1,4 @@
+import type { ConsentDeclaration } from '../consents/declaration';
 import type { HandlerResult } from '../protocol';
 import type { Logger } from '../logging';
 import type { MediaFiles } from '../media';
@@ -173,6 +174,11 @@ export interface FlowDefinition {
    * with this flow's id in metrics and the audit log instead of Meta's number.
    */
   readonly metaFlowId?: string;
+  /**
+   * OptIn fields that record a consent (purpose, policy URL and version): on completion flowgate
+   * writes a consent record with the submission, in the same transaction (src/consents).
+   */
+  readonly consents?: readonly ConsentDeclaration[];
 }
 
 /** What a flow id may look like: it is a URL segment and part of every flow token. */

@@ -9,6 +9,7 @@ import {
   type Problem,
   type ScreenModel,
 } from '../flow-json';
+import { resolveConsents, type RegisteredConsent } from '../consents/declaration';
 import { compileSchema, SchemaCompileError, type ValidateFunction } from '../validation';
 import { FLOW_ID_PATTERN, type FlowDefinition, type ScreenDefinition } from './api';
 
@@ -40,6 +41,8 @@ export interface RegisteredFlow {
   readonly screens: ReadonlyMap<string, RegisteredScreen>;
   readonly auditValues: ReadonlySet<string>;
   readonly warnings: readonly Problem[];
+  /** Declared consents, checked against the Flow JSON (src/consents/declaration.ts). */
+  readonly consents: readonly RegisteredConsent[];
 }
 
 export type Registry = ReadonlyMap<string, RegisteredFlow>;
@@ -55,6 +58,8 @@ export class RegistrationError extends Error {
 export interface RegistryOptions {
   /** Folder of schema overrides: `<dir>/<flow-id>/<SCREEN>.json`. */
   readonly schemaOverridesDir: string;
+  /** Production build: a non-https URL in a Flow JSON is an error, not a warning (src/flow-json/https-only.ts). */
+  readonly production?: boolean;
 }
 
 /**
@@ -88,7 +93,7 @@ function registerFlow(
     return undefined;
   }
   if (typeof definition.onInit !== 'function') report('onInit handler is missing');
-  const { model, problems: flowProblems } = checkFlowJson(definition.flowJson);
+  const { model, problems: flowProblems } = checkFlowJson(definition.flowJson, { production: options.production });
   for (const p of flowProblems.filter((p) => p.severity === 'error'))
     report(`${p.message} (flow.json ${p.path || '/'})`, p.screen);
   if (!model || flowProblems.some((p) => p.severity === 'error')) return undefined;
@@ -122,6 +127,7 @@ function registerFlow(
       if (s.sensitive.includes(name)) report(`auditValues names "${name}", which is marked sensitive`, s.id);
     }
   }
+  const consents = resolveConsents(definition.consents, model, report);
   return {
     id,
     definition,
@@ -129,6 +135,7 @@ function registerFlow(
     screens,
     auditValues,
     warnings: flowProblems.filter((p) => p.severity === 'warning'),
+    consents,
   };
 }
 

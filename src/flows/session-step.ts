@@ -12,6 +12,7 @@ import {
   type DirectSql,
   type SqlTransaction,
 } from '../storage';
+import { recordCompletionConsents } from '../consents';
 import { subjectRef, type VerifiedToken } from '../tokens';
 import { assertResponseFits } from './data-api';
 import type { FlowHttpRequest } from './endpoint-types';
@@ -216,7 +217,17 @@ export class SessionStep {
           const subjectId = await markTokenCompleted(tx, verified.id);
           if (subjectId === undefined) throw new SessionChangedError();
           if ((await tx.query(save.statement, save.values)).length !== 1) throw new SessionChangedError();
-          await this.#storeSubmission(tx, flow, verified, subjectId, submission);
+          const submissionId = await this.#storeSubmission(tx, flow, verified, subjectId, submission);
+          // Declared consents are recorded with their submission; the completion's audit event names them (src/consents).
+          const consents = await recordCompletionConsents(tx, {
+            flowId: flow.id,
+            consents: flow.consents,
+            subjectId,
+            submissionId,
+            answers: state.answers,
+            requestId: input.requestId,
+          });
+          if (consents.length > 0) trace.detail = { ...trace.detail, consents };
           await deps.audit.appendInRequest(tx, event());
           return reply;
         });
@@ -235,7 +246,7 @@ export class SessionStep {
     token: VerifiedToken,
     subjectId: string,
     submission: Record<string, unknown>,
-  ): Promise<void> {
+  ): Promise<string> {
     const id = randomUUID();
     const sealed = this.deps.cipher.seal(JSON.stringify(submission), submissionAad(flow.id, token.id, subjectId, id));
     await insertSubmission(tx, {
@@ -247,6 +258,7 @@ export class SessionStep {
       ciphertext: sealed.blob,
       fieldNames: fieldNamesOf(submission),
     });
+    return id;
   }
 }
 

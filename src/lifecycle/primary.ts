@@ -7,7 +7,7 @@ import { renderMerged, startMetricsServer, type RegistrySnapshot } from '../metr
 import { loadKeys } from '../service';
 import { openDatabase } from '../storage';
 import { isMessage, WORKER_SLOT_ENV, type PrimaryToWorker, type WorkerToPrimary } from './messages';
-import { portOf } from './serve';
+import { portOf, schemeOf } from './serve';
 import { SHUTDOWN_TIMEOUT_MS } from './shutdown';
 
 const COLLECT_TIMEOUT_MS = 1000;
@@ -141,6 +141,13 @@ export async function runPrimary(config: Config, workers: number, reason: string
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  if (config.tls) {
+    // Each worker holds its own TLS context: the reload must reach them all. Only workers that
+    // listen have their SIGHUP handler; one still starting reads the files itself anyway.
+    process.on('SIGHUP', () => {
+      for (const slot of slots) if (slot.ready) slot.worker?.process.kill('SIGHUP');
+    });
+  }
 
   if (config.metricsPort !== undefined) {
     metricsServer = await startMetricsServer({
@@ -148,8 +155,12 @@ export async function runPrimary(config: Config, workers: number, reason: string
       port: config.metricsPort,
       token: config.metricsToken?.reveal(),
       render: renderCluster,
+      tls: config.tls,
+      logger,
     });
-    logger.info(`metrics of all workers on http://${config.host}:${portOf(metricsServer, config.metricsPort)}/metrics`);
+    logger.info(
+      `metrics of all workers on ${schemeOf(config)}://${config.host}:${portOf(metricsServer, config.metricsPort)}/metrics`,
+    );
   }
   if (config.console.port !== undefined) {
     // The primary serves no flow requests: the console runs here, once, with its own small pool.

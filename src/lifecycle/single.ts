@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import { startConsole } from '../console';
 import { startMetricsServer } from '../metrics';
 import { createService } from '../service';
-import { listen, portOf } from './serve';
+import { listen, portOf, schemeOf } from './serve';
 import { installGracefulShutdown } from './shutdown';
 
 /** One process serving everything: PGlite, WEB_CONCURRENCY=1, or a single core. */
@@ -18,9 +18,11 @@ export async function runSingle(config: Config, reason: string): Promise<void> {
       port: config.metricsPort,
       token: config.metricsToken?.reveal(),
       render: () => service.metrics.render(),
+      tls: config.tls,
+      logger,
     });
     extraServers.push(metricsServer);
-    logger.info(`metrics on http://${config.host}:${portOf(metricsServer, config.metricsPort)}/metrics`);
+    logger.info(`metrics on ${schemeOf(config)}://${config.host}:${portOf(metricsServer, config.metricsPort)}/metrics`);
   }
   if (config.console.port !== undefined) {
     // With PGlite the console shares the service's one connection (switching role per read).
@@ -28,7 +30,7 @@ export async function runSingle(config: Config, reason: string): Promise<void> {
     extraServers.push(consoleServer.server);
     logger.info(`compliance console on http://${config.host}:${consoleServer.port}/`);
   }
-  logger.info(`flowgate listening on http://${config.host}:${portOf(server, config.port)}`, {
+  logger.info(`flowgate listening on ${schemeOf(config)}://${config.host}:${portOf(server, config.port)}`, {
     flows: [...service.registry.keys()].map((id) => `/flows/${id}`),
     database: service.database.kind,
     rateLimitStore: service.rateLimiter.storeKind,

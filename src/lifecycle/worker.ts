@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import { createService } from '../service';
 import { isMessage, WORKER_SLOT_ENV, type PrimaryToWorker, type WorkerToPrimary } from './messages';
-import { listen, portOf } from './serve';
+import { listen, portOf, schemeOf } from './serve';
 import { installGracefulShutdown } from './shutdown';
 
 const RENDER_TIMEOUT_MS = 2000;
@@ -58,7 +58,7 @@ export async function runWorker(config: Config): Promise<void> {
   });
   // The primary exiting (even by SIGKILL) must not leave an orphan serving on the port.
   process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
-  logger.info(`worker ${slot} listening on http://${config.host}:${portOf(server, config.port)}`, {
+  logger.info(`worker ${slot} listening on ${schemeOf(config)}://${config.host}:${portOf(server, config.port)}`, {
     pid: process.pid,
     database: service.database.kind,
     poolMax: config.database.poolMax,

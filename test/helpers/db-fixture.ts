@@ -110,7 +110,7 @@ export class DbFixture {
 
   /** Runs `dist/src/cli/<name>.js` with this fixture's environment (and only it). */
   async cli(
-    name: 'submissions' | 'audit' | 'token' | 'migrate',
+    name: 'submissions' | 'audit' | 'token' | 'migrate' | 'consents',
     args: readonly string[],
     env: Record<string, string | undefined> = {},
   ) {

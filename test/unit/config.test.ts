@@ -117,6 +117,8 @@ describe('when a variable is wrong, then ConfigError names it', () => {
     ['MEDIA_MAX_FILES', { MEDIA_MAX_FILES: '31' }],
     ['MEDIA_CONNECT_TIMEOUT_MS', { MEDIA_CONNECT_TIMEOUT_MS: '10000' }],
     ['MEDIA_DOWNLOAD_TIMEOUT_MS', { MEDIA_DOWNLOAD_TIMEOUT_MS: '0' }],
+    ['TLS_KEY_FILE', { TLS_CERT_FILE: 'server.crt' }],
+    ['TLS_CERT_FILE', { TLS_KEY_FILE: 'server.key' }],
   ];
   it.each(cases)('%s (%j)', (variable, overrides) => {
     const err = configError(overrides);
@@ -140,6 +142,9 @@ describe('when a variable is wrong, then ConfigError names it', () => {
           'REDIS_URL',
           'WEBHOOK_VERIFY_TOKEN',
           'WEBHOOK_APP_SECRET',
+          // Covered above, but their names end in _FILE; the pair itself is checked at start (test/prod/tls.test.ts).
+          'TLS_CERT_FILE',
+          'TLS_KEY_FILE',
         ].includes(n),
     );
     expect(untested).toEqual([]);

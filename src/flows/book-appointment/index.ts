@@ -17,4 +17,13 @@ export default defineFlow({
   screens: [appointment, details, summary],
   // Non-personal choices that compliance may see in the audit log; everything else is redacted.
   auditValues: ['department', 'location'],
+  // The OptIn on SUMMARY is a consent: recorded with the booking (npm run consents -- who …).
+  consents: [
+    {
+      field: 'consent',
+      purpose: 'appointment-records',
+      policyUrl: 'https://clinic.example/privacy',
+      policyVersion: '2026-01',
+    },
+  ],
 });
