@@ -108,6 +108,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       },
       rsaTime: (seconds) => metrics.rsaDecrypt(seconds),
       perTokenPerMinute: config.rateLimits.perTokenPerMinute,
+      subjectHashKey: config.subjectHashKey.reveal(),
     });
     const metricsToken = config.metricsToken?.reveal();
     const renderMetrics = options.renderMetrics ?? (async () => metrics.render());

@@ -14,6 +14,7 @@ import { errorSummary, type Logger } from '../logging';
 import {
   CannotDecryptError,
   ERROR_ACK_RESPONSE,
+  FLOW_ACTIONS,
   FlowTokenNoLongerValidError,
   MalformedRequestError,
   PING_RESPONSE,
@@ -29,6 +30,7 @@ import type { DirectSql } from '../storage';
 import { tokenHash, type FlowTokenCodec } from '../tokens';
 import { describeErrors, validateDecryptedRequest, validateEnvelope, validateErrorNotification } from '../validation';
 import { isDatabaseUnavailable } from './database-errors';
+import { assessNotification, noticeHashKey } from './error-notification';
 import type { FlowHttpRequest, FlowHttpResponse, RequestObservation } from './endpoint-types';
 import type { RegisteredFlow, Registry } from './registry';
 import { auditEventOf, type Trace } from './request-trace';
@@ -59,6 +61,8 @@ export interface DispatcherDeps {
    * limit. Counted in the token's session row, which the request reads and writes anyway.
    */
   readonly perTokenPerMinute?: number;
+  /** SUBJECT_HASH_KEY: error notification messages are kept as a hash under a key derived from it. */
+  readonly subjectHashKey?: string;
 }
 
 /**
@@ -70,9 +74,11 @@ export interface DispatcherDeps {
  */
 export class Dispatcher {
   readonly #session: SessionStep;
+  readonly #noticeHashKey: Buffer;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.#session = new SessionStep(deps);
+    this.#noticeHashKey = noticeHashKey(deps.subjectHashKey);
   }
 
   async handle(input: FlowHttpRequest): Promise<FlowHttpResponse> {
@@ -88,7 +94,8 @@ export class Dispatcher {
       const envelope = this.#decrypt(body);
       trace.envelope = envelope;
       const request = this.#parseRequest(envelope.plaintext);
-      trace.action = request.action;
+      // An error notification may carry any action string: only the protocol's reach the audit log and metrics.
+      trace.action = (FLOW_ACTIONS as readonly string[]).includes(request.action) ? request.action : '(other)';
       return await this.#route(flow, request, envelope, trace, input, started);
     } catch (err) {
       return this.#reject(err, trace, input, started);
@@ -146,24 +153,28 @@ export class Dispatcher {
     started: number,
   ): Promise<FlowHttpResponse> {
     if (isErrorNotification(request.data)) {
-      // Recorded, acknowledged, never routed to developer code. The token must be genuine (a
-      // forged one gets 427) but may be completed: the client reports errors after completion too.
+      // Acknowledged, never routed to developer code; kept only as key, length and keyed hash,
+      // throttled per token (src/flows/error-notification.ts). The token must be genuine.
       const token = await this.deps.tokens.verify(request.flow_token, flow.id);
-      trace.tokenHash = tokenHash(token.id);
       trace.screen = this.#knownScreen(flow, request.screen);
-      const data = request.data as Record<string, unknown>;
-      trace.detail = {
-        error_key: clip(data.error_key ?? data.error),
-        error_message: clip(data.error_message),
-      };
+      const notice = await assessNotification(
+        { sql: this.deps.sql, hashKey: this.#noticeHashKey, perTokenPerMinute: this.deps.perTokenPerMinute },
+        flow.id,
+        request,
+        token,
+        trace,
+      );
+      if (!notice.audited) {
+        this.#observe(trace, input, 'rate_limited', 200, started, undefined);
+        return this.#encrypted(ERROR_ACK_RESPONSE, envelope);
+      }
       this.deps.logger.warn('client reported an error about an earlier response', {
         flowId: flow.id,
         screen: trace.screen,
-        errorKey: trace.detail.error_key,
-        errorMessage: trace.detail.error_message,
+        ...trace.detail,
         requestId: input.requestId,
       });
-      return this.#replyBatched(ERROR_ACK_RESPONSE, 'error_notification', envelope, trace, input, started);
+      return this.#replyBatched(ERROR_ACK_RESPONSE, notice.outcome, envelope, trace, input, started);
     }
     if (request.action === 'ping') {
       return this.#replyBatched(PING_RESPONSE, 'ping', envelope, trace, input, started);
@@ -201,6 +212,10 @@ export class Dispatcher {
       throw new ServiceUnavailableError(`audit not written: ${(err as Error).message}`);
     }
     this.#observe(trace, input, outcome, 200, started, undefined);
+    return this.#encrypted(json, envelope);
+  }
+
+  #encrypted(json: unknown, envelope: DecryptedEnvelope): FlowHttpResponse {
     return {
       status: 200,
       contentType: 'text/plain',
@@ -218,7 +233,9 @@ export class Dispatcher {
     const code = error instanceof ProtocolError ? error.code : 'internal_error';
     const outcome = error instanceof HandlerFailedError ? error.outcome : code;
     if (error instanceof HandlerFailedError) trace.detail = { reason: error.message };
-    if (status >= 500) {
+    if (trace.unaudited) {
+      // A throttled error notification of a refused token: answered and counted, not logged or audited.
+    } else if (status >= 500) {
       // Class, code and stack frames only: a database or library message can quote a value.
       this.deps.logger.error('request failed', {
         requestId: input.requestId,
@@ -238,7 +255,7 @@ export class Dispatcher {
       trace.detail = { ...(trace.detail ?? {}), reason: reasonOf(error) };
     }
     try {
-      await this.deps.audit.append(auditEventOf(trace, input, outcome, status, started));
+      if (!trace.unaudited) await this.deps.audit.append(auditEventOf(trace, input, outcome, status, started));
     } catch {
       // Already logged by the audit writer; the rejection stands (it acknowledges nothing).
     }
@@ -273,6 +290,7 @@ export class Dispatcher {
       durationMs: performance.now() - started,
       errorCode,
       remoteAddress: input.remoteAddress,
+      ...(trace.noticeKey === undefined ? {} : { noticeKey: trace.noticeKey }),
     });
   }
 
@@ -286,9 +304,4 @@ export class Dispatcher {
 function reasonOf(error: ProtocolError): string {
   const r = (error as { reason?: unknown }).reason;
   return typeof r === 'string' ? r.slice(0, 200) : error.code;
-}
-
-function clip(value: unknown): string | null {
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
-  return typeof value === 'string' ? value.replace(/[\u0000-\u001f]/g, ' ').slice(0, 200) : null;
 }

@@ -5,8 +5,12 @@ import type { RefusalAudit } from './refusal-audit';
 import { SharedWindowCounter } from './shared-window-counter';
 import type { CounterStore } from './store';
 
-/** Statuses that count as a failed request from an address (the task's list; 427/429/5xx do not). */
-export const FAILED_STATUSES: ReadonlySet<number> = new Set([400, 404, 413, 415, 421, 432]);
+/**
+ * Statuses that count as a failed request from an address (427, 429 and 503 do not). 500 counts:
+ * it is a bug (a handler failing where no screen can carry the error), and an address that keeps
+ * triggering it is refused like one that keeps sending garbage (issue 13).
+ */
+export const FAILED_STATUSES: ReadonlySet<number> = new Set([400, 404, 413, 415, 421, 432, 500]);
 
 const MINUTE = 60_000;
 const SECOND = 1000;
@@ -37,7 +41,7 @@ export interface EdgeRefusal {
  * 1. Per flow token (after decryption and token verification, in the dispatcher): answered in
  *    protocol terms, HTTP 200 with an encrypted error on the current screen. Counted in the
  *    token's session row, not here (src/flows/session-step.ts, countRequest).
- * 2. Failed requests per source address (400, 404, 413, 415, 421, 432): once an address reached
+ * 2. Failed requests per source address (400, 404, 413, 415, 421, 432, 500): once an address reached
  *    RATE_LIMIT_FAILED_PER_IP_PER_MINUTE failures in the current minute, its requests get 429
  *    until the minute ends. Only failures touch the store; the check itself is a local lookup,
  *    so legitimate traffic pays nothing. With several workers, each learns of the block at that
