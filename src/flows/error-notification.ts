@@ -105,7 +105,12 @@ export async function assessNotification(
     error_message_hash:
       message === undefined || !salt
         ? null
-        : createHmac('sha256', deps.hashKey).update(salt).update(message, 'utf8').digest().subarray(0, 16).toString('hex'),
+        : createHmac('sha256', deps.hashKey)
+            .update(salt)
+            .update(message, 'utf8')
+            .digest()
+            .subarray(0, 16)
+            .toString('hex'),
   };
   const perMinute = Math.min(NOTICES_PER_MINUTE, deps.perTokenPerMinute ?? NOTICES_PER_MINUTE);
   const over = counted.inMinute > perMinute || counted.total > NOTICES_PER_TOKEN;

@@ -77,7 +77,7 @@ export class FlowgateMetrics {
     this.rateLimited = r.counter('flowgate_rate_limited_total', 'Requests refused by a rate limit.', ['layer']);
     this.errorNotifications = r.counter(
       'flowgate_error_notifications_total',
-      "Error notifications from WhatsApp clients about an earlier response, by Meta's error key (\"(other)\" for any other, \"(none)\" without one) and status (200 acknowledged, 427 refused).",
+      'Error notifications from WhatsApp clients about an earlier response, by Meta\'s error key ("(other)" for any other, "(none)" without one) and status (200 acknowledged, 427 refused).',
       ['flow', 'error_key', 'status'],
     );
     this.handlerFailures = r.counter(
