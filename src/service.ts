@@ -9,6 +9,7 @@ import { buildRegistry, Dispatcher, type FlowDefinition, type Registry, type Req
 import { registeredFlows } from './flows/registered';
 import { createLogger, type Logger } from './logging';
 import { flowEdge, recordedSecurityHeaders } from './http';
+import { MediaService } from './media';
 import { FlowgateMetrics, metricsRouter } from './metrics';
 import { createCounterStore, RateLimiter, RefusalAudit } from './ratelimit';
 import { paths } from './paths';
@@ -109,6 +110,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       rsaTime: (seconds) => metrics.rsaDecrypt(seconds),
       perTokenPerMinute: config.rateLimits.perTokenPerMinute,
       subjectHashKey: config.subjectHashKey.reveal(),
+      media: new MediaService({ knex: database.knex, cipher, audit, logger, settings: config.media }),
     });
     const metricsToken = config.metricsToken?.reveal();
     const renderMetrics = options.renderMetrics ?? (async () => metrics.render());

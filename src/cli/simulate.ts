@@ -1,9 +1,10 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import {
   InteractiveDriver,
   LineReader,
+  PickerFiles,
   parseWalkScript,
   readPassphraseFile,
   ScriptDriver,
@@ -31,7 +32,11 @@ declaration and the routing model.
 --public-key       the public key WhatsApp encrypts to (the service's keys/public.pem)
 --app-secret-file  sign requests with this app secret (default: META_APP_SECRET(_FILE) if set)
 --token            a flow token; default: issue one through <url>/api/tokens with TOKEN_API_KEY
-                   (environment, or keys/dev-secrets.json as npm start generates it)`;
+                   (environment, or keys/dev-secrets.json as npm start generates it)
+
+PhotoPicker/DocumentPicker inputs take local files (interactively: paths, comma-separated; in a
+script: {"$files": ["a.jpg"]}, relative to the script): the simulator encrypts them as WhatsApp
+does and serves them from a CDN stand-in on a loopback port (the service must not be in production).`;
 
 export async function simulateCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandLine(argv, {
@@ -77,6 +82,8 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
     driver = new InteractiveDriver(reader, out);
   }
   io.out(`simulating ${flowId} against ${endpoint}${appSecret ? ' (signed)' : ''}`);
+  // Picker files ({"$files": [...]}, paths relative to the script) are served by a local CDN stand-in.
+  const pickerFiles = new PickerFiles(values.script ? dirname(resolve(values.script)) : process.cwd());
   try {
     const result = await new Simulator({
       flow,
@@ -87,6 +94,7 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
       driver,
       out,
       ping: values['skip-ping'] !== true,
+      pickerFiles,
     }).run();
     const problems = result.mismatches.map(formatMismatch);
     if (script && !result.completed && !script.allowIncomplete && problems.length === 0) {
@@ -106,6 +114,7 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   } finally {
     reader?.close();
+    await pickerFiles.close();
   }
 }
 

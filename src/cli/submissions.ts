@@ -25,10 +25,10 @@ const USAGE = `Usage: npm run submissions -- <action> [options]
   export --phone +E164 --operator NAME --reason TEXT [--out FILE] [--format json]
       everything held about a phone number, decrypted (data-subject access request)
   erase --phone +E164 --operator NAME --reason TEXT
-      right to erasure: deletes the person's submissions and sessions, revokes and unlinks their
+      right to erasure: deletes the person's submissions, media files and sessions, revokes and unlinks their
       tokens, deletes their salt (their audit rows stay, no longer linkable to them)
   purge [--older-than-days N] [--operator NAME] [--reason TEXT]
-      retention: deletes submissions and sessions older than N days (default SUBMISSION_RETENTION_DAYS)
+      retention: deletes submissions, media files and sessions older than N days (default SUBMISSION_RETENTION_DAYS)
   reencrypt [--operator NAME] [--reason TEXT]
       moves every row to the first key of SUBMISSION_KEYS (old keys must still be in the ring)
 
@@ -115,7 +115,8 @@ export async function submissionsCommand(argv: string[], io: Io): Promise<number
           emit(`${JSON.stringify(data, null, 2)}\n`);
           io.err(
             `exported ${data.tokens.length} token(s), ${data.sessions.length} session(s), ` +
-              `${data.submissions.length} submission(s), ${data.audit_events.length} audit event(s)` +
+              `${data.submissions.length} submission(s), ${data.media_files.length} media file(s), ` +
+              `${data.audit_events.length} audit event(s)` +
               (out ? ` to ${out.path}` : ''),
           );
           break;
@@ -125,7 +126,8 @@ export async function submissionsCommand(argv: string[], io: Io): Promise<number
           io.out(
             `erased ${r.submissions} submission(s) and ${r.sessions} session(s); ` +
               `${r.tokensRevoked} token(s) revoked, ${r.tokensUnlinked} unlinked; ` +
-              (r.saltDeleted ? 'subject salt deleted (audit rows no longer linkable)' : 'no subject salt was held'),
+              (r.saltDeleted ? 'subject salt deleted (audit rows no longer linkable)' : 'no subject salt was held') +
+              `; ${r.mediaFiles} media file(s) deleted`,
           );
           break;
         }
@@ -134,7 +136,7 @@ export async function submissionsCommand(argv: string[], io: Io): Promise<number
           const r = await purgeOlderThan(deps, retention, actor);
           io.out(
             `purged ${r.submissions} submission(s) and ${r.sessions} session(s) older than ${retention} day(s) ` +
-              `(before ${r.cutoff.toISOString()})`,
+              `(before ${r.cutoff.toISOString()}); ${r.mediaFiles} media file(s)`,
           );
           break;
         }
@@ -145,7 +147,7 @@ export async function submissionsCommand(argv: string[], io: Io): Promise<number
             .join(', ');
           io.out(
             `re-encrypted ${r.submissions} submission(s) and ${r.sessions} session(s) under key "${r.keyId}"; ` +
-              `rows per key now: ${remaining || 'none'}`,
+              `rows per key now: ${remaining || 'none'}; ${r.mediaFiles} media file(s) re-encrypted`,
           );
           if (r.failed.length > 0) {
             r.failed.slice(0, 20).forEach((f) => io.err(`not re-encrypted: ${f}`));

@@ -8,6 +8,7 @@ import { normalizePhoneNumber, subjectRef } from '../tokens';
 import type { Actor } from './actor';
 import { complianceEvent, type ComplianceDeps } from './deps';
 import { subjectOfPhone } from './subject-lookup';
+import { eraseMediaFiles, exportMediaFiles, type ExportedMediaFile } from './media-files';
 import { openSubmission, UndecryptableError, type DecryptedSubmission } from './submissions';
 
 /** Everything flowgate holds about one phone number, decrypted (a data-subject access request). */
@@ -32,6 +33,8 @@ export interface SubjectExport {
     readonly state: unknown;
   }[];
   readonly submissions: readonly DecryptedSubmission[];
+  /** Files the person sent through PhotoPicker/DocumentPicker, decrypted (content in base64). */
+  readonly media_files: readonly ExportedMediaFile[];
   /** Audit rows linked to the person (pseudonymously): what happened, never what was entered. */
   readonly audit_events: readonly AuditRow[];
 }
@@ -66,7 +69,8 @@ export async function exportSubjectData(deps: ComplianceDeps, phone: string, act
     const auditEvents = salt
       ? await queryAuditEvents(trx, { subjectRefs: [subjectRef(subject, salt)], limit: MAX_AUDIT_ROWS })
       : [];
-    return { tokens, sessions, submissions, auditEvents };
+    const mediaFiles = await exportMediaFiles(trx, deps.cipher, subject);
+    return { tokens, sessions, submissions, auditEvents, mediaFiles };
   });
 
   const data: SubjectExport = {
@@ -101,6 +105,7 @@ export async function exportSubjectData(deps: ComplianceDeps, phone: string, act
       };
     }),
     submissions: result.submissions.map((row) => openSubmission(deps, row)),
+    media_files: result.mediaFiles,
     audit_events: result.auditEvents,
   };
   await deps.audit.append(
@@ -108,6 +113,7 @@ export async function exportSubjectData(deps: ComplianceDeps, phone: string, act
       tokens: data.tokens.length,
       sessions: data.sessions.length,
       submissions: data.submissions.length,
+      media_files: data.media_files.length,
       audit_events: data.audit_events.length,
     }),
   );
@@ -117,6 +123,7 @@ export async function exportSubjectData(deps: ComplianceDeps, phone: string, act
 export interface ErasureResult {
   readonly submissions: number;
   readonly sessions: number;
+  readonly mediaFiles: number;
   readonly tokensRevoked: number;
   readonly tokensUnlinked: number;
   readonly saltDeleted: boolean;
@@ -139,6 +146,7 @@ export async function eraseSubject(deps: ComplianceDeps, phone: string, actor: A
     const tokenIds = tokens.map((t) => String(t.id));
     const sessions = tokenIds.length === 0 ? 0 : await trx('flow_sessions').whereIn('token_id', tokenIds).delete();
     const submissions = await deleteSubmissionsOfSubject(trx, subject);
+    const mediaFiles = await eraseMediaFiles(trx, subject);
     const tokensRevoked =
       tokenIds.length === 0
         ? 0
@@ -152,12 +160,13 @@ export async function eraseSubject(deps: ComplianceDeps, phone: string, actor: A
         .update({ subject_id: `erased:${randomBytes(16).toString('hex')}` });
     }
     const saltDeleted = (await trx('subjects').where({ subject_id: subject }).delete()) > 0;
-    const result = { submissions, sessions, tokensRevoked, tokensUnlinked: tokenIds.length, saltDeleted };
+    const result = { submissions, sessions, mediaFiles, tokensRevoked, tokensUnlinked: tokenIds.length, saltDeleted };
     await deps.audit.appendInTransaction(
       trx,
       complianceEvent('subject_erased', actor, {
         submissions,
         sessions,
+        media_files: mediaFiles,
         tokens_revoked: tokensRevoked,
         tokens_unlinked: tokenIds.length,
         salt_deleted: saltDeleted,

@@ -13,5 +13,6 @@ export {
 export type { DecryptedSubmission, PurgeResult, ReencryptResult } from './submissions';
 export { exportSubjectData, eraseSubject } from './data-subject';
 export type { SubjectExport, ErasureResult } from './data-subject';
+export type { ExportedMediaFile } from './media-files';
 export { csvCell, formatAuditRows, toCsv, toJsonLines, toTable } from './report-format';
 export type { AuditFormat } from './report-format';

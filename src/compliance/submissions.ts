@@ -11,6 +11,7 @@ import {
 } from '../storage';
 import type { Actor } from './actor';
 import { complianceEvent, type ComplianceDeps } from './deps';
+import { mediaFilesByKey, purgeMediaFiles, reencryptMediaFiles } from './media-files';
 
 export class SubmissionNotFoundError extends Error {
   constructor(id: string) {
@@ -96,6 +97,7 @@ export interface PurgeResult {
   readonly cutoff: Date;
   readonly submissions: number;
   readonly sessions: number;
+  readonly mediaFiles: number;
 }
 
 /**
@@ -113,6 +115,7 @@ export async function purgeOlderThan(
   return deps.knex.transaction(async (trx) => {
     const submissions = await deleteSubmissionsOlderThan(trx, cutoff);
     const sessions = await trx('flow_sessions').where('updated_at', '<', cutoff).delete();
+    const mediaFiles = await purgeMediaFiles(trx, cutoff);
     await deps.audit.appendInTransaction(
       trx,
       complianceEvent('submissions_purged', actor, {
@@ -120,9 +123,10 @@ export async function purgeOlderThan(
         cutoff: cutoff.toISOString(),
         submissions,
         sessions,
+        media_files: mediaFiles,
       }),
     );
-    return { cutoff, submissions, sessions };
+    return { cutoff, submissions, sessions, mediaFiles };
   });
 }
 
@@ -130,6 +134,7 @@ export interface ReencryptResult {
   readonly keyId: string;
   readonly submissions: number;
   readonly sessions: number;
+  readonly mediaFiles: number;
   /** Rows the keyring could not open (their key is missing or wrong): left as they are. */
   readonly failed: readonly string[];
   /** Rows per key id after the run, submissions and sessions together. */
@@ -206,17 +211,22 @@ export async function reencryptAll(deps: ComplianceDeps, actor: Actor): Promise<
     after = String(rows[rows.length - 1]?.token_id);
   }
 
+  const media = await reencryptMediaFiles(deps.knex, deps.cipher);
+  failed.push(...media.failed);
   const remainingByKey = await countByKey(deps.knex);
+  for (const [id, n] of Object.entries(await mediaFilesByKey(deps.knex)))
+    remainingByKey[id] = (remainingByKey[id] ?? 0) + n;
   await deps.audit.append(
     complianceEvent('submissions_reencrypted', actor, {
       key_id: keyId,
       submissions,
       sessions,
+      media_files: media.files,
       failed: failed.length,
       remaining_by_key: remainingByKey,
     }),
   );
-  return { keyId, submissions, sessions, failed, remainingByKey };
+  return { keyId, submissions, sessions, mediaFiles: media.files, failed, remainingByKey };
 }
 
 async function countByKey(knex: Knex): Promise<Record<string, number>> {

@@ -169,4 +169,28 @@ export const ENV_SPEC: readonly VarSpec[] = [
     default: 'false',
     description: 'Express `trust proxy` setting (e.g. `1` behind one load balancer), for the client address.',
   },
+  {
+    name: 'MEDIA_ALLOWED_HOSTS',
+    default: 'mmg.whatsapp.net',
+    description:
+      'Comma-separated hosts (`*.example.net` for subdomains) picker files may be downloaded from, over https only. Outside production loopback http is allowed too.',
+  },
+  {
+    name: 'MEDIA_MAX_FILE_BYTES',
+    default: '26214400',
+    description:
+      "Largest picker file accepted, decrypted (25 MiB, Meta's maximum); the picker's max-file-size-kb may lower it.",
+  },
+  { name: 'MEDIA_MAX_FILES', default: '30', description: 'Files one picker value may hold (Meta allows 30).' },
+  {
+    name: 'MEDIA_CONNECT_TIMEOUT_MS',
+    default: '2000',
+    description:
+      "Longest wait to connect to the media CDN; with MEDIA_DOWNLOAD_TIMEOUT_MS it keeps a handler inside WhatsApp's 10 s.",
+  },
+  {
+    name: 'MEDIA_DOWNLOAD_TIMEOUT_MS',
+    default: '6000',
+    description: 'Longest one picker file download may take, connection included (also cut by HANDLER_TIMEOUT_MS).',
+  },
 ];

@@ -142,6 +142,14 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       globalPerSecond: integer(raw, 'RATE_LIMIT_GLOBAL_PER_SECOND', 1, 1000000),
     },
     trustProxy: trustProxy(raw),
+    media: {
+      allowedHosts: mediaHosts(list(raw, 'MEDIA_ALLOWED_HOSTS')),
+      allowLoopback: !production,
+      maxFileBytes: integer(raw, 'MEDIA_MAX_FILE_BYTES', 1024, 25 * 1024 * 1024),
+      maxFilesPerPicker: integer(raw, 'MEDIA_MAX_FILES', 1, 30),
+      connectTimeoutMs: integer(raw, 'MEDIA_CONNECT_TIMEOUT_MS', 100, 9000),
+      downloadTimeoutMs: integer(raw, 'MEDIA_DOWNLOAD_TIMEOUT_MS', 100, 9500),
+    },
   };
   return deepFreeze(config);
 }
@@ -292,4 +300,14 @@ export function loadDatabaseConfig(env: Env = process.env, options: LoadConfigOp
     poolMax: integer(raw, 'DATABASE_POOL_MAX', 1, 1000),
     pgliteDataDir: pgliteDir(raw, cwd),
   });
+}
+
+/** Host names or `*.suffix` patterns; anything else (a scheme, a path, a bare `*`) is a mistake. */
+function mediaHosts(hosts: readonly string[]): string[] {
+  const pattern = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i;
+  for (const host of hosts) {
+    if (!pattern.test(host))
+      throw new ConfigError('MEDIA_ALLOWED_HOSTS', `"${truncate(host)}" is not a host name or *.domain`);
+  }
+  return hosts.map((h) => h.toLowerCase());
 }

@@ -47,4 +47,13 @@ export interface Config {
     readonly globalPerSecond: number;
   };
   readonly trustProxy: boolean | number;
+  /** Picker files (src/media): where they may come from, how big, how long. */
+  readonly media: {
+    readonly allowedHosts: readonly string[];
+    readonly allowLoopback: boolean;
+    readonly maxFileBytes: number;
+    readonly maxFilesPerPicker: number;
+    readonly connectTimeoutMs: number;
+    readonly downloadTimeoutMs: number;
+  };
 }

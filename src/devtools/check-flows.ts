@@ -4,6 +4,7 @@ import { checkFlowJson, type FlowModel, type Problem } from '../flow-json';
 import { buildRegistry, RegistrationError, type FlowDefinition, type RegisteredFlow } from '../flows';
 import { routeAllowed } from '../flows/screen-runner';
 import { createLogger } from '../logging';
+import { UNAVAILABLE_MEDIA } from '../media';
 import { describeErrors } from '../validation';
 
 export interface FlowDiagnostic {
@@ -172,6 +173,7 @@ async function checkOnInit(flow: RegisteredFlow, file: string): Promise<FlowDiag
           subject: 'check',
           logger,
           signal: AbortSignal.timeout(2000),
+          media: UNAVAILABLE_MEDIA,
           session: {
             get: <T>(key: string) => values.get(key) as T | undefined,
             set: (key, value) => void values.set(key, value),

@@ -1,3 +1,5 @@
+import { pickerLimitsOf } from '../media/picker-limits';
+import { pickerValueSchema } from '../media/media-schema';
 import { compareVersions } from './parse';
 import type { DataExchangeAction, FieldModel, ScreenModel } from './types';
 
@@ -117,7 +119,8 @@ function fieldSchema(field: FieldModel, flowVersion: string): Schema {
         : optionalString({ type: 'string', format: 'date' }, req);
     case 'PhotoPicker':
     case 'DocumentPicker':
-      return { type: 'array', items: { type: 'object' }, ...(req ? { minItems: 1 } : {}) };
+      // Strict media objects and the picker's own file counts (src/media/media-schema.ts).
+      return pickerValueSchema(field.picker ?? pickerLimitsOf({}, field.component), req);
   }
 }
 

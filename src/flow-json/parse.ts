@@ -1,3 +1,4 @@
+import { pickerLimitsOf } from '../media/picker-limits';
 import type { DataExchangeAction, FieldModel, FlowModel, InputComponent, Problem, ScreenModel } from './types';
 
 /** Components that collect a value under their `name` (form inputs). */
@@ -206,6 +207,9 @@ function readField(node: Json, path: string, component: InputComponent): FieldMo
     optionsDataKey,
     mode: str('mode'),
     errorMessageDataKey: errorMessage ? WHOLE_DATA_BINDING.exec(errorMessage)?.[1] : undefined,
+    ...(component === 'PhotoPicker' || component === 'DocumentPicker'
+      ? { picker: pickerLimitsOf(node, component) }
+      : {}),
   };
 }
 

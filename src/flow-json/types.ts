@@ -1,3 +1,4 @@
+import type { PickerLimits } from '../media/picker-limits';
 /** The parts of a Flow JSON an endpoint depends on (PROTOCOL.md §8), extracted once at boot. */
 
 export interface Problem {
@@ -41,6 +42,8 @@ export interface FieldModel {
   readonly mode: string | undefined;
   /** `${data.KEY}` this component's `error-message` is bound to (Flow JSON ≥ 4.0). */
   readonly errorMessageDataKey: string | undefined;
+  /** PhotoPicker/DocumentPicker only: file count, size and type limits as written. */
+  readonly picker?: PickerLimits;
 }
 
 /** A `data_exchange` action: where it is and the payload it sends (PROTOCOL.md §3.1). */

@@ -1,5 +1,6 @@
 import type { HandlerResult } from '../protocol';
 import type { Logger } from '../logging';
+import type { MediaFiles } from '../media';
 
 /**
  * The request a screen handler sees: decrypted, validated against the screen's schema, and frozen.
@@ -84,6 +85,12 @@ export interface FlowContext {
    * ctx.afterRollback(() => calendar.release(slot));
    */
   afterRollback(task: () => void | Promise<void>): void;
+  /**
+   * Downloads, verifies (Meta's hashes and MAC), decrypts and stores the files of this request's
+   * PhotoPicker/DocumentPicker values: `await ctx.media.fetchAll(data.photos)`. Failures are
+   * MediaErrors with a `userMessage` to show with showError(); see src/media/media-service.ts.
+   */
+  readonly media: MediaFiles;
 }
 
 /**

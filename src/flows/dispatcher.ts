@@ -11,6 +11,7 @@ import {
 } from '../crypto';
 import { statusOf } from '../http/error-status';
 import { errorSummary, type Logger } from '../logging';
+import type { MediaService } from '../media';
 import {
   CannotDecryptError,
   ERROR_ACK_RESPONSE,
@@ -63,6 +64,8 @@ export interface DispatcherDeps {
   readonly perTokenPerMinute?: number;
   /** SUBJECT_HASH_KEY: error notification messages are kept as a hash under a key derived from it. */
   readonly subjectHashKey?: string;
+  /** Picker files for ctx.media (src/media); absent, ctx.media refuses with media_unavailable. */
+  readonly media?: MediaService;
 }
 
 /**

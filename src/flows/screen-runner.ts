@@ -9,6 +9,7 @@ import {
   type HandlerResult,
 } from '../protocol';
 import { describeErrors } from '../validation';
+import { UNAVAILABLE_MEDIA, type MediaFiles } from '../media';
 import type { FlowContext, Handler, ScreenRequest } from './api';
 import { fieldErrorsFrom } from './field-errors';
 import type { RegisteredFlow, RegisteredScreen } from './registry';
@@ -55,6 +56,12 @@ export interface RunEnvironment {
   readonly timeoutMs: number;
   readonly afterCommit: (task: () => void | Promise<void>) => void;
   readonly afterRollback: (task: () => void | Promise<void>) => void;
+  /** Builds `ctx.media` for a handler call (src/media); absent, ctx.media refuses with media_unavailable. */
+  readonly media?: (
+    screen: RegisteredScreen | undefined,
+    data: Readonly<Record<string, unknown>>,
+    signal: AbortSignal,
+  ) => MediaFiles;
 }
 
 /**
@@ -153,6 +160,9 @@ async function callHandler(
     answers: deepFreeze(structuredClone(state.answers)),
     afterCommit: env.afterCommit,
     afterRollback: env.afterRollback,
+    media: env.media
+      ? env.media(screen === undefined ? undefined : flow.screens.get(screen), data, controller.signal)
+      : UNAVAILABLE_MEDIA,
   });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {

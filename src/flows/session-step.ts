@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { redactFields, type AuditLog } from '../audit';
 import type { AtRestCipher } from '../crypto';
 import type { Logger } from '../logging';
+import type { MediaService } from '../media';
 import {
   FlowTokenNoLongerValidError,
   OutOfSequenceError,
@@ -39,6 +40,8 @@ export interface SessionStepDeps {
    * limit. Counted in the token's session row, which the request reads and writes anyway.
    */
   readonly perTokenPerMinute?: number;
+  /** Picker files (ctx.media): download, checks, encrypted storage. Absent: ctx.media refuses. */
+  readonly media?: MediaService;
 }
 
 /** An INIT, BACK or data_exchange whose flow token verified. */
@@ -177,6 +180,22 @@ export class SessionStep {
         timeoutMs: deps.handlerTimeoutMs,
         afterCommit: effects.afterCommit,
         afterRollback: effects.afterRollback,
+        media: deps.media
+          ? (screenOfCall, data, signal) =>
+              (deps.media as MediaService).helper(
+                {
+                  flowId: flow.id,
+                  tokenId: verified.id,
+                  subjectId: verified.subject,
+                  requestId: input.requestId,
+                  tokenHash: trace.tokenHash,
+                  subjectRef: trace.subjectRef,
+                },
+                screenOfCall,
+                data,
+                signal,
+              )
+          : undefined,
       });
     }
     if (outcome.detail) trace.detail = outcome.detail;

@@ -21,7 +21,7 @@ describe('when a developer runs npm run check', () => {
     const run = await runCli('check', []);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/checked 1 flow \(book-appointment\): 0 errors/);
+    expect(run.stdout).toMatch(/checked 2 flows \(book-appointment, submit-claim\): 0 errors/);
   });
 
   it('then a Flow JSON with routing and binding mistakes fails, naming file, screen and JSON path', async () => {

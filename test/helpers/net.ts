@@ -30,11 +30,22 @@ export function reachable(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** The Redis to test against: REDIS_URL, else the local default; undefined when it does not answer. */
+/**
+ * The Redis to test against: REDIS_URL, else the local default; undefined when it does not answer
+ * on a developer's machine. In CI (CI=true) a Redis that does not answer is an error: .ci/run starts
+ * one, and a test that cannot reach a service it needs must fail there, not pass with a warning.
+ */
 export async function testRedisUrl(): Promise<string | undefined> {
   const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const u = new URL(url);
-  return (await reachable(u.hostname, Number(u.port || 6379))) ? url : undefined;
+  if (await reachable(u.hostname, Number(u.port || 6379))) return url;
+  if (servicesRequired()) throw new Error(`no Redis answers at ${u.host}; CI needs one (.ci/run starts it)`);
+  return undefined;
+}
+
+/** True in CI (CI=true, as .ci/run is run) or with REQUIRE_SERVICES=1: missing services fail tests. */
+export function servicesRequired(): boolean {
+  return process.env.CI === 'true' || process.env.REQUIRE_SERVICES === '1';
 }
 
 export interface RawReply {

@@ -101,6 +101,12 @@ describe('when a variable is wrong, then ConfigError names it', () => {
     ['RATE_LIMIT_GLOBAL_PER_SECOND', { RATE_LIMIT_GLOBAL_PER_SECOND: '0' }],
     ['SUBMISSION_RETENTION_DAYS', { SUBMISSION_RETENTION_DAYS: '0' }],
     ['FLOWS_PREVIOUS_PRIVATE_KEY_FILES', { FLOWS_PREVIOUS_PRIVATE_KEY_FILES: 'a.pem,,b.pem' }],
+    ['MEDIA_ALLOWED_HOSTS', { MEDIA_ALLOWED_HOSTS: 'https://mmg.whatsapp.net' }],
+    ['MEDIA_ALLOWED_HOSTS', { MEDIA_ALLOWED_HOSTS: '*' }],
+    ['MEDIA_MAX_FILE_BYTES', { MEDIA_MAX_FILE_BYTES: String(26 * 1024 * 1024) }],
+    ['MEDIA_MAX_FILES', { MEDIA_MAX_FILES: '31' }],
+    ['MEDIA_CONNECT_TIMEOUT_MS', { MEDIA_CONNECT_TIMEOUT_MS: '10000' }],
+    ['MEDIA_DOWNLOAD_TIMEOUT_MS', { MEDIA_DOWNLOAD_TIMEOUT_MS: '0' }],
   ];
   it.each(cases)('%s (%j)', (variable, overrides) => {
     const err = configError(overrides);
@@ -160,6 +166,8 @@ describe('when NODE_ENV=production', () => {
 
   it('then a complete production environment loads', () => {
     expect(load(production({})).nodeEnv).toBe('production');
+    // Picker files: https on Meta's CDN only; loopback (the simulator's CDN stand-in) is for development.
+    expect(load(production({})).media).toMatchObject({ allowedHosts: ['mmg.whatsapp.net'], allowLoopback: false });
   });
 
   it.each(['FLOWS_PRIVATE_KEY_FILE', 'META_APP_SECRET', 'FLOW_TOKEN_SECRET', 'SUBJECT_HASH_KEY', 'SUBMISSION_KEYS'])(

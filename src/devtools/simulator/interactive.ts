@@ -122,7 +122,7 @@ function hintFor(field: ViewField, flowVersion: string): string {
       return ' (YYYY-MM-DD, or start..end)';
     case 'PhotoPicker':
     case 'DocumentPicker':
-      return ' (not simulated: Enter)';
+      return ' (file paths, comma-separated)';
     default:
       return '';
   }
@@ -168,7 +168,8 @@ function parseAnswer(field: ViewField, answer: string, flowVersion: string): Par
     }
     case 'PhotoPicker':
     case 'DocumentPicker':
-      return { ok: false, problem: 'media pickers are not simulated; press Enter' };
+      // Encrypted and served by the simulator's CDN stand-in (src/devtools/simulator/picker-files.ts).
+      return { ok: true, value: { $files: answer.split(',').map((f) => f.trim()) } };
     default:
       return { ok: true, value: answer };
   }

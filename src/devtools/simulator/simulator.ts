@@ -4,6 +4,7 @@ import { routeAllowed } from '../../flows/screen-runner';
 import type { ErrorObject } from '../../validation';
 import { DevtoolError } from '../errors';
 import { buildScreenView, emptyValue, renderScreen, resolveBindings, type ScreenView } from './screen-view';
+import type { PickerFiles } from './picker-files';
 import { BadReplyError, openReply, postSealed, preview, sealRequest } from './wire';
 
 type Json = Record<string, unknown>;
@@ -65,6 +66,8 @@ export interface SimulatorOptions {
   readonly out: (line: string) => void;
   /** Send WhatsApp's health check (`ping`) first and check its answer; default true. */
   readonly ping?: boolean;
+  /** Turns `{"$files": [...]}` picker inputs into media objects served by a local CDN stand-in. */
+  readonly pickerFiles?: PickerFiles;
 }
 
 export interface SimulationResult {
@@ -162,7 +165,15 @@ export class Simulator {
         );
       }
     }
-    const form: Json = { ...current.form, ...interaction.inputs };
+    const inputs: Json = { ...interaction.inputs };
+    for (const field of view.fields) {
+      if (!(field.name in inputs)) continue;
+      if (this.options.pickerFiles)
+        inputs[field.name] = await this.options.pickerFiles.resolve(field, inputs[field.name]);
+      else if (isObject(inputs[field.name]) && '$files' in (inputs[field.name] as Json))
+        throw new SimulationError(`${label}: input "${field.name}" gives $files, but no CDN stand-in is set up`);
+    }
+    const form: Json = { ...current.form, ...inputs };
     this.#current = { ...current, form };
     this.#seen[current.id] = { data: current.data, form };
     const action = this.#findAction(view, interaction.action, label);
