@@ -3,7 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**', 'keys/**', 'bench-results/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      '.data/**',
+      'keys/**',
+      'bench-results/**',
+      '**/flow.generated.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -16,7 +26,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['migrations/**/*.js', '.ci/*.js'],
+    files: ['migrations/**/*.js', '.ci/*.js', 'src/**/*.js'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: {
@@ -25,6 +35,7 @@ export default tseslint.config(
         module: 'writable',
         console: 'readonly',
         process: 'readonly',
+        __dirname: 'readonly',
       },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

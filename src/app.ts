@@ -16,6 +16,8 @@ export interface AppDeps {
   readonly tokens: TokenService;
   readonly bodyLimitBytes: number;
   readonly tokenApiKey: string | undefined;
+  /** Token API requests per address per sliding minute, counted in the rate limiter's shared store. */
+  readonly tokenApiPerMinute?: number;
   readonly trustProxy: boolean | number;
   /** Edge rate limits (failed requests per address, global ceiling) and per-token counting. */
   readonly rateLimiter?: RateLimiter;
@@ -40,7 +42,15 @@ export function buildApp(deps: AppDeps): Express {
   app.use(healthRouter(deps.knex, { isDraining: deps.isDraining }));
   app.use(flowRouter(deps.dispatcher, deps.bodyLimitBytes, deps.rateLimiter));
   if (deps.tokenApiKey) {
-    app.use(tokenApiRouter({ tokens: deps.tokens, apiKey: deps.tokenApiKey, audit: deps.audit, logger: deps.logger }));
+    app.use(
+      tokenApiRouter({
+        tokens: deps.tokens,
+        apiKey: deps.tokenApiKey,
+        audit: deps.audit,
+        logger: deps.logger,
+        limit: { perMinute: deps.tokenApiPerMinute ?? 600, rateLimiter: deps.rateLimiter },
+      }),
+    );
   }
   for (const router of deps.extraRouters ?? []) app.use(router);
   app.use((_req: Request, res: Response) => {

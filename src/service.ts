@@ -8,13 +8,14 @@ import { AtRestCipher, loadPrivateKeyFile, writeKeyPair } from './crypto';
 import { buildRegistry, Dispatcher, type FlowDefinition, type Registry, type RequestObservation } from './flows';
 import { registeredFlows } from './flows/registered';
 import { createLogger, type Logger } from './logging';
-import { flowEdge, recordedSecurityHeaders } from './http';
+import { flowEdge, flowMessagesRouter, recordedSecurityHeaders, webhookRouter } from './http';
 import { MediaService } from './media';
 import { FlowgateMetrics, metricsRouter } from './metrics';
 import { createCounterStore, RateLimiter, RefusalAudit } from './ratelimit';
 import { paths } from './paths';
 import { openDatabase, type Database } from './storage';
 import { FlowTokenCodec, TokenService } from './tokens';
+import { WebhookReceiver, webhookRegistry } from './webhooks';
 import type express from 'express';
 
 export interface Service {
@@ -46,6 +47,8 @@ export interface ServiceOptions {
   readonly migrate?: boolean;
   /** What `/metrics` on the main port serves (default: this process's metrics; workers: the cluster's). */
   readonly renderMetrics?: () => Promise<string>;
+  /** The time per-address rate limits are reckoned in (default Date.now; tests move it across windows). */
+  readonly rateLimitClock?: () => number;
 }
 
 /**
@@ -57,6 +60,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
   const logger = options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
   const privateKeys = loadKeys(config, logger);
   const registry = buildRegistry(options.flows ?? registeredFlows, { schemaOverridesDir: paths.schemaOverrides });
+  const webhookFlows = webhookRegistry(registry);
   for (const flow of registry.values()) {
     for (const w of flow.warnings) logger.warn(`flow ${flow.id}: ${w.message}`, { path: w.path, screen: w.screen });
   }
@@ -82,6 +86,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       logger,
       metrics,
       refusals: new RefusalAudit((event) => audit.append(event), logger),
+      clock: options.rateLimitClock,
     });
     if (!config.audit.enabled) logger.warn('AUDIT_ENABLED=false: requests are not audited');
     const codec = new FlowTokenCodec(config.flowTokens.secrets.map((s) => s.reveal()));
@@ -112,6 +117,20 @@ export async function createService(config: Config, options: ServiceOptions = {}
       subjectHashKey: config.subjectHashKey.reveal(),
       media: new MediaService({ knex: database.knex, cipher, audit, logger, settings: config.media }),
     });
+    const webhook = new WebhookReceiver({
+      knex: database.knex,
+      audit,
+      cipher,
+      codec,
+      flows: webhookFlows,
+      logger,
+      metrics: metrics.webhook,
+      subjectHashKey: config.subjectHashKey.reveal(),
+      appSecrets: config.webhook.appSecrets.map((s) => s.reveal()),
+      verifyToken: config.webhook.verifyToken?.reveal(),
+      hookTimeoutMs: config.webhook.hookTimeoutMs,
+    });
+    webhook.alerts.start();
     const metricsToken = config.metricsToken?.reveal();
     const renderMetrics = options.renderMetrics ?? (async () => metrics.render());
     const readiness = { draining: false };
@@ -123,12 +142,22 @@ export async function createService(config: Config, options: ServiceOptions = {}
       tokens,
       bodyLimitBytes: config.bodyLimitBytes,
       tokenApiKey: config.tokenApiKey?.reveal(),
+      tokenApiPerMinute: config.rateLimits.tokenApiPerMinute,
       trustProxy: config.trustProxy,
       rateLimiter,
       isDraining: () => readiness.draining,
       extraRouters: [
         // On the main port /metrics exists only with METRICS_TOKEN; without it the path is a 404.
         ...(metricsToken ? [metricsRouter({ render: renderMetrics, token: metricsToken })] : []),
+        webhookRouter({
+          receiver: webhook,
+          path: config.webhook.path,
+          bodyLimitBytes: config.webhook.bodyLimitBytes,
+          rateLimiter,
+        }),
+        ...(config.tokenApiKey
+          ? [flowMessagesRouter({ knex: database.knex, apiKey: config.tokenApiKey.reveal(), logger })]
+          : []),
         ...(options.extraRouters ?? []),
       ],
     });
@@ -159,6 +188,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       },
       async close() {
         metrics.stopProcessMetrics();
+        webhook.alerts.stop();
         await audit.flush();
         await rateLimiter.close().catch((error: unknown) => logger.warn('closing the rate-limit store', { error }));
         await database.close();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkFlowJsonText, checkFlows, formatDiagnostic, type FlowDiagnostic } from '../devtools';
+import { describeStale, findStaleFlowTypes } from '../flow-types';
 import { registeredFlows } from '../flows/registered';
 import { paths, projectRoot } from '../paths';
 import { CommandError, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
@@ -10,7 +11,8 @@ const USAGE = `Usage: npm run check -- [--flow <flow-id>] [--file <flow.json>]
 Validates every registered flow offline (or one with --flow): Flow JSON structure, routing model
 (entry screen, terminal screens, no self-routes, every screen reachable), \${data.x} and \${form.x}
 bindings, handlers for every screen that calls the endpoint, schemas, what onInit returns and the
-next('SCREEN') calls in the handler modules. --file checks a Flow JSON file that is not registered.
+next('SCREEN') calls in the handler modules, and that each flow.generated.ts (npm run types)
+is up to date with its flow.json. --file checks a Flow JSON file that is not registered.
 Exit code 1 when there is an error; warnings alone exit 0.`;
 
 export async function checkCommand(argv: string[], io: Io): Promise<number> {
@@ -42,6 +44,10 @@ export async function checkCommand(argv: string[], io: Io): Promise<number> {
       root,
     });
     checked = `${flows.length} flow${flows.length === 1 ? '' : 's'} (${flows.map((f) => f.id).join(', ')})`;
+    // `npm run check` runs this before building too; here it catches a flow.json edited since.
+    for (const stale of findStaleFlowTypes(root)) {
+      diagnostics.push({ severity: 'error', flowId: undefined, file: stale.flowJson, message: describeStale(stale) });
+    }
   }
   const errors = diagnostics.filter((d) => d.severity === 'error');
   for (const d of diagnostics) (d.severity === 'error' ? io.err : io.out)(formatDiagnostic(d));

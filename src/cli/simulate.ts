@@ -2,6 +2,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
+  deliverCompletion,
   InteractiveDriver,
   LineReader,
   PickerFiles,
@@ -19,6 +20,7 @@ import { CommandError, envSecret, exitWith, parseCommandLine, runCommand, UsageE
 
 const USAGE = `Usage: npm run simulate -- <flow-id> [--url http://127.0.0.1:3000] [--script steps.json]
           [--public-key keys/public.pem] [--app-secret-file F] [--token T] [--phone +E164] [--skip-ping]
+          [--webhook URL]
 
 Plays WhatsApp against a running endpoint (npm start): sends the health check (ping) and INIT,
 shows each screen, asks for
@@ -33,6 +35,9 @@ declaration and the routing model.
 --app-secret-file  sign requests with this app secret (default: META_APP_SECRET(_FILE) if set)
 --token            a flow token; default: issue one through <url>/api/tokens with TOKEN_API_KEY
                    (environment, or keys/dev-secrets.json as npm start generates it)
+--webhook          when the flow closes on the device (complete), deliver the reply to this webhook
+                   as WhatsApp would (nfm_reply, signed), e.g. --webhook /webhook (resolved
+                   against --url)
 
 PhotoPicker/DocumentPicker inputs take local files (interactively: paths, comma-separated; in a
 script: {"$files": ["a.jpg"]}, relative to the script): the simulator encrypts them as WhatsApp
@@ -47,6 +52,7 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
     token: { type: 'string' },
     phone: { type: 'string' },
     'skip-ping': { type: 'boolean' },
+    webhook: { type: 'string' },
   });
   if (positionals.length !== 1) throw new UsageError('give exactly one flow id');
   const flowId = positionals[0] as string;
@@ -94,6 +100,7 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
       driver,
       out,
       ping: values['skip-ping'] !== true,
+      onDeviceComplete: webhookDelivery(values.webhook, url, appSecret, token, values.phone, out),
       pickerFiles,
     }).run();
     const problems = result.mismatches.map(formatMismatch);
@@ -116,6 +123,26 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
     reader?.close();
     await pickerFiles.close();
   }
+}
+
+/** `--webhook URL`: completes on the device go to the service's webhook as WhatsApp sends them. */
+function webhookDelivery(
+  flag: string | undefined,
+  base: URL,
+  appSecret: string | undefined,
+  token: string,
+  phone: string | undefined,
+  out: (line: string) => void,
+): ((payload: Record<string, unknown>) => Promise<string>) | undefined {
+  if (flag === undefined) return undefined;
+  let target: string;
+  try {
+    target = new URL(flag, base).href;
+  } catch {
+    throw new UsageError(`--webhook "${flag}" is not a URL`);
+  }
+  const from = (phone ?? '+14155550100').replace(/[^0-9]/g, '');
+  return (payload) => deliverCompletion({ url: target, appSecret, token, from, out }, payload);
 }
 
 function readText(file: string, what: string): string {

@@ -160,9 +160,43 @@ export const ENV_SPEC: readonly VarSpec[] = [
     description: 'Rejected requests (400, 404, 413, 415, 421, 432, 500) one address may cause per minute.',
   },
   {
+    name: 'RATE_LIMIT_TOKEN_API_PER_MINUTE',
+    default: '600',
+    description:
+      'Requests one address may make to the token API per sliding minute, failed authentications included; counted in the shared store.',
+  },
+  {
     name: 'RATE_LIMIT_GLOBAL_PER_SECOND',
     default: '2000',
     description: 'Ceiling on requests per second for the whole service.',
+  },
+  {
+    name: 'WEBHOOK_PATH',
+    default: '/webhook',
+    description:
+      'Path of the WhatsApp Business webhook (GET verification handshake, POST notifications: completion replies, flow health alerts).',
+  },
+  {
+    name: 'WEBHOOK_VERIFY_TOKEN',
+    secret: true,
+    description:
+      "Verify Token typed into Meta's app dashboard when subscribing the webhook; unset, the GET handshake answers 403.",
+  },
+  {
+    name: 'WEBHOOK_APP_SECRET',
+    secret: true,
+    description:
+      'Secret of the app subscribed to the webhook, when it is not the app of META_APP_SECRET (default: META_APP_SECRET and META_PREVIOUS_APP_SECRETS).',
+  },
+  {
+    name: 'WEBHOOK_BODY_LIMIT_BYTES',
+    default: '4194304',
+    description: 'Largest webhook notification accepted (else 413); WhatsApp batches up to 1000 updates.',
+  },
+  {
+    name: 'COMPLETION_HOOK_TIMEOUT_MS',
+    default: '5000',
+    description: "Budget of a flow's `onComplete` hook after a completion reply was stored.",
   },
   {
     name: 'TRUST_PROXY',

@@ -5,14 +5,31 @@ import { Secret } from './secret';
 import { loadOrCreateDevSecrets } from './dev-secrets';
 import type { Config, SubmissionKey } from './types';
 
-/** A configuration problem found at start-up; the message names the variable. */
+/** One bad or missing variable. */
+export interface ConfigProblem {
+  readonly variable: string;
+  readonly message: string;
+}
+
+/**
+ * The configuration problems found at start-up: every one of them, each naming its variable, so
+ * that a deployment is fixed in one round instead of one restart per variable. `variable` is the
+ * first problem's.
+ */
 export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
+  readonly variable: string;
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(variable: string, message: string, more: readonly ConfigProblem[] = []) {
+    const problems = [{ variable, message }, ...more];
+    super(
+      problems.length === 1
+        ? `${variable}: ${message}`
+        : `${problems.length} problems in the configuration:\n${problems.map((p) => `  - ${p.variable}: ${p.message}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
+    this.variable = variable;
+    this.problems = problems;
   }
 }
 
@@ -28,15 +45,29 @@ export interface LoadConfigOptions {
 }
 
 /**
- * Parses the environment once into a frozen, typed Config, or throws ConfigError naming the
- * first bad variable. Unknown `FLOWGATE_*`-style variables are not an error: the environment is
- * shared with the rest of the process.
+ * Parses the environment once into a frozen, typed Config, or throws one ConfigError listing every
+ * bad, missing or weak variable. Unknown `FLOWGATE_*`-style variables are not an error: the
+ * environment is shared with the rest of the process.
  */
 export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): Config {
   const cwd = options.cwd ?? process.cwd();
   const raw = (name: string): string | undefined => readRaw(env, name, cwd);
+  const problems: ConfigProblem[] = [];
+  // Runs one variable's parsing; a ConfigError is noted and parsing goes on with the next one.
+  // The placeholder returned then is never used: the problems are thrown before Config is.
+  const v = <T>(parse: () => T): T => {
+    try {
+      return parse();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      for (const p of err.problems) {
+        if (!problems.some((q) => q.variable === p.variable && q.message === p.message)) problems.push(p);
+      }
+      return undefined as T;
+    }
+  };
 
-  const nodeEnv = oneOf(raw, 'NODE_ENV', ['development', 'test', 'production'] as const);
+  const nodeEnv = v(() => oneOf(raw, 'NODE_ENV', ['development', 'test', 'production'] as const));
   const production = nodeEnv === 'production';
   const devSecretsDir = options.devSecretsDir ?? resolve(cwd, 'keys');
   let devSecrets: Record<string, string> | undefined;
@@ -62,96 +93,135 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     return s;
   };
 
-  const privateKeyFile = path(raw, 'FLOWS_PRIVATE_KEY_FILE', cwd);
+  const privateKeyFile = v(() => path(raw, 'FLOWS_PRIVATE_KEY_FILE', cwd));
   // `raw()` falls back to the default (keys/private.pem), so it never returns undefined here: ask
   // the environment itself. Otherwise production silently used a development key left in keys/
   // (ENV_SPEC marks the variable requiredInProduction). Found by test/unit/config.test.ts.
   if (production && (env.FLOWS_PRIVATE_KEY_FILE ?? '').trim() === '') {
-    throw new ConfigError('FLOWS_PRIVATE_KEY_FILE', 'is required when NODE_ENV=production');
+    v(() => fail('FLOWS_PRIVATE_KEY_FILE', 'is required when NODE_ENV=production'));
   }
-  const appSecret = secret('META_APP_SECRET');
-  const previousAppSecrets = list(raw, 'META_PREVIOUS_APP_SECRETS').map((s) => new Secret(s));
+  const appSecret = v(() => secret('META_APP_SECRET'));
+  const previousAppSecrets = v(() => list(raw, 'META_PREVIOUS_APP_SECRETS').map((s) => new Secret(s))) ?? [];
   if (!appSecret && previousAppSecrets.length > 0) {
-    throw new ConfigError('META_PREVIOUS_APP_SECRETS', 'is set but META_APP_SECRET is not');
+    v(() => fail('META_PREVIOUS_APP_SECRETS', 'is set but META_APP_SECRET is not'));
+  }
+  if (production) {
+    if (appSecret) v(() => assertMetaAppSecret('META_APP_SECRET', appSecret));
+    previousAppSecrets.forEach((s) => v(() => assertMetaAppSecret('META_PREVIOUS_APP_SECRETS', s)));
   }
 
-  const flowTokenSecret = requiredSecret('FLOW_TOKEN_SECRET');
-  assertKeyLength('FLOW_TOKEN_SECRET', flowTokenSecret);
-  const previousTokenSecrets = list(raw, 'FLOW_TOKEN_PREVIOUS_SECRETS').map((s) => new Secret(s));
-  previousTokenSecrets.forEach((s) => assertKeyLength('FLOW_TOKEN_PREVIOUS_SECRETS', s));
-  const subjectHashKey = requiredSecret('SUBJECT_HASH_KEY');
-  assertKeyLength('SUBJECT_HASH_KEY', subjectHashKey);
+  const flowTokenSecret = v(() => requiredSecret('FLOW_TOKEN_SECRET'));
+  if (flowTokenSecret) v(() => assertKeyLength('FLOW_TOKEN_SECRET', flowTokenSecret));
+  const previousTokenSecrets = v(() => list(raw, 'FLOW_TOKEN_PREVIOUS_SECRETS').map((s) => new Secret(s))) ?? [];
+  previousTokenSecrets.forEach((s) => v(() => assertKeyLength('FLOW_TOKEN_PREVIOUS_SECRETS', s)));
+  const subjectHashKey = v(() => requiredSecret('SUBJECT_HASH_KEY'));
+  if (subjectHashKey) v(() => assertKeyLength('SUBJECT_HASH_KEY', subjectHashKey));
 
-  const databaseUrl = secret('DATABASE_URL');
+  const databaseUrl = v(() => secret('DATABASE_URL'));
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl.reveal())) {
-    throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
+    v(() => fail('DATABASE_URL', 'must start with postgres:// or postgresql://'));
   }
+  const pgliteDataDir = v(() => pgliteDir(raw, cwd));
+  if (production && !databaseUrl) v(() => refuseEmbeddedDatabase(pgliteDataDir));
 
-  const logFormatRaw = raw('LOG_FORMAT');
+  const logFormatRaw = v(() => raw('LOG_FORMAT'));
   const logFormat =
     logFormatRaw === undefined
       ? production
         ? 'json'
         : 'pretty'
-      : oneOf(raw, 'LOG_FORMAT', ['json', 'pretty'] as const);
+      : v(() => oneOf(raw, 'LOG_FORMAT', ['json', 'pretty'] as const));
 
-  const previousKeyPassphrase = secret('FLOWS_PREVIOUS_PRIVATE_KEY_PASSPHRASE');
-  const privateKeyPassphrase = secret('FLOWS_PRIVATE_KEY_PASSPHRASE');
+  const previousKeyPassphrase = v(() => secret('FLOWS_PREVIOUS_PRIVATE_KEY_PASSPHRASE'));
+  const privateKeyPassphrase = v(() => secret('FLOWS_PRIVATE_KEY_PASSPHRASE'));
   const webConcurrencyRaw = raw('WEB_CONCURRENCY');
   const metricsPortRaw = raw('METRICS_PORT');
+  const tokenApiKey = v(() => secret('TOKEN_API_KEY'));
+  const metricsToken = v(() => secret('METRICS_TOKEN'));
+  if (production) {
+    if (tokenApiKey) v(() => assertKeyLength('TOKEN_API_KEY', tokenApiKey));
+    if (metricsToken) v(() => assertKeyLength('METRICS_TOKEN', metricsToken));
+  }
 
   const config: Config = {
     nodeEnv,
-    host: nonEmpty(raw, 'HOST'),
-    port: integer(raw, 'PORT', 0, 65535),
+    host: v(() => nonEmpty(raw, 'HOST')),
+    port: v(() => integer(raw, 'PORT', 0, 65535)),
     privateKeyFile,
     privateKeyPassphrase,
-    previousPrivateKeyFiles: list(raw, 'FLOWS_PREVIOUS_PRIVATE_KEY_FILES').map((p) => resolve(cwd, p)),
+    previousPrivateKeyFiles: v(() => list(raw, 'FLOWS_PREVIOUS_PRIVATE_KEY_FILES').map((p) => resolve(cwd, p))),
     previousPrivateKeyPassphrase: previousKeyPassphrase ?? privateKeyPassphrase,
     appSecrets: appSecret ? [appSecret, ...previousAppSecrets] : [],
     database: {
       url: databaseUrl,
-      schema: identifier(raw, 'DATABASE_SCHEMA'),
-      poolMax: integer(raw, 'DATABASE_POOL_MAX', 1, 1000),
-      pgliteDataDir: pgliteDir(raw, cwd),
+      schema: v(() => identifier(raw, 'DATABASE_SCHEMA')),
+      poolMax: v(() => integer(raw, 'DATABASE_POOL_MAX', 1, 1000)),
+      pgliteDataDir,
     },
     flowTokens: {
       secrets: [flowTokenSecret, ...previousTokenSecrets],
-      ttlSeconds: integer(raw, 'FLOW_TOKEN_TTL_SECONDS', 60, 90 * 86400),
+      ttlSeconds: v(() => integer(raw, 'FLOW_TOKEN_TTL_SECONDS', 60, 90 * 86400)),
     },
     subjectHashKey,
-    submissionKeys: parseKeyring(requiredSecret('SUBMISSION_KEYS')),
-    tokenApiKey: secret('TOKEN_API_KEY'),
-    handlerTimeoutMs: integer(raw, 'HANDLER_TIMEOUT_MS', 100, 9500),
-    bodyLimitBytes: integer(raw, 'BODY_LIMIT_BYTES', 1024, 16 * 1024 * 1024),
-    logLevel: oneOf(raw, 'LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const),
+    submissionKeys: v(() => parseKeyring(requiredSecret('SUBMISSION_KEYS'))),
+    tokenApiKey,
+    handlerTimeoutMs: v(() => integer(raw, 'HANDLER_TIMEOUT_MS', 100, 9500)),
+    bodyLimitBytes: v(() => integer(raw, 'BODY_LIMIT_BYTES', 1024, 16 * 1024 * 1024)),
+    logLevel: v(() => oneOf(raw, 'LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const)),
     logFormat,
     audit: {
-      enabled: bool(raw, 'AUDIT_ENABLED'),
-      chains: integer(raw, 'AUDIT_CHAINS', 1, 64),
-      batchMax: integer(raw, 'AUDIT_BATCH_MAX', 1, 5000),
+      enabled: v(() => bool(raw, 'AUDIT_ENABLED')),
+      chains: v(() => integer(raw, 'AUDIT_CHAINS', 1, 64)),
+      batchMax: v(() => integer(raw, 'AUDIT_BATCH_MAX', 1, 5000)),
     },
-    submissionRetentionDays: integer(raw, 'SUBMISSION_RETENTION_DAYS', 1, 36500),
-    webConcurrency: webConcurrencyRaw === undefined ? undefined : integer(raw, 'WEB_CONCURRENCY', 1, 256),
-    metricsPort: metricsPortRaw === undefined ? undefined : integer(raw, 'METRICS_PORT', 0, 65535),
-    metricsToken: secret('METRICS_TOKEN'),
-    redisUrl: secret('REDIS_URL'),
+    submissionRetentionDays: v(() => integer(raw, 'SUBMISSION_RETENTION_DAYS', 1, 36500)),
+    webConcurrency: webConcurrencyRaw === undefined ? undefined : v(() => integer(raw, 'WEB_CONCURRENCY', 1, 256)),
+    metricsPort: metricsPortRaw === undefined ? undefined : v(() => integer(raw, 'METRICS_PORT', 0, 65535)),
+    metricsToken,
+    redisUrl: v(() => secret('REDIS_URL')),
     rateLimits: {
-      perTokenPerMinute: integer(raw, 'RATE_LIMIT_PER_TOKEN_PER_MINUTE', 1, 100000),
-      failedPerIpPerMinute: integer(raw, 'RATE_LIMIT_FAILED_PER_IP_PER_MINUTE', 1, 100000),
-      globalPerSecond: integer(raw, 'RATE_LIMIT_GLOBAL_PER_SECOND', 1, 1000000),
+      perTokenPerMinute: v(() => integer(raw, 'RATE_LIMIT_PER_TOKEN_PER_MINUTE', 1, 100000)),
+      failedPerIpPerMinute: v(() => integer(raw, 'RATE_LIMIT_FAILED_PER_IP_PER_MINUTE', 1, 100000)),
+      tokenApiPerMinute: v(() => integer(raw, 'RATE_LIMIT_TOKEN_API_PER_MINUTE', 1, 100000)),
+      globalPerSecond: v(() => integer(raw, 'RATE_LIMIT_GLOBAL_PER_SECOND', 1, 1000000)),
     },
-    trustProxy: trustProxy(raw),
+    trustProxy: v(() => trustProxy(raw)),
+    webhook: v(() => webhookConfig(raw, secret, appSecret ? [appSecret, ...previousAppSecrets] : [])),
     media: {
-      allowedHosts: mediaHosts(list(raw, 'MEDIA_ALLOWED_HOSTS')),
+      allowedHosts: v(() => mediaHosts(list(raw, 'MEDIA_ALLOWED_HOSTS'))),
       allowLoopback: !production,
-      maxFileBytes: integer(raw, 'MEDIA_MAX_FILE_BYTES', 1024, 25 * 1024 * 1024),
-      maxFilesPerPicker: integer(raw, 'MEDIA_MAX_FILES', 1, 30),
-      connectTimeoutMs: integer(raw, 'MEDIA_CONNECT_TIMEOUT_MS', 100, 9000),
-      downloadTimeoutMs: integer(raw, 'MEDIA_DOWNLOAD_TIMEOUT_MS', 100, 9500),
+      maxFileBytes: v(() => integer(raw, 'MEDIA_MAX_FILE_BYTES', 1024, 25 * 1024 * 1024)),
+      maxFilesPerPicker: v(() => integer(raw, 'MEDIA_MAX_FILES', 1, 30)),
+      connectTimeoutMs: v(() => integer(raw, 'MEDIA_CONNECT_TIMEOUT_MS', 100, 9000)),
+      downloadTimeoutMs: v(() => integer(raw, 'MEDIA_DOWNLOAD_TIMEOUT_MS', 100, 9500)),
     },
   };
+  const [first, ...more] = problems;
+  if (first) throw new ConfigError(first.variable, first.message, more);
   return deepFreeze(config);
+}
+
+/** The webhook's settings (src/webhooks/); its path must be a plain absolute path. */
+function webhookConfig(
+  raw: (name: string) => string | undefined,
+  secret: (name: string) => Secret | undefined,
+  appSecrets: readonly Secret[],
+): Config['webhook'] {
+  const path = nonEmpty(raw, 'WEBHOOK_PATH');
+  if (!/^\/[A-Za-z0-9._~/-]{0,200}$/.test(path) || path.startsWith('/flows/') || path.startsWith('/api/')) {
+    throw new ConfigError(
+      'WEBHOOK_PATH',
+      'must be a path like /webhook (letters, digits, . _ ~ / -), outside /flows/ and /api/',
+    );
+  }
+  const own = secret('WEBHOOK_APP_SECRET');
+  return {
+    path,
+    verifyToken: secret('WEBHOOK_VERIFY_TOKEN'),
+    appSecrets: own ? [own] : appSecrets,
+    bodyLimitBytes: integer(raw, 'WEBHOOK_BODY_LIMIT_BYTES', 1024, 64 * 1024 * 1024),
+    hookTimeoutMs: integer(raw, 'COMPLETION_HOOK_TIMEOUT_MS', 100, 60_000),
+  };
 }
 
 function specOf(name: string): VarSpec {
@@ -248,10 +318,56 @@ function trustProxy(raw: Raw): boolean | number {
   throw new ConfigError('TRUST_PROXY', `must be true, false or a number of proxies, got "${truncate(v)}"`);
 }
 
+function fail(variable: string, message: string): never {
+  throw new ConfigError(variable, message);
+}
+
+/** Fewer distinct characters than this in a 32-byte key: a placeholder or a pattern, not random bytes. */
+const MIN_DISTINCT_CHARACTERS = 8;
+
+/** HMAC keys and bearer keys: at least 32 bytes, and not a placeholder like `xxxx…` or `abcabc…`. */
 function assertKeyLength(name: string, secret: Secret): void {
-  if (Buffer.byteLength(secret.reveal(), 'utf8') < 32) {
-    throw new ConfigError(name, 'must be at least 32 bytes long (use e.g. `openssl rand -base64 32`)');
+  const value = secret.reveal();
+  if (Buffer.byteLength(value, 'utf8') < 32) {
+    fail(name, 'must be at least 32 bytes long (use e.g. `openssl rand -base64 32`)');
   }
+  if (new Set(value).size < MIN_DISTINCT_CHARACTERS) {
+    fail(name, 'looks like a placeholder, not a random key (use e.g. `openssl rand -base64 32`)');
+  }
+}
+
+/**
+ * Meta issues app secrets as 32 hexadecimal characters (App Dashboard → App settings → Basic,
+ * https://developers.facebook.com/documentation/development/create-an-app/app-dashboard/basic-settings;
+ * secret scanners match them as 32 hex characters). In production anything shorter or otherwise
+ * shaped is a paste error or a made-up value, and would make every signature check fail (432).
+ */
+function assertMetaAppSecret(name: string, secret: Secret): void {
+  if (!/^[0-9a-fA-F]{32,}$/.test(secret.reveal())) {
+    fail(
+      name,
+      'must be the app secret as Meta issues it: 32 (or more) hexadecimal characters, from App settings → Basic',
+    );
+  }
+}
+
+/**
+ * Production never runs on the embedded PGlite database: it serves one process, lives on this
+ * host's disk only, has no separate read-only login for compliance staff, and its compliance
+ * commands need the service stopped. `memory://` would also lose every submission and audit event
+ * at exit. Production takes DATABASE_URL (README, "Running in production").
+ */
+function refuseEmbeddedDatabase(pgliteDataDir: string | undefined): never {
+  if (pgliteDataDir === 'memory://') {
+    fail(
+      'PGLITE_DATA_DIR',
+      'memory:// keeps submissions and the audit log in memory only; refused when NODE_ENV=production (set DATABASE_URL)',
+    );
+  }
+  fail(
+    'DATABASE_URL',
+    'is required when NODE_ENV=production (the embedded PGlite database is for development and tests)',
+  );
 }
 
 /** `id:base64key,id2:base64key` → keys; the first is the one new data is sealed with. */

@@ -44,9 +44,19 @@ export interface Config {
   readonly rateLimits: {
     readonly perTokenPerMinute: number;
     readonly failedPerIpPerMinute: number;
+    /** Token API requests per address per sliding minute (shared store). */
+    readonly tokenApiPerMinute: number;
     readonly globalPerSecond: number;
   };
   readonly trustProxy: boolean | number;
+  readonly webhook: {
+    readonly path: string;
+    readonly verifyToken: Secret | undefined;
+    /** Secrets that sign webhook notifications: WEBHOOK_APP_SECRET, else the app secrets. */
+    readonly appSecrets: readonly Secret[];
+    readonly bodyLimitBytes: number;
+    readonly hookTimeoutMs: number;
+  };
   /** Picker files (src/media): where they may come from, how big, how long. */
   readonly media: {
     readonly allowedHosts: readonly string[];

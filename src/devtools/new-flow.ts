@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { writeFlowTypes } from '../flow-types';
 import { FLOW_ID_PATTERN } from '../flows/api';
 import { DevtoolError } from './errors';
 
@@ -28,7 +29,8 @@ export function identifierFor(id: string): string {
 
 /**
  * Creates `src/flows/<id>/` — a minimal valid Flow JSON (START → DONE), one handler module per
- * screen, index.ts and a walk script — registers it in src/flows/registered.ts, and writes
+ * screen written with the types generated from it (flow.generated.ts), index.ts and a walk
+ * script — registers it in src/flows/registered.ts, and writes
  * `test/flows/<id>.test.ts`, which walks it through the real service. Refuses an invalid id, an
  * existing folder or test, and an id already registered; nothing is written unless all is well.
  */
@@ -92,7 +94,9 @@ export function scaffoldFlow(root: string, id: string): string[] {
     throw new ScaffoldError(`could not write the flow (${(err as Error).message}); nothing was kept`);
   }
   formatWithPrettier(root, [...written, registeredFile]);
-  return [...written, registeredFile].map((f) => relative(root, f));
+  // The handlers import their builders from it; git-ignored, remade by every build.
+  const types = writeFlowTypes(root, [join(flowDir, 'flow.json')]);
+  return [...written, registeredFile, ...types.written.map((f) => join(root, f))].map((f) => relative(root, f));
 }
 
 /** Leaves the new files as `npm run lint` wants them, when the project's Prettier is installed. */
@@ -187,14 +191,16 @@ function flowJson(): Record<string, unknown> {
 }
 
 function indexTs(id: string): string {
-  return `import { defineFlow, next } from '..';
-import flowJson from './flow.json';
+  return `import flowJson from './flow.json';
+import { defineFlow, next } from './flow.generated';
 import { done } from './screens/done';
 import { start, TOPICS } from './screens/start';
 
 /**
  * ${id}: START asks for a name and a topic, DONE greets and completes. Served at POST /flows/${id}.
- * Change flow.json and the screen modules together; \`npm run check\` says where they disagree.
+ * The builders come from flow.generated.ts, which \`npm run types\` makes from flow.json (every
+ * build does too): the compiler checks screen ids, routes and data against flow.json. Change
+ * flow.json, then the handlers the compiler points at; \`npm run check\` checks the rest.
  */
 export default defineFlow({
   id: '${id}',
@@ -207,16 +213,16 @@ export default defineFlow({
 }
 
 function startTs(): string {
-  return `import { defineScreen, next, showError } from '../..';
+  return `import { defineScreen, next, showError } from '../flow.generated';
 
 /** The topics START offers (its Dropdown's data-source); only their ids are valid answers. */
 export const TOPICS = [
   { id: 'news', title: 'News' },
   { id: 'offers', title: 'Offers' },
-] as const;
+];
 
-/** The START screen's Footer sends { name, topic } (see its on-click-action payload in flow.json). */
-export const start = defineScreen<{ name: string; topic: string }>('START', {
+/** The START screen's Footer sends { name, topic } (its on-click-action payload in flow.json): both strings. */
+export const start = defineScreen('START', {
   onDataExchange({ data }) {
     const name = data.name.trim();
     // Checks beyond what flow.json can express go here; the field error appears under the input.
@@ -232,12 +238,12 @@ export const start = defineScreen<{ name: string; topic: string }>('START', {
 }
 
 function doneTs(): string {
-  return `import { complete, defineScreen } from '../..';
+  return `import { complete, defineScreen } from '../flow.generated';
 
 /** DONE is terminal: its Footer calls the endpoint, and complete() closes the flow. */
 export const done = defineScreen('DONE', {
   onDataExchange(_request, ctx) {
-    const name = String(ctx.answers.START?.name ?? '');
+    const name = ctx.answers.START?.name ?? '';
     // params reach the chat's completion message (the flow token is added for you).
     return complete({ params: { greeted: name.length > 0 } });
   },

@@ -47,7 +47,8 @@ export function errorBindingKeys(screen: ScreenModel): string[] {
   return keys;
 }
 
-function declarationToSchema(decl: Record<string, unknown>): Schema {
+/** A data declaration as a JSON Schema (also what a `${data.x}` echo in a payload must match). */
+export function declarationToSchema(decl: Record<string, unknown>): Schema {
   const out: Schema = {};
   for (const [key, value] of Object.entries(decl)) {
     if (!KEPT_KEYWORDS.has(key)) continue;

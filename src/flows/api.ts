@@ -114,6 +114,34 @@ export interface ScreenDefinition<TData = Record<string, unknown>> {
   readonly onBack?: Handler<Record<string, unknown>>;
 }
 
+/**
+ * A completion reply: what the user sent when the flow closed on the phone, delivered by WhatsApp
+ * as an `nfm_reply` message on the business webhook (src/webhooks/) and already stored, encrypted,
+ * as a submission when the hook sees it.
+ */
+export interface CompletionReply {
+  readonly flowId: string;
+  /** Id of the flow token the reply completed (its row in `flow_tokens`). */
+  readonly tokenId: string;
+  /** Pseudonymous id of the user (as in {@link FlowContext.subject}). */
+  readonly subject: string;
+  /** The reply's `response_json` without `flow_token`: the payload of the flow's `complete` action. */
+  readonly data: Readonly<Record<string, unknown>>;
+  /** Id of the stored submission (compliance inventory, exports, erasure). */
+  readonly submissionId: string;
+  /** How the reply was tied to its token: its `flow_token`, or the recorded id of the sent flow message. */
+  readonly linkedBy: 'flow_token' | 'context_id';
+}
+
+/** What a completion hook may use: a tagged logger and a signal aborted when its time is up. */
+export interface CompletionContext {
+  readonly requestId: string;
+  /** Never log what the user entered. */
+  readonly logger: Logger;
+  /** Aborted after COMPLETION_HOOK_TIMEOUT_MS. */
+  readonly signal: AbortSignal;
+}
+
 /** One flow served by this endpoint; build it with {@link defineFlow}. */
 export interface FlowDefinition {
   /** URL segment: the flow is served at `POST /flows/<id>`. Lower-case letters, digits, `-`, `_`. */
@@ -128,6 +156,23 @@ export interface FlowDefinition {
    * marked `sensitive` in the Flow JSON are never kept, even when listed here.
    */
   readonly auditValues?: readonly string[];
+  /**
+   * Runs once a completion reply of this flow arrived on the webhook and was stored (in the same
+   * transaction the token was completed). Bounded by COMPLETION_HOOK_TIMEOUT_MS; a failure or
+   * timeout is logged and counted, never retried, and never loses the stored reply. Runs again
+   * only if the process stopped before the hook finished and WhatsApp redelivers the message.
+   *
+   * @example
+   * onComplete: async (reply, ctx) => {
+   *   await crm.bookingConfirmed(reply.subject, reply.data, { signal: ctx.signal });
+   * },
+   */
+  readonly onComplete?: (reply: CompletionReply, context: CompletionContext) => void | Promise<void>;
+  /**
+   * Meta's id of this flow (the number in WhatsApp Manager), so health alerts about it are labelled
+   * with this flow's id in metrics and the audit log instead of Meta's number.
+   */
+  readonly metaFlowId?: string;
 }
 
 /** What a flow id may look like: it is a URL segment and part of every flow token. */
@@ -138,6 +183,10 @@ export const FLOW_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,39}$/;
  * fit its Flow JSON: `onDataExchange` is required exactly when the screen has a `data_exchange`
  * action, `onBack` exactly when it has `refresh_on_back: true`. Terminal screens and screens that
  * only `navigate` need no definition.
+ *
+ * This is the untyped form: you write `TData`. A flow's `flow.generated.ts` (`npm run types`)
+ * exports a `defineScreen` that takes it, the routes and the target screens' data from the Flow
+ * JSON instead (see ./typed-api.ts).
  *
  * @typeParam TData - The shape of the screen's `data_exchange` payload (see {@link ScreenRequest}).
  * @param screen - The screen's `id` in the Flow JSON.

@@ -170,11 +170,13 @@ function registerScreen(
       { validate: compileSchema(override, `${idBase}/override`), fieldOfKey: identityFields(screen), literals: {} },
     ];
   } else {
-    incoming = deriveIncomingSchemas(screen, model.version, `${idBase}/incoming`).map((s: IncomingActionSchema) => ({
-      validate: compileSchema(s.schema, String(s.schema.$id)),
-      fieldOfKey: s.fieldOfKey,
-      literals: s.literals,
-    }));
+    incoming = deriveIncomingSchemas(screen, model.version, `${idBase}/incoming`, model).map(
+      (s: IncomingActionSchema) => ({
+        validate: compileSchema(s.schema, String(s.schema.$id)),
+        fieldOfKey: s.fieldOfKey,
+        literals: s.literals,
+      }),
+    );
   }
   const validateResponse = compileSchema(responseSchemaFor(screen, `${idBase}/response`), `${idBase}/response`);
   const sensitiveKeys = new Set<string>();
@@ -182,6 +184,11 @@ function registerScreen(
     for (const [key, value] of Object.entries(action.payload)) {
       const ref = typeof value === 'string' ? /^\$\{form\.([A-Za-z0-9_]+)\}$/.exec(value)?.[1] : undefined;
       if (ref && screen.sensitive.includes(ref)) sensitiveKeys.add(key);
+      // `${screen.S.form.x}` (Flow JSON 4.0+) carries S's input: sensitive when S marks it so.
+      const global =
+        typeof value === 'string' ? /^\$\{screen\.([A-Za-z_]+)\.form\.([A-Za-z0-9_]+)\}$/.exec(value) : null;
+      if (global && model.screens.get(global[1] as string)?.sensitive.includes(global[2] as string))
+        sensitiveKeys.add(key);
     }
   }
   screen.sensitive.forEach((name) => sensitiveKeys.add(name));

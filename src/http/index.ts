@@ -6,3 +6,4 @@ export { bearerMatches } from './bearer';
 export { flowEdge, type FlowEdgeOptions } from './flow-edge';
 export { recordedSecurityHeaders, securityMiddleware } from './security-headers';
 export { clientAddress } from './client-address';
+export { webhookRouter, flowMessagesRouter } from './webhook-route';

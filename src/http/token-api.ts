@@ -4,23 +4,49 @@ import type { AuditLog } from '../audit';
 import { InvalidPhoneNumberError, type TokenService } from '../tokens';
 import { InvalidTtlError, tokenIdOf, UnknownFlowIdError } from '../tokens/token-service';
 import type { Logger } from '../logging';
+import { MemoryCounterStore, SlidingCounterStore, type RateLimiter } from '../ratelimit';
 import { bearerMatches } from './bearer';
+import { checkIssueBody, checkRevokeBody } from './token-api-body';
 
 /**
  * The token API for the business's messaging system: issue a flow token for a phone number before
  * sending the flow message, revoke one or all of a number's tokens. Bearer-key protected; absent
- * entirely (404) when TOKEN_API_KEY is unset.
+ * entirely (404) when TOKEN_API_KEY is unset. Bodies are checked against strict schemas
+ * (src/http/token-api-body.ts): unknown fields and prototype keys are 400, never ignored.
  */
 export function tokenApiRouter(options: {
   tokens: TokenService;
   apiKey: string;
   audit: AuditLog;
   logger: Logger;
+  /**
+   * Requests per address per sliding minute, failed authentications included, counted before the
+   * key is checked in the rate limiter's shared store (Redis, PostgreSQL, or memory with PGlite),
+   * so the limit holds across workers and instances. Without a rate limiter: this process's memory.
+   */
+  limit?: { perMinute: number; rateLimiter?: RateLimiter };
 }): Router {
   const router = express.Router();
+  const perMinute = options.limit?.perMinute ?? 600;
+  const limiter = options.limit?.rateLimiter;
   router.use(
     '/api/tokens',
-    rateLimit({ windowMs: 60_000, limit: 600, standardHeaders: 'draft-8', legacyHeaders: false }),
+    rateLimit({
+      windowMs: 60_000,
+      limit: perMinute,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      store: new SlidingCounterStore(limiter?.counters ?? new MemoryCounterStore(), {
+        prefix: 'token_api:',
+        limit: perMinute,
+        clock: limiter?.clock,
+      }),
+      // The counters fail open themselves (src/ratelimit/fail-open.ts).
+      passOnStoreError: true,
+      handler: (_req: Request, res: Response) => {
+        res.status(429).json({ error: 'too many requests to the token API from this address; see Retry-After' });
+      },
+    }),
     (req: Request, res: Response, next: NextFunction) => {
       if (!bearerMatches(req.get('authorization'), options.apiKey)) {
         res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'missing or wrong bearer key' });
@@ -32,12 +58,9 @@ export function tokenApiRouter(options: {
   );
 
   router.post('/api/tokens', async (req: Request, res: Response) => {
-    const body = objectBody(req.body);
-    if (!body) return badRequest(res, 'body must be a JSON object: {"flow_id": "...", "phone": "+..."}');
-    const { flow_id: flowId, phone, ttl_seconds: ttl } = body;
-    if (typeof flowId !== 'string' || typeof phone !== 'string')
-      return badRequest(res, 'flow_id and phone are required strings');
-    if (ttl !== undefined && typeof ttl !== 'number') return badRequest(res, 'ttl_seconds must be a number');
+    const checked = checkIssueBody(req.body);
+    if (!checked.ok) return badRequest(res, checked.error);
+    const { flow_id: flowId, phone, ttl_seconds: ttl } = checked.value;
     try {
       const issued = await options.tokens.issue({ flowId, phone, ttlSeconds: ttl });
       await options.audit.append({
@@ -66,17 +89,16 @@ export function tokenApiRouter(options: {
   });
 
   router.post('/api/tokens/revoke', async (req: Request, res: Response) => {
-    const body = objectBody(req.body);
-    if (!body) return badRequest(res, 'body must be a JSON object with "flow_token", "token_id" or "phone"');
+    const checked = checkRevokeBody(req.body);
+    if (!checked.ok) return badRequest(res, checked.error);
+    const body = checked.value;
     try {
       let revoked: number;
-      if (typeof body.flow_token === 'string' || typeof body.token_id === 'string') {
-        const id = tokenIdOf(String(body.flow_token ?? body.token_id));
-        revoked = (await options.tokens.revoke(id)) ? 1 : 0;
-      } else if (typeof body.phone === 'string') {
+      if ('phone' in body) {
         revoked = await options.tokens.revokeAllFor(body.phone);
       } else {
-        return badRequest(res, 'give "flow_token", "token_id" or "phone"');
+        const id = tokenIdOf('flow_token' in body ? body.flow_token : body.token_id);
+        revoked = (await options.tokens.revoke(id)) ? 1 : 0;
       }
       await options.audit.append({
         occurredAt: new Date(),
@@ -100,12 +122,6 @@ export function tokenApiRouter(options: {
     next(err);
   });
   return router;
-}
-
-function objectBody(body: unknown): Record<string, unknown> | undefined {
-  return body !== null && typeof body === 'object' && !Array.isArray(body)
-    ? (body as Record<string, unknown>)
-    : undefined;
 }
 
 function badRequest(res: Response, message: string): void {

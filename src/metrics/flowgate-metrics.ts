@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { RequestObservation } from '../flows';
 import { Registry, type Counter, type Gauge, type Histogram, type RegistrySnapshot } from './registry';
+import { WebhookMetrics } from './webhook-metrics';
 
 /** Seconds; WhatsApp gives up at 10 s (PROTOCOL.md §4.5), so the top buckets sit around it. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 8, 10];
@@ -31,6 +32,8 @@ export class FlowgateMetrics {
   readonly workerRequests: Counter;
   readonly eventLoopDelay: Gauge;
   readonly residentMemory: Gauge;
+  /** The WhatsApp Business webhook's (src/webhooks/). */
+  readonly webhook: WebhookMetrics;
   /** This process's worker slot (0..WEB_CONCURRENCY-1, stable across restarts); "0" when alone. */
   workerSlot = '0';
   #loopDelay: IntervalHistogram | undefined;
@@ -103,6 +106,7 @@ export class FlowgateMetrics {
       ['worker'],
     );
     this.residentMemory = r.gauge('flowgate_process_resident_memory_bytes', 'Resident memory per worker.', ['worker']);
+    this.webhook = new WebhookMetrics(r);
   }
 
   /** Starts sampling this process (event-loop delay); serving processes call it, the primary does not. */

@@ -89,6 +89,19 @@ export class Counter extends Metric<number> {
 export class Gauge extends Metric<number> {
   readonly type = 'gauge';
 
+  /**
+   * How processes' values combine: `sum` (connections per worker add up) or `max` (a state every
+   * worker reads from the database, e.g. a flow's alert state: the same value N times is one).
+   */
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    readonly mergeMode: 'sum' | 'max' = 'sum',
+  ) {
+    super(name, help, labelNames);
+  }
+
   set(labels: Labels, value: number): void {
     this.series.set(this.key(labels), value);
   }
@@ -104,7 +117,9 @@ export class Gauge extends Metric<number> {
 
   merge(series: MetricSnapshot['series']): void {
     for (const [key, v] of Object.entries(series)) {
-      if (typeof v === 'number') this.series.set(key, (this.series.get(key) ?? 0) + v);
+      if (typeof v !== 'number') continue;
+      const before = this.series.get(key);
+      this.series.set(key, before === undefined ? v : this.mergeMode === 'max' ? Math.max(before, v) : before + v);
     }
   }
 }
@@ -179,8 +194,8 @@ export class Registry {
     return this.#add(new Counter(name, help, labelNames));
   }
 
-  gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
-    return this.#add(new Gauge(name, help, labelNames));
+  gauge(name: string, help: string, labelNames: readonly string[] = [], mergeMode: 'sum' | 'max' = 'sum'): Gauge {
+    return this.#add(new Gauge(name, help, labelNames, mergeMode));
   }
 
   histogram(name: string, help: string, labelNames: readonly string[], buckets: readonly number[]): Histogram {

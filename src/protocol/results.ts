@@ -4,29 +4,42 @@
  * against the Flow JSON before it leaves.
  */
 
-/** Show `screen` with `data` (which must satisfy that screen's `data` declaration). Built by {@link next}. */
-export interface NextScreenResult {
+/**
+ * Show `screen` with `data` (which must satisfy that screen's `data` declaration). Built by {@link next}.
+ *
+ * @typeParam S - The screen id, as a literal type: a typed flow's handler may only return the
+ *   screens its routing model allows (see src/flows/typed-api.ts).
+ */
+export interface NextScreenResult<S extends string = string> {
   readonly kind: 'next';
-  readonly screen: string;
+  readonly screen: S;
   readonly data: Readonly<Record<string, unknown>>;
 }
 
 /**
  * Stay on the current screen with a snackbar message and, where the Flow JSON binds them, field
  * errors. Built by {@link showError}.
+ *
+ * @typeParam D - The type of `data`: a typed flow's handler may only return its own screen's data.
  */
-export interface ShowErrorResult {
+export interface ShowErrorResult<D = Readonly<Record<string, unknown>>> {
   readonly kind: 'error';
   readonly message: string;
   readonly fieldErrors: Readonly<Record<string, string>>;
   /** Screen data to show; defaults to the data last sent for this screen. */
-  readonly data: Readonly<Record<string, unknown>> | undefined;
+  readonly data: Readonly<D> | undefined;
 }
 
+/** Flat values for the completion message; `flow_token` is flowgate's to set. */
+export type CompletionParams = Readonly<Record<string, string | number | boolean>>;
+
+/** Refuses a `flow_token` key at compile time, as {@link complete} does at run time. */
+export type WithoutFlowToken = { readonly flow_token?: never };
+
 /** Close the flow: store the submission encrypted, mark the token used, send `params` to the chat. Built by {@link complete}. */
-export interface CompleteResult {
+export interface CompleteResult<P extends CompletionParams = CompletionParams> {
   readonly kind: 'complete';
-  readonly params: Readonly<Record<string, string | number | boolean>>;
+  readonly params: Readonly<P>;
   /** What to store; defaults to every screen's submitted data in this session. */
   readonly submission: Readonly<Record<string, unknown>> | undefined;
 }
@@ -61,7 +74,7 @@ export class HandlerContractError extends Error {
  * // Refresh the current screen with new options (e.g. after a Dropdown's on-select data_exchange)
  * return next('APPOINTMENT', { ...appointmentData(data.date), is_time_enabled: true });
  */
-export function next(screen: string, data: Record<string, unknown> = {}): NextScreenResult {
+export function next<S extends string>(screen: S, data: Record<string, unknown> = {}): NextScreenResult<S> {
   if (typeof screen !== 'string' || screen === '') throw new HandlerContractError('next(): screen id is required');
   if (screen === 'SUCCESS') throw new HandlerContractError('next(): use complete() to finish the flow');
   assertPlainObject(data, 'next(): data');
@@ -87,10 +100,10 @@ export function next(screen: string, data: Record<string, unknown> = {}): NextSc
  * // New data with the error, e.g. the times that are still free
  * return showError('That time is no longer free.', { data: appointmentData(date), fieldErrors: { time: 'Pick another time' } });
  */
-export function showError(
+export function showError<D extends Record<string, unknown> = Record<string, unknown>>(
   message: string,
-  options: { fieldErrors?: Record<string, string>; data?: Record<string, unknown> } = {},
-): ShowErrorResult {
+  options: { fieldErrors?: Record<string, string>; data?: D } = {},
+): ShowErrorResult<D> {
   if (typeof message !== 'string' || message.trim() === '') {
     throw new HandlerContractError('showError(): message is required');
   }
@@ -122,10 +135,10 @@ export function showError(
  * // Store a normalised record instead of the raw answers
  * return complete({ params: { order: orderId }, submission: { order: orderId, items } });
  */
-export function complete(
-  options: { params?: Record<string, string | number | boolean>; submission?: Record<string, unknown> } = {},
-): CompleteResult {
-  const params = options.params ?? {};
+export function complete<P extends CompletionParams = CompletionParams>(
+  options: { params?: P & WithoutFlowToken; submission?: Record<string, unknown> } = {},
+): CompleteResult<P> {
+  const params: CompletionParams = options.params ?? {};
   assertPlainObject(params, 'complete(): params');
   if ('flow_token' in params) throw new HandlerContractError('complete(): params.flow_token is set by flowgate');
   for (const [key, value] of Object.entries(params)) {
@@ -134,7 +147,11 @@ export function complete(
     }
   }
   if (options.submission !== undefined) assertPlainObject(options.submission, 'complete(): submission');
-  return Object.freeze({ kind: 'complete', params: Object.freeze({ ...params }), submission: options.submission });
+  return Object.freeze({
+    kind: 'complete',
+    params: Object.freeze({ ...params }) as Readonly<P>,
+    submission: options.submission,
+  });
 }
 
 function assertPlainObject(value: unknown, what: string): void {

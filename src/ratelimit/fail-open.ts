@@ -38,7 +38,7 @@ export class FailOpenStore implements CounterStore {
       ]);
     } catch (err) {
       this.#failed(err);
-      return { count: 0, resetAt: windowOf(windowMs, at).resetAt };
+      return { count: 0, resetAt: windowOf(windowMs, at).resetAt, previous: 0 };
     } finally {
       clearTimeout(timer);
     }

@@ -8,3 +8,5 @@ export { RateLimiter, FAILED_STATUSES, type EdgeRefusal, type RateLimiterOptions
 export { SharedWindowCounter } from './shared-window-counter';
 export { createCounterStore } from './create-store';
 export { RefusalAudit, REFUSAL_SUMMARY_MS } from './refusal-audit';
+export { SlidingCounterStore } from './express-store';
+export { slidingCount, slidingFreeAt } from './sliding-window';

@@ -7,7 +7,7 @@ const SWEEP_EVERY_MS = 60_000;
  * Counters in the UNLOGGED table `rate_limit_counters` (migration 20261129000006), shared by every
  * worker and every instance on the same database. One atomic upsert per hit; the window index is
  * in the key, so concurrent first hits of a window race only on the insert, which ON CONFLICT
- * settles. Unlogged: counters are not worth WAL writes, and a crash that empties them is harmless.
+ * settles; the same statement reads the window before (a sliding window's other half). Unlogged: counters are not worth WAL writes, and a crash that empties them is harmless.
  * Expired rows are deleted now and then by whichever process gets there.
  */
 export class PostgresCounterStore implements CounterStore {
@@ -20,6 +20,8 @@ export class PostgresCounterStore implements CounterStore {
     string,
     {
       resetAt: number;
+      windowMs: number;
+      previousKey: string;
       waiters: { amount: number; resolve: (c: WindowCount) => void; reject: (e: unknown) => void }[];
     }
   >();
@@ -42,7 +44,7 @@ export class PostgresCounterStore implements CounterStore {
     return new Promise<WindowCount>((resolve, reject) => {
       let batch = this.#waiting.get(stored);
       if (!batch) {
-        batch = { resetAt, waiters: [] };
+        batch = { resetAt, windowMs, previousKey: `${key}|${windowMs}|${index - 1}`, waiters: [] };
         this.#waiting.set(stored, batch);
       }
       batch.waiters.push({ amount, resolve, reject });
@@ -57,19 +59,24 @@ export class PostgresCounterStore implements CounterStore {
     this.#inFlight.add(stored);
     const n = batch.waiters.reduce((sum, w) => sum + w.amount, 0);
     this.#knex
-      .raw<{ rows: { count: number | string }[] }>(
-        `INSERT INTO rate_limit_counters (key, count, expires_at) VALUES (?, ?, ?::timestamptz)
-         ON CONFLICT (key) DO UPDATE SET count = rate_limit_counters.count + EXCLUDED.count
-         RETURNING count`,
-        [stored, n, new Date(batch.resetAt).toISOString()],
+      .raw<{ rows: { count: number | string; previous: number | string | null }[] }>(
+        // The row outlives its window by one more window: the next window reads it as `previous`.
+        `WITH up AS (
+           INSERT INTO rate_limit_counters (key, count, expires_at) VALUES (?, ?, ?::timestamptz)
+           ON CONFLICT (key) DO UPDATE SET count = rate_limit_counters.count + EXCLUDED.count
+           RETURNING count
+         )
+         SELECT up.count, (SELECT count FROM rate_limit_counters WHERE key = ?) AS previous FROM up`,
+        [stored, n, new Date(batch.resetAt + batch.windowMs).toISOString(), batch.previousKey],
       )
       .then(
         (result) => {
           const total = Number(result.rows[0]?.count ?? 0);
+          const previous = Number(result.rows[0]?.previous ?? 0);
           let count = total - n;
           for (const w of batch.waiters) {
             count += w.amount;
-            w.resolve({ count, resetAt: batch.resetAt });
+            w.resolve({ count, resetAt: batch.resetAt, previous });
           }
         },
         (err: unknown) => batch.waiters.forEach((w) => w.reject(err)),

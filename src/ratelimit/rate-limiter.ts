@@ -3,6 +3,7 @@ import type { Logger } from '../logging';
 import type { FlowgateMetrics } from '../metrics';
 import type { RefusalAudit } from './refusal-audit';
 import { SharedWindowCounter } from './shared-window-counter';
+import { slidingCount, slidingFreeAt } from './sliding-window';
 import type { CounterStore } from './store';
 
 /**
@@ -26,6 +27,8 @@ export interface RateLimiterOptions {
   readonly syncMs?: number;
   /** Where 429s at the edge are summarised for the audit log (src/ratelimit/refusal-audit.ts). */
   readonly refusals?: RefusalAudit;
+  /** The time the per-address windows are reckoned in (default Date.now; tests move it). */
+  readonly clock?: () => number;
 }
 
 /** Why the edge refused a request before reading it: answered 429 with Retry-After. */
@@ -42,8 +45,9 @@ export interface EdgeRefusal {
  *    protocol terms, HTTP 200 with an encrypted error on the current screen. Counted in the
  *    token's session row, not here (src/flows/session-step.ts, countRequest).
  * 2. Failed requests per source address (400, 404, 413, 415, 421, 432, 500): once an address reached
- *    RATE_LIMIT_FAILED_PER_IP_PER_MINUTE failures in the current minute, its requests get 429
- *    until the minute ends. Only failures touch the store; the check itself is a local lookup,
+ *    RATE_LIMIT_FAILED_PER_IP_PER_MINUTE failures in a sliding minute (src/ratelimit/sliding-window.ts;
+ *    no fresh allowance on the clock minute), its requests get 429 until enough of those failures
+ *    have slid out that one more would be within the limit. Only failures touch the store; the check itself is a local lookup,
  *    so legitimate traffic pays nothing. With several workers, each learns of the block at that
  *    address's next failure it sees (the shared count is already over), so at most one extra
  *    failure per worker slips through.
@@ -62,9 +66,11 @@ export class RateLimiter {
   readonly #blockedUntil = new Map<string, number>();
   readonly #global: SharedWindowCounter;
   readonly #refusals: RefusalAudit | undefined;
+  readonly #clock: () => number;
 
   constructor(options: RateLimiterOptions) {
     this.#refusals = options.refusals;
+    this.#clock = options.clock ?? Date.now;
     this.#store = options.store;
     this.#limits = options.limits;
     this.#logger = options.logger;
@@ -76,16 +82,26 @@ export class RateLimiter {
     return this.#store.kind;
   }
 
+  /** The shared counters (fail-open), for other limits that must hold across processes (token API). */
+  get counters(): CounterStore {
+    return this.#store;
+  }
+
+  /** The time per-address windows are reckoned in. */
+  get clock(): () => number {
+    return this.#clock;
+  }
+
   /** Layers 2 and 3, before the body is read: a refusal to answer with, or undefined to go on. */
   checkEdge(address: string | undefined): EdgeRefusal | undefined {
     const key = address ?? 'unknown';
     const until = this.#blockedUntil.get(key);
-    const now = Date.now();
+    const now = this.#clock();
     if (until !== undefined) {
       if (until > now) return this.#refuse('failed_per_ip', address, Math.ceil((until - now) / 1000));
       this.#blockedUntil.delete(key);
     }
-    if (!this.#global.take(this.#limits.globalPerSecond, now)) return this.#refuse('global', address, 1);
+    if (!this.#global.take(this.#limits.globalPerSecond, Date.now())) return this.#refuse('global', address, 1);
     return undefined;
   }
 
@@ -93,16 +109,20 @@ export class RateLimiter {
   async recordOutcome(address: string | undefined, status: number): Promise<void> {
     if (!FAILED_STATUSES.has(status)) return;
     const key = address ?? 'unknown';
-    const { count, resetAt } = await this.#store.hit(`failed:${key}`, MINUTE);
-    if (count >= this.#limits.failedPerIpPerMinute) {
+    const at = this.#clock();
+    const counted = await this.#store.hit(`failed:${key}`, MINUTE, 1, at);
+    const limit = this.#limits.failedPerIpPerMinute;
+    const failed = slidingCount(counted, MINUTE, at);
+    if (failed >= limit) {
+      const until = slidingFreeAt(counted, MINUTE, limit, at);
       if (!this.#blockedUntil.has(key)) {
-        this.#logger.warn('too many failed requests from one address; refusing it until the minute ends', {
-          failed: count,
-          until: new Date(resetAt).toISOString(),
+        this.#logger.warn('too many failed requests from one address; refusing it for a while', {
+          failed,
+          until: new Date(until).toISOString(),
         });
       }
       if (this.#blockedUntil.size >= MAX_BLOCKED_ADDRESSES) this.#sweep();
-      this.#blockedUntil.set(key, resetAt);
+      this.#blockedUntil.set(key, until);
     }
   }
 
@@ -125,7 +145,7 @@ export class RateLimiter {
   }
 
   #sweep(): void {
-    const now = Date.now();
+    const now = this.#clock();
     for (const [k, until] of this.#blockedUntil) if (until <= now) this.#blockedUntil.delete(k);
     if (this.#blockedUntil.size >= MAX_BLOCKED_ADDRESSES) this.#blockedUntil.clear();
   }

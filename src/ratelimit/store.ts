@@ -3,6 +3,12 @@ export interface WindowCount {
   readonly count: number;
   /** Epoch milliseconds at which the window ends. */
   readonly resetAt: number;
+  /**
+   * The key's count in the window before (0 when none): with `count`, what a sliding window is
+   * estimated from (src/ratelimit/sliding-window.ts). Stores keep each window's counter one extra
+   * window for this.
+   */
+  readonly previous: number;
 }
 
 /**
@@ -13,7 +19,7 @@ export interface CounterStore {
   readonly kind: 'memory' | 'postgres' | 'redis';
   /**
    * Adds `amount` hits (default 1) to `key` in the window of `windowMs` that contains `at` (default
-   * now) and returns the new count. `at` lets a batch of hits counted locally land in the window
+   * now) and returns the new count, with the count of the window before. `at` lets a batch of hits counted locally land in the window
    * they happened in, even when the batch is sent just after that window ended.
    */
   hit(key: string, windowMs: number, amount?: number, at?: number): Promise<WindowCount>;

@@ -128,7 +128,11 @@ describe('when a compliance command is called wrongly', () => {
     expect((await f.cli('audit', ['query', '--format', 'csv'], databaseOnly)).code).toBe(0);
     const byPhone = await f.cli('audit', ['query', '--phone', '+14155550100'], databaseOnly);
     expect(byPhone.code).toBe(1);
-    expect(byPhone.stderr).toMatch(/^error: \w+: is required when NODE_ENV=production/);
+    // Every missing variable at once (src/config/load-config.ts), each on its own line.
+    expect(byPhone.stderr).toMatch(
+      /^error: \d+ problems in the configuration:\n {2}- \w+: is required when NODE_ENV=production/,
+    );
+    expect(byPhone.stderr).toMatch(/^ {2}- SUBJECT_HASH_KEY: is required when NODE_ENV=production/m);
   });
 
   it('then --help prints the usage and exits 0', async () => {

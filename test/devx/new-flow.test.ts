@@ -40,6 +40,7 @@ describe('when a developer runs npm run new-flow', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('created src/flows/hello-world/flow.json');
     expect(run.stdout).toContain('created test/flows/hello-world.test.ts');
+    expect(run.stdout).toContain('generated src/flows/hello-world/flow.generated.ts');
     expect(readFileSync(join(copy, 'src/flows/registered.ts'), 'utf8')).toMatch(
       /import helloWorld from '\.\/hello-world';[\s\S]*\[bookAppointment, [^\]]*helloWorld\]/,
     );
@@ -67,13 +68,37 @@ describe('when a developer runs npm run new-flow', () => {
     expect(check.stdout).toMatch(/checked \d flows \(book-appointment, [^)]*hello-world\): 0 errors/);
     expect(check.code).toBe(0);
 
-    // A handler that routes to a screen the Flow JSON does not have is named with file and line.
+    // The template uses the types generated from flow.json: a wrong field is a compile error
+    // naming file, line and field (what the README's first-flow guide shows).
     const start = join(copy, 'src/flows/hello-world/screens/start.ts');
+    const typed = readFileSync(start, 'utf8');
+    writeFileSync(start, typed.replace('greeting:', 'greting:'));
+    const tsc = await runNode([join(copy, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json'], {
+      cwd: copy,
+      timeoutMs: 240_000,
+    });
+    expect(tsc.code).toBe(2);
+    expect(tsc.stdout).toMatch(
+      /^src\/flows\/hello-world\/screens\/start\.ts\(\d+,\d+\): error TS2561: Object literal may only specify known properties, but 'greting' does not exist in type '\{ readonly greeting: string; readonly error_message\?: string(?: \| undefined)?; \}'\. Did you mean to write 'greeting'\?$/m,
+    );
+    writeFileSync(start, typed);
+
+    // A handler that routes to a screen the Flow JSON does not have is named with file and line.
     writeFileSync(start, readFileSync(start, 'utf8').replace("next('DONE'", "next('FINISHED'"));
     const broken = await runNode([join(copy, 'dist/src/cli/check.js')], { cwd: copy });
     expect(broken.code).toBe(1);
     expect(broken.stderr).toMatch(
       /error: src\/flows\/hello-world\/screens\/start\.ts line \d+: next\("FINISHED"\): "FINISHED" is not a screen/,
+    );
+
+    // flow.json changed and `npm run types` not run since: check says so.
+    writeFileSync(start, typed);
+    const flowFile = join(copy, 'src/flows/hello-world/flow.json');
+    writeFileSync(flowFile, readFileSync(flowFile, 'utf8').replace('"title": "Thank you"', '"title": "Thanks"'));
+    const stale = await runNode([join(copy, 'dist/src/cli/check.js')], { cwd: copy });
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toContain(
+      'src/flows/hello-world/flow.generated.ts was generated from another version of src/flows/hello-world/flow.json: run `npm run types`',
     );
   }, 360_000);
 });

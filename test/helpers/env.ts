@@ -60,3 +60,21 @@ export function testEnv(
     ...overrides,
   };
 }
+
+/**
+ * A complete production environment for loadConfig: what testEnv gives plus what production asks
+ * for besides (an app secret shaped as Meta issues it, PostgreSQL). Nothing connects while the
+ * config loads, so the URL need not answer.
+ */
+export function productionEnv(
+  keys: TestKeys,
+  overrides: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
+  return testEnv(keys, {
+    NODE_ENV: 'production',
+    META_APP_SECRET: randomBytes(16).toString('hex'),
+    DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    PGLITE_DATA_DIR: undefined,
+    ...overrides,
+  });
+}

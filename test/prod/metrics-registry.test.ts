@@ -71,3 +71,22 @@ describe('when metrics are rendered in the Prometheus text format', () => {
     expect(text).not.toContain('10.0.0.1');
   });
 });
+
+describe('when workers report a flow alert state every one of them reads from the database', () => {
+  it('then the cluster view is the state, not the sum of the workers', () => {
+    const workers = [new FlowgateMetrics(), new FlowgateMetrics(), new FlowgateMetrics()];
+    for (const w of workers) {
+      w.webhook.alertActive.set({ flow: 'f', kind: 'endpoint_latency' }, 1);
+      w.webhook.flowStatus.set({ flow: 'f', status: 'THROTTLED' }, 1);
+    }
+    workers[0]?.webhook.alerts.inc({ flow: 'f', kind: 'endpoint_latency', state: 'ACTIVATED' });
+    workers[1]?.webhook.alerts.inc({ flow: 'f', kind: 'endpoint_latency', state: 'ACTIVATED' });
+    const text = renderMerged(
+      workers.map((w) => JSON.parse(JSON.stringify(w.snapshot())) as ReturnType<typeof w.snapshot>),
+    );
+    expect(text).toContain('flowgate_flow_alert_active{flow="f",kind="endpoint_latency"} 1');
+    expect(text).toContain('flowgate_flow_status{flow="f",status="THROTTLED"} 1');
+    // Counters still add up across workers.
+    expect(text).toContain('flowgate_flow_alerts_total{flow="f",kind="endpoint_latency",state="ACTIVATED"} 2');
+  });
+});

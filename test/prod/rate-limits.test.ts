@@ -105,7 +105,8 @@ describe.each(cases)('when counters live in the $name store', ({ name, env }) =>
     const refused = await signedPingFrom(s, address);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
+    // A sliding minute: the failures fade over the next minute too (test/prod/sliding-limits.test.ts).
+    expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(120);
     expect((await signedPingFrom(s, randomAddress())).status).toBe(200);
     expect(s.service.metrics.render()).toMatch(/flowgate_rate_limited_total\{layer="failed_per_ip"\} [1-9]/);
     // Audited as a summary: one refusal more, and the address nowhere in the audit log.

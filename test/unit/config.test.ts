@@ -99,8 +99,14 @@ describe('when a variable is wrong, then ConfigError names it', () => {
     ['RATE_LIMIT_PER_TOKEN_PER_MINUTE', { RATE_LIMIT_PER_TOKEN_PER_MINUTE: '0' }],
     ['RATE_LIMIT_FAILED_PER_IP_PER_MINUTE', { RATE_LIMIT_FAILED_PER_IP_PER_MINUTE: 'lots' }],
     ['RATE_LIMIT_GLOBAL_PER_SECOND', { RATE_LIMIT_GLOBAL_PER_SECOND: '0' }],
+    ['RATE_LIMIT_TOKEN_API_PER_MINUTE', { RATE_LIMIT_TOKEN_API_PER_MINUTE: '100001' }],
     ['SUBMISSION_RETENTION_DAYS', { SUBMISSION_RETENTION_DAYS: '0' }],
     ['FLOWS_PREVIOUS_PRIVATE_KEY_FILES', { FLOWS_PREVIOUS_PRIVATE_KEY_FILES: 'a.pem,,b.pem' }],
+    ['WEBHOOK_PATH', { WEBHOOK_PATH: 'webhook' }],
+    ['WEBHOOK_PATH', { WEBHOOK_PATH: '/flows/webhook' }],
+    ['WEBHOOK_PATH', { WEBHOOK_PATH: '/hook?x=1' }],
+    ['WEBHOOK_BODY_LIMIT_BYTES', { WEBHOOK_BODY_LIMIT_BYTES: '10' }],
+    ['COMPLETION_HOOK_TIMEOUT_MS', { COMPLETION_HOOK_TIMEOUT_MS: 'soon' }],
     ['MEDIA_ALLOWED_HOSTS', { MEDIA_ALLOWED_HOSTS: 'https://mmg.whatsapp.net' }],
     ['MEDIA_ALLOWED_HOSTS', { MEDIA_ALLOWED_HOSTS: '*' }],
     ['MEDIA_MAX_FILE_BYTES', { MEDIA_MAX_FILE_BYTES: String(26 * 1024 * 1024) }],
@@ -128,6 +134,8 @@ describe('when a variable is wrong, then ConfigError names it', () => {
           'TOKEN_API_KEY',
           'METRICS_TOKEN',
           'REDIS_URL',
+          'WEBHOOK_VERIFY_TOKEN',
+          'WEBHOOK_APP_SECRET',
         ].includes(n),
     );
     expect(untested).toEqual([]);
@@ -161,6 +169,8 @@ describe('when a variable is wrong, then ConfigError names it', () => {
 describe('when NODE_ENV=production', () => {
   const production = (overrides: Record<string, string | undefined>): Record<string, string | undefined> => ({
     NODE_ENV: 'production',
+    META_APP_SECRET: randomBytes(16).toString('hex'),
+    DATABASE_URL: 'postgres://flowgate@db.internal:5432/flowgate',
     ...overrides,
   });
 
@@ -168,6 +178,72 @@ describe('when NODE_ENV=production', () => {
     expect(load(production({})).nodeEnv).toBe('production');
     // Picker files: https on Meta's CDN only; loopback (the simulator's CDN stand-in) is for development.
     expect(load(production({})).media).toMatchObject({ allowedHosts: ['mmg.whatsapp.net'], allowLoopback: false });
+  });
+
+  it('then every missing and weak variable is named at once, in one error', () => {
+    const err = configError(
+      production({
+        FLOW_TOKEN_SECRET: undefined,
+        SUBJECT_HASH_KEY: 'x'.repeat(40),
+        META_APP_SECRET: 'too-short',
+        META_PREVIOUS_APP_SECRETS: `${randomBytes(16).toString('hex')},${CANARY}`,
+        TOKEN_API_KEY: 'short-key',
+        METRICS_TOKEN: 'ab'.repeat(20),
+        SUBMISSION_KEYS: undefined,
+        PORT: 'eighty',
+      }),
+    );
+    const named = err.problems.map((p) => p.variable);
+    expect(named).toEqual([
+      'META_APP_SECRET',
+      'META_PREVIOUS_APP_SECRETS',
+      'FLOW_TOKEN_SECRET',
+      'SUBJECT_HASH_KEY',
+      'TOKEN_API_KEY',
+      'METRICS_TOKEN',
+      'PORT',
+      'SUBMISSION_KEYS',
+    ]);
+    expect(err.variable).toBe('META_APP_SECRET');
+    expect(err.message).toMatch(/^8 problems in the configuration:\n {2}- META_APP_SECRET: must be the app secret/);
+    for (const name of named) expect(err.message).toContain(`  - ${name}: `);
+    expect(err.message).toContain('SUBJECT_HASH_KEY: looks like a placeholder');
+    expect(err.message).toContain('TOKEN_API_KEY: must be at least 32 bytes');
+    // Never the values themselves.
+    expect(err.message).not.toContain(CANARY);
+    expect(err.message).not.toContain('too-short');
+  });
+
+  it.each([
+    ['a Meta-shaped app secret (32 hex characters)', randomBytes(16).toString('hex'), true],
+    ['an upper-case hex app secret', randomBytes(16).toString('hex').toUpperCase(), true],
+    ['31 hex characters', randomBytes(16).toString('hex').slice(1), false],
+    ['a 43-character base64url string', randomSecret(), false],
+  ])('then META_APP_SECRET as %s is %s', (_what, secret, accepted) => {
+    if (accepted) expect(load(production({ META_APP_SECRET: secret })).appSecrets).toHaveLength(1);
+    else expect(configError(production({ META_APP_SECRET: secret })).variable).toBe('META_APP_SECRET');
+  });
+
+  it('then outside production any app secret is accepted (tests and local simulators sign with their own)', () => {
+    expect(load({ META_APP_SECRET: 'local-simulator' }).appSecrets).toHaveLength(1);
+  });
+
+  it('then the embedded database is refused: memory:// by name, a PGlite folder by asking for DATABASE_URL', () => {
+    const inMemory = configError(production({ DATABASE_URL: undefined, PGLITE_DATA_DIR: 'memory://' }));
+    expect(inMemory.problems).toEqual([
+      { variable: 'PGLITE_DATA_DIR', message: expect.stringContaining('memory://') as unknown as string },
+    ]);
+    const onDisk = configError(production({ DATABASE_URL: undefined, PGLITE_DATA_DIR: join(dir, 'pglite') }));
+    expect(onDisk.problems.map((p) => p.variable)).toEqual(['DATABASE_URL']);
+    expect(onDisk.message).toContain('is required when NODE_ENV=production');
+    // Outside production the embedded database (in memory too) is the default.
+    expect(load({ DATABASE_URL: undefined, PGLITE_DATA_DIR: 'memory://' }).database.pgliteDataDir).toBe('memory://');
+  });
+
+  it('then a placeholder HMAC key is refused in every environment', () => {
+    expect(configError({ FLOW_TOKEN_SECRET: 'abcd'.repeat(10) }).message).toBe(
+      'FLOW_TOKEN_SECRET: looks like a placeholder, not a random key (use e.g. `openssl rand -base64 32`)',
+    );
   });
 
   it.each(['FLOWS_PRIVATE_KEY_FILE', 'META_APP_SECRET', 'FLOW_TOKEN_SECRET', 'SUBJECT_HASH_KEY', 'SUBMISSION_KEYS'])(

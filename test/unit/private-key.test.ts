@@ -7,7 +7,7 @@ import { decryptEnvelope, loadPrivateKeyFile, parsePrivateKeyPem, PrivateKeyErro
 import { createLogger } from '../../src/logging';
 import { createService } from '../../src/service';
 import { A2 } from '../fixtures/protocol-vectors';
-import { makeTestKeys, testEnv } from '../helpers/env';
+import { makeTestKeys, productionEnv, testEnv } from '../helpers/env';
 import { sealRequest } from '../helpers/whatsapp-client';
 
 /**
@@ -183,13 +183,11 @@ describe('when the service starts with an unusable key', () => {
     const keys = makeTestKeys();
     try {
       const missing = join(dir, 'absent.pem');
-      const config = loadConfig(testEnv(keys, { NODE_ENV: 'production', FLOWS_PRIVATE_KEY_FILE: missing }), {
+      const config = loadConfig(productionEnv(keys, { FLOWS_PRIVATE_KEY_FILE: missing }), {
         devSecretsDir: keys.dir,
       });
       await expect(createService(config, { logger })).rejects.toThrow(`${missing}: file not found`);
-      expect(() => loadConfig(testEnv(keys, { NODE_ENV: 'production', FLOWS_PRIVATE_KEY_FILE: undefined }))).toThrow(
-        ConfigError,
-      );
+      expect(() => loadConfig(productionEnv(keys, { FLOWS_PRIVATE_KEY_FILE: undefined }))).toThrow(ConfigError);
     } finally {
       keys.cleanup();
     }

@@ -7,3 +7,5 @@ export { PickerFiles } from './picker-files';
 export { BadReplyError, openReply, sealRequest } from './wire';
 export { buildScreenView, renderScreen, resolveBindings } from './screen-view';
 export type { ScreenView, ViewAction, ViewField } from './screen-view';
+export { deliverCompletion, DeliveryError } from './webhook-delivery';
+export type { CompletionDeliveryOptions } from './webhook-delivery';

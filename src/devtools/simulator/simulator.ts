@@ -66,6 +66,8 @@ export interface SimulatorOptions {
   readonly out: (line: string) => void;
   /** Send WhatsApp's health check (`ping`) first and check its answer; default true. */
   readonly ping?: boolean;
+  /** Called with the payload when the flow closes on the device (`complete`): e.g. deliverCompletion. */
+  readonly onDeviceComplete?: (payload: Json) => Promise<unknown>;
   /** Turns `{"$files": [...]}` picker inputs into media objects served by a local CDN stand-in. */
   readonly pickerFiles?: PickerFiles;
 }
@@ -199,6 +201,7 @@ export class Simulator {
     }
     if (action.kind === 'complete') {
       this.options.out(`→ complete on the device (no request); payload ${JSON.stringify(payload)}`);
+      await this.options.onDeviceComplete?.(payload);
       return { completed: true, params: payload };
     }
     if (action.kind !== 'data_exchange') {

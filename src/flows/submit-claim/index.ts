@@ -1,5 +1,5 @@
-import { defineFlow, next } from '..';
 import flowJson from './flow.json';
+import { defineFlow, next } from './flow.generated';
 import { claim, claimData } from './screens/claim';
 import { documents } from './screens/documents';
 

@@ -1,4 +1,4 @@
-import { defineScreen, next, showError } from '../..';
+import { defineScreen, next, showError, type DataOf } from '../flow.generated';
 import { bookingWindow, DEPARTMENTS, freeSlots, LOCATIONS, titleOf, type Option } from '../calendar';
 
 /** The slot the user picked, kept in the session between screens. */
@@ -12,7 +12,7 @@ export interface ChosenSlot {
 const NO_DATE_YET: Option[] = [{ id: 'none', title: 'Pick a date first' }];
 
 /** Data of the APPOINTMENT screen: option lists, the booking window, and the times of `date`. */
-export function appointmentData(date?: string): Record<string, unknown> {
+export function appointmentData(date?: string): DataOf<'APPOINTMENT'> {
   const slots = date ? freeSlots(date) : [];
   return {
     department: DEPARTMENTS,
@@ -23,9 +23,9 @@ export function appointmentData(date?: string): Record<string, unknown> {
   };
 }
 
-type AppointmentPayload = { trigger: 'date_selected'; date: string } | ({ trigger: 'appointment_chosen' } & ChosenSlot);
-
-export const appointment = defineScreen<AppointmentPayload>('APPOINTMENT', {
+// `data` is what flow.json's two data_exchange actions send, told apart by `trigger`:
+// { trigger: 'date_selected'; date } or { trigger: 'appointment_chosen'; department; location; date; time }.
+export const appointment = defineScreen('APPOINTMENT', {
   // Picking a date loads that day's free times (the DatePicker's on-select data_exchange).
   onDataExchange({ data }, ctx) {
     if (data.trigger === 'date_selected') {

@@ -1,17 +1,11 @@
-import { defineScreen, next, showError } from '../..';
+import { defineScreen, next, showError } from '../flow.generated';
 import { appointmentData, describeSlot, type ChosenSlot } from './appointment';
-
-interface DetailsPayload {
-  name: string;
-  email: string;
-  phone?: string;
-  notes?: string;
-}
 
 /** Disposable-mail domains the clinic refuses: reminders sent there are never read. */
 const DISPOSABLE_DOMAINS = new Set(['mailinator.com', 'guerrillamail.com', 'trashmail.com', '10minutemail.com']);
 
-export const details = defineScreen<DetailsPayload>('DETAILS', {
+// `data` is { name; email; phone?; notes? }: the Footer's payload, optional inputs optional.
+export const details = defineScreen('DETAILS', {
   // Server-side validation beyond what the Flow JSON can express.
   onDataExchange({ data }, ctx) {
     const fieldErrors: Record<string, string> = {};

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { complete, defineScreen, showError } from '../..';
+import { complete, defineScreen, showError } from '../flow.generated';
 import { book, release } from '../calendar';
 import type { ChosenSlot } from './appointment';
 
-export const summary = defineScreen<{ consent: boolean }>('SUMMARY', {
+export const summary = defineScreen('SUMMARY', {
   onDataExchange(_request, ctx) {
     const slot = ctx.session.get<ChosenSlot>('slot');
     if (!slot) return showError('Your session has expired. Please start again.');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { complete, defineScreen, showError } from '../..';
+import { complete, defineScreen, showError } from '../flow.generated';
 import { MediaError } from '../../../media';
 
 interface Claim {
@@ -9,7 +9,7 @@ interface Claim {
 }
 
 /** Optional invoices (PDF or JPEG, by content), then the claim is stored: ids of the files, never their keys. */
-export const documents = defineScreen<{ documents?: unknown[] }>('DOCUMENTS', {
+export const documents = defineScreen('DOCUMENTS', {
   async onDataExchange({ data }, ctx) {
     const claimed = ctx.session.get<Claim>('claim');
     if (!claimed) return showError('Your session has expired. Please start again.');
