@@ -102,6 +102,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       registry,
       privateKeys,
       appSecrets: config.appSecrets.map((s) => s.reveal()),
+      tokenSignaturePolicy: config.flowTokenSignature,
       tokens: codec,
       sql: database.sql,
       audit,

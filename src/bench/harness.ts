@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory from 'knex';
 import { writeKeyPair } from '../crypto';
+import { signFlowToken } from '../devtools';
 import { freeSlots } from '../flows/book-appointment/calendar';
 import { send, type PoolEntry } from './load';
 import type { Usage } from './server';
@@ -183,7 +184,7 @@ export function pingPool(server: BenchServer, size: number): PoolEntry[] {
   return Array.from({ length: size }, () =>
     entry(
       server,
-      { version: '3.0', action: 'ping' },
+      { version: '4.0', action: 'ping' },
       (json) => (json as { data?: { status?: string } } | undefined)?.data?.status === 'active',
     ),
   );
@@ -214,8 +215,12 @@ export async function exchangePool(server: BenchServer, tokens: number, perToken
   const perTokenPools = await Promise.all(
     Array.from({ length: tokens }, async (_, i) => {
       const token = await issueToken(server, `+1415555${String(1000 + i).padStart(4, '0')}`);
-      const init = entry(server, { version: '3.0', action: 'INIT', flow_token: token, screen: '', data: {} }, (j) =>
-        Boolean((j as { screen?: string } | undefined)?.screen),
+      // Data API 4.0 as the example flow declares it: production requires flow_token_signature.
+      const flow_token_signature = signFlowToken(token, server.appSecret);
+      const init = entry(
+        server,
+        { version: '4.0', action: 'INIT', flow_token: token, flow_token_signature, screen: '', data: {} },
+        (j) => Boolean((j as { screen?: string } | undefined)?.screen),
       );
       const res = await send(agent, url, init, 30_000);
       if (!init.check(res.status, res.body)) throw new Error(`INIT answered ${res.status}`);
@@ -223,9 +228,10 @@ export async function exchangePool(server: BenchServer, tokens: number, perToken
         entry(
           server,
           {
-            version: '3.0',
+            version: '4.0',
             action: 'data_exchange',
             flow_token: token,
+            flow_token_signature,
             screen: 'APPOINTMENT',
             data: { trigger: 'date_selected', date },
           },

@@ -21,6 +21,7 @@ import { CommandError, envSecret, exitWith, parseCommandLine, runCommand, UsageE
 const USAGE = `Usage: npm run simulate -- <flow-id> [--url http://127.0.0.1:3000] [--script steps.json]
           [--public-key keys/public.pem] [--app-secret-file F] [--token T] [--phone +E164] [--skip-ping]
           [--webhook URL]
+          [--data-api-version 3.0|4.0]
 
 Plays WhatsApp against a running endpoint (npm start): sends the health check (ping) and INIT,
 shows each screen, asks for
@@ -32,7 +33,10 @@ declaration and the routing model.
 --script           a walk file (see src/flows/book-appointment/walk.steps.json); any mismatch,
                    error reply, non-200, or bad body exits 1
 --public-key       the public key WhatsApp encrypts to (the service's keys/public.pem)
---app-secret-file  sign requests with this app secret (default: META_APP_SECRET(_FILE) if set)
+--app-secret-file  sign requests with this app secret (default: META_APP_SECRET(_FILE) if set); on
+                   Data API 4.0 it also signs flow_token_signature
+--data-api-version the request version to send (default: the Flow JSON's data_api_version), e.g.
+                   3.0 to walk a 4.0 flow as a client on the older data API
 --token            a flow token; default: issue one through <url>/api/tokens with TOKEN_API_KEY
                    (environment, or keys/dev-secrets.json as npm start generates it)
 --webhook          when the flow closes on the device (complete), deliver the reply to this webhook
@@ -53,7 +57,12 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
     phone: { type: 'string' },
     'skip-ping': { type: 'boolean' },
     webhook: { type: 'string' },
+    'data-api-version': { type: 'string' },
   });
+  const dataApiVersion = values['data-api-version'];
+  if (dataApiVersion !== undefined && !['3.0', '4.0'].includes(dataApiVersion)) {
+    throw new UsageError(`--data-api-version must be 3.0 or 4.0, got "${dataApiVersion}"`);
+  }
   if (positionals.length !== 1) throw new UsageError('give exactly one flow id');
   const flowId = positionals[0] as string;
   const script = values.script ? parseWalkScript(readText(values.script, 'script'), values.script) : undefined;
@@ -87,7 +96,8 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
     reader = new LineReader(process.stdin, (text) => process.stdout.write(text));
     driver = new InteractiveDriver(reader, out);
   }
-  io.out(`simulating ${flowId} against ${endpoint}${appSecret ? ' (signed)' : ''}`);
+  const version = dataApiVersion ?? flow.model.dataApiVersion ?? '3.0';
+  io.out(`simulating ${flowId} against ${endpoint}${appSecret ? ' (signed)' : ''}, data API ${version}`);
   // Picker files ({"$files": [...]}, paths relative to the script) are served by a local CDN stand-in.
   const pickerFiles = new PickerFiles(values.script ? dirname(resolve(values.script)) : process.cwd());
   try {
@@ -101,6 +111,7 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
       out,
       ping: values['skip-ping'] !== true,
       onDeviceComplete: webhookDelivery(values.webhook, url, appSecret, token, values.phone, out),
+      dataApiVersion: version,
       pickerFiles,
     }).run();
     const problems = result.mismatches.map(formatMismatch);

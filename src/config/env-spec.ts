@@ -58,6 +58,11 @@ export const ENV_SPEC: readonly VarSpec[] = [
     description: 'Comma-separated earlier app secrets still accepted during an app-secret rotation.',
   },
   {
+    name: 'FLOW_TOKEN_SIGNATURE',
+    description:
+      '`required` or `verify` (default: `required` in production): must flows on Flow JSON 7.3+ with data API 4.0 send `flow_token_signature` (else 427)?',
+  },
+  {
     name: 'DATABASE_URL',
     secret: true,
     description: 'PostgreSQL connection string. Unset: the embedded PGlite database in PGLITE_DATA_DIR.',

@@ -110,6 +110,23 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     previousAppSecrets.forEach((s) => v(() => assertMetaAppSecret('META_PREVIOUS_APP_SECRETS', s)));
   }
 
+  // Data API 4.0 (src/protocol/NOTES.md): no default in the table, production requires it.
+  const flowTokenSignature = v(() =>
+    raw('FLOW_TOKEN_SIGNATURE') === undefined
+      ? production
+        ? ('required' as const)
+        : ('verify' as const)
+      : oneOf(raw, 'FLOW_TOKEN_SIGNATURE', ['required', 'verify'] as const),
+  );
+  if (flowTokenSignature === 'required' && !appSecret) {
+    v(() => {
+      throw new ConfigError(
+        'FLOW_TOKEN_SIGNATURE',
+        'is required but META_APP_SECRET is not set (nothing to verify with)',
+      );
+    });
+  }
+
   const flowTokenSecret = v(() => requiredSecret('FLOW_TOKEN_SECRET'));
   if (flowTokenSecret) v(() => assertKeyLength('FLOW_TOKEN_SECRET', flowTokenSecret));
   const previousTokenSecrets = v(() => list(raw, 'FLOW_TOKEN_PREVIOUS_SECRETS').map((s) => new Secret(s))) ?? [];
@@ -152,6 +169,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     previousPrivateKeyFiles: v(() => list(raw, 'FLOWS_PREVIOUS_PRIVATE_KEY_FILES').map((p) => resolve(cwd, p))),
     previousPrivateKeyPassphrase: previousKeyPassphrase ?? privateKeyPassphrase,
     appSecrets: appSecret ? [appSecret, ...previousAppSecrets] : [],
+    flowTokenSignature,
     database: {
       url: databaseUrl,
       schema: v(() => identifier(raw, 'DATABASE_SCHEMA')),

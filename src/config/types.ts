@@ -16,6 +16,8 @@ export interface Config {
   readonly previousPrivateKeyPassphrase: Secret | undefined;
   /** Current app secret first, then the previous ones. Empty: signatures are not checked. */
   readonly appSecrets: readonly Secret[];
+  /** FLOW_TOKEN_SIGNATURE: Data API 4.0's flow_token_signature required, or verified when present. */
+  readonly flowTokenSignature: 'required' | 'verify';
   readonly database: {
     readonly url: Secret | undefined;
     readonly schema: string;

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { checkFlowJson, type FlowModel, type Problem } from '../flow-json';
+import { checkFlowJson, errorBindingKeys, type FlowModel, type Problem } from '../flow-json';
 import { buildRegistry, RegistrationError, type FlowDefinition, type RegisteredFlow } from '../flows';
+import { encryptedBodyBytes, MAX_RESPONSE_BYTES } from '../flows/data-api';
 import { routeAllowed } from '../flows/screen-runner';
 import { createLogger } from '../logging';
 import { UNAVAILABLE_MEDIA } from '../media';
@@ -213,6 +214,17 @@ async function checkOnInit(flow: RegisteredFlow, file: string): Promise<FlowDiag
       ),
     ];
   }
+  const wire = JSON.stringify({ version: flow.model.dataApiVersion, screen: r.screen, data: r.data ?? {} });
+  const bytes = encryptedBodyBytes(Buffer.byteLength(wire, 'utf8'));
+  if (bytes > MAX_RESPONSE_BYTES) {
+    return [
+      error(
+        `onInit's answer is ${bytes} bytes once encrypted; WhatsApp's data channel takes at most ${MAX_RESPONSE_BYTES} ` +
+          '(flowgate refuses it with 500, response_too_large)',
+        r.screen,
+      ),
+    ];
+  }
   return [];
 }
 
@@ -234,6 +246,24 @@ function checkNextCalls(flow: RegisteredFlow, dir: string, root: string): FlowDi
     for (const m of text.matchAll(NEXT_CALL)) {
       const target = m[1] as string;
       const line = `line ${text.slice(0, m.index).split('\n').length}`;
+      const keys = literalKeys(text, (m.index ?? 0) + m[0].length);
+      const screen = flow.screens.get(target);
+      if (keys && screen) {
+        const optional = new Set(errorBindingKeys(screen.model));
+        const missing = Object.keys(screen.model.dataDeclaration).filter((k) => !keys.includes(k) && !optional.has(k));
+        if (missing.length > 0) {
+          out.push({
+            severity: 'warning',
+            flowId: flow.id,
+            file: shown,
+            screen: target,
+            path: line,
+            message:
+              `next("${target}", {…}) returns no ${missing.map((k) => `"${k}"`).join(', ')}, declared in ${target}'s ` +
+              'data: flowgate refuses such an answer (a phone would leave the binding empty)',
+          });
+        }
+      }
       if (!flow.model.screens.has(target)) {
         out.push({
           severity: 'error',
@@ -267,4 +297,44 @@ function listTsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory() ? listTsFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
   );
+}
+
+/**
+ * The top-level keys of an object literal written right after `next('S'` (at `from`), when it is
+ * a plain literal: `{ a: 1, b }`. Undefined when it is anything else (a variable, a call, a spread)
+ * — then the keys cannot be known without running the handler.
+ */
+function literalKeys(text: string, from: number): string[] | undefined {
+  const open = /^\s*,\s*\{/.exec(text.slice(from));
+  if (!open) return undefined;
+  let depth = 0;
+  let start = from + open[0].length;
+  const parts: string[] = [];
+  let quote: string | undefined;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i] as string;
+    if (quote) {
+      if (c === '\\') i += 1;
+      else if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === "'" || c === '"' || c === '`') quote = c;
+    else if (c === '{' || c === '(' || c === '[') depth += 1;
+    else if ((c === '}' || c === ')' || c === ']') && depth > 0) depth -= 1;
+    else if (c === ',' && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    } else if (c === '}' && depth === 0) {
+      parts.push(text.slice(start, i));
+      const keys: string[] = [];
+      for (const part of parts.map((p) => p.trim()).filter((p) => p !== '')) {
+        if (part.startsWith('...')) return undefined;
+        const key = /^(?:['"]?)([A-Za-z_$][\w$]*)(?:['"]?)\s*(?::|$)/.exec(part)?.[1];
+        if (!key) return undefined;
+        keys.push(key);
+      }
+      return keys;
+    }
+  }
+  return undefined;
 }

@@ -1,8 +1,13 @@
-import { parseFlowJson } from './parse';
+import { compareVersions, parseFlowJson } from './parse';
 import type { FlowModel, Problem, ScreenModel } from './types';
 
 /** Meta caps the routing model at 10 branches (PROTOCOL.md §8). */
 const MAX_BRANCHES = 10;
+
+/** The newest Flow JSON version flowgate knows (src/protocol/NOTES.md, "Data API 4.0"). */
+export const NEWEST_FLOW_JSON_VERSION = '7.3';
+/** Data API versions an endpoint flow may declare. */
+export const SERVED_DATA_API_VERSIONS: readonly string[] = ['3.0', '4.0'];
 
 /**
  * Everything flowgate can check in a Flow JSON without Meta: structure, the routing model rules of
@@ -20,8 +25,21 @@ export function checkFlowJson(json: unknown): { model: FlowModel | undefined; pr
     problems.push({ severity: 'warning', path, message, ...(screen ? { screen } : {}) });
   };
 
-  if (model.dataApiVersion !== '3.0') {
-    error('/data_api_version', 'data_api_version must be "3.0" for a flow served by this endpoint');
+  if (!SERVED_DATA_API_VERSIONS.includes(model.dataApiVersion ?? '')) {
+    error('/data_api_version', 'data_api_version must be "3.0" or "4.0" for a flow served by this endpoint');
+  }
+  if (model.version && compareVersions(model.version, NEWEST_FLOW_JSON_VERSION) > 0) {
+    warn(
+      '/version',
+      `Flow JSON ${model.version} is newer than ${NEWEST_FLOW_JSON_VERSION}, the newest flowgate knows; ` +
+        'what it adds is not checked',
+    );
+  }
+  if (model.dataApiVersion === '4.0' && model.version && compareVersions(model.version, '7.3') < 0) {
+    warn(
+      '/data_api_version',
+      'data_api_version 4.0 with Flow JSON before 7.3: WhatsApp sends no flow_token_signature (use 7.3)',
+    );
   }
   const routes = model.routingModel;
   if (Object.keys(routes).length === 0) {
@@ -95,6 +113,7 @@ function checkScreen(model: FlowModel, screen: ScreenModel, canFinish: Set<strin
       error(nav.path, `navigate to "${nav.screen}" is not a route of "${id}" in routing_model`, id);
     }
   }
+  checkFlowJson7(model, screen, error, warn);
   screen.sensitive.forEach((name, i) => {
     if (!screen.fields.has(name))
       error(`${base}/sensitive/${i}`, `sensitive field "${name}" is not an input on this screen`, id);
@@ -115,4 +134,45 @@ function screensThatReachATerminal(model: FlowModel): Set<string> {
     }
   }
   return reach;
+}
+
+/** What Flow JSON 4.0–7.3 adds that an endpoint depends on: conditionals, new actions, cross-screen bindings. */
+function checkFlowJson7(model: FlowModel, screen: ScreenModel, error: Report, warn: Report): void {
+  const id = screen.id;
+  const atLeast = (v: string): boolean => compareVersions(model.version, v) >= 0;
+  for (const c of screen.conditionals) {
+    if (!atLeast('4.0')) warn(c.path, `${c.type} needs Flow JSON 4.0 or later`, id);
+  }
+  for (const action of screen.updateDataActions) {
+    if (!atLeast('6.0')) warn(action.path, 'update_data needs Flow JSON 6.0 or later', id);
+    for (const key of action.keys) {
+      if (!(key in screen.dataDeclaration)) {
+        error(`${action.path}/payload`, `update_data sets "${key}", which is not declared in the screen's data`, id);
+      }
+    }
+  }
+  for (const action of screen.openUrlActions) {
+    if (!atLeast('6.0')) warn(action.path, 'open_url needs Flow JSON 6.0 or later', id);
+    if (typeof action.url !== 'string' || action.url === '') error(`${action.path}/url`, 'open_url needs a url', id);
+  }
+  for (const action of screen.unknownActions) {
+    warn(action.path, `action "${action.name}" is not one flowgate knows; the simulator cannot walk it`, id);
+  }
+  for (const init of screen.initValues) {
+    for (const name of init.fields) {
+      if (!screen.fields.has(name))
+        error(init.path, `init-values names "${name}", which is no input on this screen`, id);
+    }
+  }
+  for (const b of screen.screenBindings) {
+    const other = model.screens.get(b.screen);
+    const text = `\${screen.${b.screen}.${b.kind}.${b.key}}`;
+    if (!atLeast('4.0')) warn(b.path, `${text} needs Flow JSON 4.0 or later`, id);
+    if (!other) error(b.path, `${text} names no screen of this flow`, id);
+    else if (b.kind === 'form' && !other.fields.has(b.key)) {
+      error(b.path, `${text}: screen ${b.screen} has no input named "${b.key}"`, id);
+    } else if (b.kind === 'data' && !(b.key in other.dataDeclaration)) {
+      error(b.path, `${text}: "${b.key}" is not declared in the data of screen ${b.screen}`, id);
+    }
+  }
 }

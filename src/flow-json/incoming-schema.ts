@@ -72,15 +72,19 @@ function deriveAction(
     const otherField = other && global?.[2] === 'form' ? other.fields.get(global[3] as string) : undefined;
     if (field) {
       fieldOfKey[key] = field.name;
-      properties[key] = fieldSchema(field, flowVersion);
-      if (field.required === true) required.push(key);
+      properties[key] = fieldSchema(field.conditional ? { ...field, required: false } : field, flowVersion);
+      // An input inside an If/Switch branch may not be on screen: its value may be absent.
+      if (field.required === true && !field.conditional) required.push(key);
     } else if (dataRef !== undefined && screen.dataDeclaration[dataRef]) {
       const echo = echoSchema(screen, dataRef);
       properties[key] = echo.schema;
       if (echo.required) required.push(key);
     } else if (otherField) {
-      properties[key] = fieldSchema(otherField, flowVersion);
-      if (otherField.required === true) required.push(key);
+      properties[key] = fieldSchema(
+        otherField.conditional ? { ...otherField, required: false } : otherField,
+        flowVersion,
+      );
+      if (otherField.required === true && !otherField.conditional) required.push(key);
     } else if (other && global?.[2] === 'data' && other.dataDeclaration[global[3] as string]) {
       const echo = echoSchema(other, global[3] as string);
       properties[key] = echo.schema;

@@ -1,5 +1,24 @@
 import { pickerLimitsOf } from '../media/picker-limits';
-import type { DataExchangeAction, FieldModel, FlowModel, InputComponent, Problem, ScreenModel } from './types';
+import type {
+  DataExchangeAction,
+  FieldModel,
+  FlowModel,
+  InputComponent,
+  OpenUrlAction,
+  Problem,
+  ScreenBinding,
+  ScreenModel,
+  UpdateDataAction,
+} from './types';
+
+/** Action names of Flow JSON up to 7.3 (PROTOCOL notes: src/protocol/NOTES.md). */
+export const KNOWN_ACTIONS: ReadonlySet<string> = new Set([
+  'complete',
+  'data_exchange',
+  'navigate',
+  'update_data',
+  'open_url',
+]);
 
 /** Components that collect a value under their `name` (form inputs). */
 export const INPUT_COMPONENTS: ReadonlySet<string> = new Set<InputComponent>([
@@ -19,6 +38,7 @@ export const INPUT_COMPONENTS: ReadonlySet<string> = new Set<InputComponent>([
 const DATA_BINDING = /\$\{data\.([A-Za-z0-9_]+)/g;
 const FORM_BINDING = /\$\{form\.([A-Za-z0-9_]+)/g;
 const WHOLE_DATA_BINDING = /^\$\{data\.([A-Za-z0-9_]+)\}$/;
+const SCREEN_BINDING = /\$\{screen\.([A-Za-z_]+)\.(form|data)\.([A-Za-z0-9_]+)/g;
 
 type Json = Record<string, unknown>;
 
@@ -92,17 +112,28 @@ function parseScreen(raw: unknown, index: number, version: string, problems: Pro
   const navigateTargets: { path: string; screen: string }[] = [];
   const dataBindings: { key: string; path: string }[] = [];
   const formBindings: { key: string; path: string }[] = [];
+  const updateDataActions: UpdateDataAction[] = [];
+  const openUrlActions: OpenUrlAction[] = [];
+  const unknownActions: { path: string; name: string }[] = [];
+  const conditionals: { type: 'If' | 'Switch'; path: string }[] = [];
+  const initValues: { path: string; fields: string[] }[] = [];
+  const screenBindings: ScreenBinding[] = [];
+  /** Where each input sits among If/Switch branches: "<conditional path>#<branch>" from outer to inner. */
+  const branchesOf = new Map<string, readonly string[]>();
   let hasFooter = false;
   let formErrorMessagesDataKey: string | undefined;
 
-  const visit = (node: unknown, path: string): void => {
+  const visit = (node: unknown, path: string, branches: readonly string[]): void => {
     if (typeof node === 'string') {
       for (const m of node.matchAll(DATA_BINDING)) dataBindings.push({ key: m[1] as string, path });
       for (const m of node.matchAll(FORM_BINDING)) formBindings.push({ key: m[1] as string, path });
+      for (const m of node.matchAll(SCREEN_BINDING)) {
+        screenBindings.push({ screen: m[1] as string, kind: m[2] as 'form' | 'data', key: m[3] as string, path });
+      }
       return;
     }
     if (Array.isArray(node)) {
-      node.forEach((child, i) => visit(child, `${path}/${i}`));
+      node.forEach((child, i) => visit(child, `${path}/${i}`, branches));
       return;
     }
     if (!isObject(node)) return;
@@ -111,11 +142,20 @@ function parseScreen(raw: unknown, index: number, version: string, problems: Pro
       if (node.type === 'Form' && typeof node['error-messages'] === 'string') {
         formErrorMessagesDataKey = WHOLE_DATA_BINDING.exec(node['error-messages'])?.[1];
       }
+      if (node.type === 'Form' && isObject(node['init-values'])) {
+        initValues.push({ path: `${path}/init-values`, fields: Object.keys(node['init-values']) });
+      }
+      if (node.type === 'If' || node.type === 'Switch') conditionals.push({ type: node.type, path });
       if (INPUT_COMPONENTS.has(node.type) && typeof node.name === 'string') {
-        if (fields.has(node.name)) {
+        const other = branchesOf.get(node.name);
+        // The same name in two branches of one If/Switch is fine: only one of them is ever shown.
+        if (fields.has(node.name) && !(other && exclusive(other, branches))) {
           problems.push({ severity: 'error', path, screen: id, message: `two inputs are named "${node.name}"` });
         }
-        fields.set(node.name, readField(node, path, node.type as InputComponent));
+        if (!fields.has(node.name)) {
+          fields.set(node.name, readField(node, path, node.type as InputComponent, branches.length > 0));
+          branchesOf.set(node.name, branches);
+        }
       }
     }
     for (const [key, value] of Object.entries(node)) {
@@ -124,7 +164,16 @@ function parseScreen(raw: unknown, index: number, version: string, problems: Pro
         readAction(value, childPath);
       }
       // `__example__` values are previews for Meta's builder, not bindings.
-      if (key !== '__example__') visit(value, childPath);
+      if (key === '__example__') continue;
+      if (node.type === 'If' && (key === 'then' || key === 'else')) {
+        visit(value, childPath, [...branches, `${path}#${key}`]);
+      } else if (node.type === 'Switch' && key === 'cases' && isObject(value)) {
+        for (const [name, children] of Object.entries(value)) {
+          visit(children, `${childPath}/${escapePointer(name)}`, [...branches, `${path}#${name}`]);
+        }
+      } else {
+        visit(value, childPath, branches);
+      }
     }
   };
 
@@ -135,10 +184,16 @@ function parseScreen(raw: unknown, index: number, version: string, problems: Pro
     } else if (action.name === 'navigate') {
       const next = isObject(action.next) ? action.next : {};
       if (typeof next.name === 'string') navigateTargets.push({ path: `${path}/next/name`, screen: next.name });
+    } else if (action.name === 'update_data') {
+      updateDataActions.push({ path, keys: isObject(action.payload) ? Object.keys(action.payload) : [] });
+    } else if (action.name === 'open_url') {
+      openUrlActions.push({ path, url: action.url });
+    } else if (typeof action.name === 'string' && !KNOWN_ACTIONS.has(action.name)) {
+      unknownActions.push({ path: `${path}/name`, name: action.name });
     }
   };
 
-  visit(raw.layout, `${base}/layout`);
+  visit(raw.layout, `${base}/layout`, []);
   const dataDeclaration: Record<string, Record<string, unknown>> = {};
   if (raw.data !== undefined) {
     if (!isObject(raw.data)) {
@@ -177,6 +232,12 @@ function parseScreen(raw: unknown, index: number, version: string, problems: Pro
     fields,
     dataExchangeActions,
     navigateTargets,
+    updateDataActions,
+    openUrlActions,
+    unknownActions,
+    conditionals,
+    initValues,
+    screenBindings,
     hasFooter,
     formErrorMessagesDataKey,
     dataBindings,
@@ -184,7 +245,18 @@ function parseScreen(raw: unknown, index: number, version: string, problems: Pro
   };
 }
 
-function readField(node: Json, path: string, component: InputComponent): FieldModel {
+/** Two branch paths are exclusive when they part ways inside the same If/Switch. */
+function exclusive(a: readonly string[], b: readonly string[]): boolean {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] === b[i]) continue;
+    const [ca] = (a[i] as string).split('#');
+    const [cb] = (b[i] as string).split('#');
+    return ca === cb;
+  }
+  return false;
+}
+
+function readField(node: Json, path: string, component: InputComponent, conditional: boolean): FieldModel {
   const num = (key: string): number | undefined => (typeof node[key] === 'number' ? (node[key] as number) : undefined);
   const str = (key: string): string | undefined => (typeof node[key] === 'string' ? (node[key] as string) : undefined);
   const source = node['data-source'];
@@ -207,6 +279,7 @@ function readField(node: Json, path: string, component: InputComponent): FieldMo
     optionsDataKey,
     mode: str('mode'),
     errorMessageDataKey: errorMessage ? WHOLE_DATA_BINDING.exec(errorMessage)?.[1] : undefined,
+    conditional,
     ...(component === 'PhotoPicker' || component === 'DocumentPicker'
       ? { picker: pickerLimitsOf(node, component) }
       : {}),

@@ -42,8 +42,30 @@ export interface FieldModel {
   readonly mode: string | undefined;
   /** `${data.KEY}` this component's `error-message` is bound to (Flow JSON ≥ 4.0). */
   readonly errorMessageDataKey: string | undefined;
+  /** Inside an `If`/`Switch` branch: it may not be on screen, so it is never required in a payload. */
+  readonly conditional: boolean;
   /** PhotoPicker/DocumentPicker only: file count, size and type limits as written. */
   readonly picker?: PickerLimits;
+}
+
+/** An `update_data` action (Flow JSON ≥ 6.0): changes this screen's data on the device, no request. */
+export interface UpdateDataAction {
+  readonly path: string;
+  readonly keys: readonly string[];
+}
+
+/** An `open_url` action (Flow JSON ≥ 6.0): opens a link; the user stays on the screen. */
+export interface OpenUrlAction {
+  readonly path: string;
+  readonly url: unknown;
+}
+
+/** A `${screen.<SCREEN>.form.x}` or `${screen.<SCREEN>.data.x}` binding (Flow JSON ≥ 4.0). */
+export interface ScreenBinding {
+  readonly screen: string;
+  readonly kind: 'form' | 'data';
+  readonly key: string;
+  readonly path: string;
 }
 
 /** A `data_exchange` action: where it is and the payload it sends (PROTOCOL.md §3.1). */
@@ -65,6 +87,16 @@ export interface ScreenModel {
   readonly fields: ReadonlyMap<string, FieldModel>;
   readonly dataExchangeActions: readonly DataExchangeAction[];
   readonly navigateTargets: readonly { readonly path: string; readonly screen: string }[];
+  readonly updateDataActions: readonly UpdateDataAction[];
+  readonly openUrlActions: readonly OpenUrlAction[];
+  /** Action names flowgate does not know (not complete, data_exchange, navigate, update_data, open_url). */
+  readonly unknownActions: readonly { readonly path: string; readonly name: string }[];
+  /** `If`/`Switch` components, with where (Flow JSON ≥ 4.0). */
+  readonly conditionals: readonly { readonly type: 'If' | 'Switch'; readonly path: string }[];
+  /** Form `init-values` given as an object: field → value, with where. */
+  readonly initValues: readonly { readonly path: string; readonly fields: readonly string[] }[];
+  /** Every `${screen.S.form.x}` / `${screen.S.data.x}` this screen reads. */
+  readonly screenBindings: readonly ScreenBinding[];
   readonly hasFooter: boolean;
   /** `${data.KEY}` a Form's `error-messages` is bound to (map of field → message). */
   readonly formErrorMessagesDataKey: string | undefined;

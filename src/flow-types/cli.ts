@@ -6,7 +6,7 @@ const USAGE = `Usage: npm run types [-- --check | --watch]
 
 Writes flow.generated.ts next to every flow.json under src/flows/ and test/fixtures/flows/:
 each screen's request and data types, its routes, and the handler API bound to them.
---check  writes nothing; exits 1 when a generated file is missing, stale or edited by hand.
+--check  exits 1 when a generated file is stale or edited by hand (a missing one is written).
 --watch  keeps running and regenerates a flow's types whenever its flow.json is saved, so the
          editor always shows the current ones (Ctrl-C stops it).
 --quiet  prints nothing when nothing changed.`;
@@ -30,9 +30,16 @@ export function main(argv: readonly string[], root: string): number | undefined 
   }
   try {
     if (argv.includes('--check')) {
+      // A missing file is not drift: generated files are git-ignored, so a fresh clone has none.
+      // It is written; a stale or hand-edited one is the error this mode exists for.
       const stale = findStaleFlowTypes(root);
-      for (const s of stale) process.stderr.write(`error: ${describeStale(s)}\n`);
-      return stale.length > 0 ? 1 : 0;
+      const missing = stale.filter((s) => s.reason === 'missing').map((s) => join(root, s.flowJson));
+      if (missing.length > 0) {
+        for (const file of writeFlowTypes(root, missing).written) process.stdout.write(`wrote ${file}\n`);
+      }
+      const drifted = stale.filter((s) => s.reason !== 'missing');
+      for (const s of drifted) process.stderr.write(`error: ${describeStale(s)}\n`);
+      return drifted.length > 0 ? 1 : 0;
     }
     const report = writeFlowTypes(root);
     for (const file of report.written) process.stdout.write(`wrote ${file}\n`);

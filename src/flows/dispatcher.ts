@@ -15,7 +15,6 @@ import type { MediaService } from '../media';
 import {
   CannotDecryptError,
   ERROR_ACK_RESPONSE,
-  FLOW_ACTIONS,
   FlowTokenNoLongerValidError,
   MalformedRequestError,
   PING_RESPONSE,
@@ -28,8 +27,17 @@ import {
   type DecryptedRequest,
 } from '../protocol';
 import type { DirectSql } from '../storage';
-import { tokenHash, type FlowTokenCodec } from '../tokens';
+import { FlowTokenSignatureVerifier, tokenHash, type FlowTokenCodec } from '../tokens';
 import { describeErrors, validateDecryptedRequest, validateEnvelope, validateErrorNotification } from '../validation';
+import {
+  assertKnownVersion,
+  assertRoutableAction,
+  auditableAction,
+  checkTokenSignature,
+  ResponseTooLargeError,
+  withVersion,
+  type TokenSignaturePolicy,
+} from './data-api';
 import { isDatabaseUnavailable } from './database-errors';
 import { assessNotification, noticeHashKey } from './error-notification';
 import type { FlowHttpRequest, FlowHttpResponse, RequestObservation } from './endpoint-types';
@@ -64,6 +72,8 @@ export interface DispatcherDeps {
   readonly perTokenPerMinute?: number;
   /** SUBJECT_HASH_KEY: error notification messages are kept as a hash under a key derived from it. */
   readonly subjectHashKey?: string;
+  /** FLOW_TOKEN_SIGNATURE (Data API 4.0); default `verify`: checked when present. */
+  readonly tokenSignaturePolicy?: TokenSignaturePolicy;
   /** Picker files for ctx.media (src/media); absent, ctx.media refuses with media_unavailable. */
   readonly media?: MediaService;
 }
@@ -78,10 +88,12 @@ export interface DispatcherDeps {
 export class Dispatcher {
   readonly #session: SessionStep;
   readonly #noticeHashKey: Buffer;
+  readonly #signatures: FlowTokenSignatureVerifier;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.#session = new SessionStep(deps);
     this.#noticeHashKey = noticeHashKey(deps.subjectHashKey);
+    this.#signatures = new FlowTokenSignatureVerifier(deps.appSecrets);
   }
 
   async handle(input: FlowHttpRequest): Promise<FlowHttpResponse> {
@@ -97,8 +109,7 @@ export class Dispatcher {
       const envelope = this.#decrypt(body);
       trace.envelope = envelope;
       const request = this.#parseRequest(envelope.plaintext);
-      // An error notification may carry any action string: only the protocol's reach the audit log and metrics.
-      trace.action = (FLOW_ACTIONS as readonly string[]).includes(request.action) ? request.action : '(other)';
+      trace.action = auditableAction(request.action);
       return await this.#route(flow, request, envelope, trace, input, started);
     } catch (err) {
       return this.#reject(err, trace, input, started);
@@ -158,7 +169,10 @@ export class Dispatcher {
     if (isErrorNotification(request.data)) {
       // Acknowledged, never routed to developer code; kept only as key, length and keyed hash,
       // throttled per token (src/flows/error-notification.ts). The token must be genuine.
+      assertKnownVersion(request, this.deps.logger, input.requestId);
       const token = await this.deps.tokens.verify(request.flow_token, flow.id);
+      trace.tokenHash = tokenHash(token.id);
+      await this.#checkTokenSignature(flow, request);
       trace.screen = this.#knownScreen(flow, request.screen);
       const notice = await assessNotification(
         { sql: this.deps.sql, hashKey: this.#noticeHashKey, perTokenPerMinute: this.deps.perTokenPerMinute },
@@ -169,7 +183,7 @@ export class Dispatcher {
       );
       if (!notice.audited) {
         this.#observe(trace, input, 'rate_limited', 200, started, undefined);
-        return this.#encrypted(ERROR_ACK_RESPONSE, envelope);
+        return this.#encrypted(withVersion(ERROR_ACK_RESPONSE, request.version), envelope);
       }
       this.deps.logger.warn('client reported an error about an earlier response', {
         flowId: flow.id,
@@ -177,13 +191,19 @@ export class Dispatcher {
         ...trace.detail,
         requestId: input.requestId,
       });
-      return this.#replyBatched(ERROR_ACK_RESPONSE, notice.outcome, envelope, trace, input, started);
+      const ack = withVersion(ERROR_ACK_RESPONSE, request.version);
+      return this.#replyBatched(ack, notice.outcome, envelope, trace, input, started);
     }
     if (request.action === 'ping') {
-      return this.#replyBatched(PING_RESPONSE, 'ping', envelope, trace, input, started);
+      // Whatever its version: a health check must never fail on one (src/protocol/NOTES.md).
+      const pong = withVersion(PING_RESPONSE, request.version);
+      return this.#replyBatched(pong, 'ping', envelope, trace, input, started);
     }
+    assertKnownVersion(request, this.deps.logger, input.requestId);
+    assertRoutableAction(request, this.deps.logger, input.requestId);
     const verified = await this.deps.tokens.verify(request.flow_token, flow.id);
     trace.tokenHash = tokenHash(verified.id);
+    await this.#checkTokenSignature(flow, request);
     trace.screen = this.#knownScreen(flow, request.screen);
     const reply = await this.#session.run({
       flow,
@@ -197,8 +217,12 @@ export class Dispatcher {
     return {
       status: 200,
       contentType: 'text/plain',
-      body: encryptResponse(JSON.stringify(reply.json), envelope.aesKey, envelope.iv),
+      body: encryptResponse(JSON.stringify(withVersion(reply.json, request.version)), envelope.aesKey, envelope.iv),
     };
+  }
+
+  #checkTokenSignature(flow: RegisteredFlow, request: DecryptedRequest): Promise<void> {
+    return checkTokenSignature(flow.model, request, this.#signatures, this.deps.tokenSignaturePolicy ?? 'verify');
   }
 
   async #replyBatched(
@@ -234,8 +258,10 @@ export class Dispatcher {
         : err;
     const status = statusOf(error);
     const code = error instanceof ProtocolError ? error.code : 'internal_error';
-    const outcome = error instanceof HandlerFailedError ? error.outcome : code;
-    if (error instanceof HandlerFailedError) trace.detail = { reason: error.message };
+    const outcome =
+      error instanceof HandlerFailedError || error instanceof ResponseTooLargeError ? error.outcome : code;
+    if (error instanceof HandlerFailedError || error instanceof ResponseTooLargeError)
+      trace.detail = { reason: error.message };
     if (trace.unaudited) {
       // A throttled error notification of a refused token: answered and counted, not logged or audited.
     } else if (status >= 500) {

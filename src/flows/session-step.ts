@@ -18,6 +18,7 @@ import {
   type SqlTransaction,
 } from '../storage';
 import { subjectRef, type VerifiedToken } from '../tokens';
+import { assertResponseFits } from './data-api';
 import type { FlowHttpRequest } from './endpoint-types';
 import { HandlerEffects } from './handler-effects';
 import { redactionRules } from './redaction-rules';
@@ -199,6 +200,8 @@ export class SessionStep {
       });
     }
     if (outcome.detail) trace.detail = outcome.detail;
+    // Never stored or sent when WhatsApp could not take it (1 MB): a developer error, answered 500.
+    assertResponseFits(outcome.response, request.version);
     if (screen && outcome.outcome !== 'invalid_data' && outcome.outcome !== 'rate_limited') {
       trace.fields = redactFields(request.data ?? undefined, redactionRules(flow, screen, true, shownBefore));
     }

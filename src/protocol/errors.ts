@@ -28,7 +28,23 @@ export class SignatureMismatchError extends ProtocolError {
 }
 
 export type TokenRejection =
-  'missing' | 'malformed' | 'bad_signature' | 'expired' | 'wrong_flow' | 'unknown' | 'completed' | 'revoked';
+  | 'missing'
+  | 'malformed'
+  | 'bad_signature'
+  | 'expired'
+  | 'wrong_flow'
+  | 'unknown'
+  | 'completed'
+  | 'revoked'
+  // flow_token_signature (Data API 4.0, src/protocol/NOTES.md): answered like an invalid token.
+  | 'signature_missing'
+  | 'signature_malformed'
+  | 'signature_algorithm'
+  | 'signature_invalid'
+  | 'signature_expired'
+  | 'signature_mismatch';
+
+const NOT_VALID = 'This form link is not valid. Please ask for a new one.';
 
 const TOKEN_MESSAGES: Record<TokenRejection, string> = {
   missing: 'This form link is not valid. Please ask for a new one.',
@@ -39,6 +55,12 @@ const TOKEN_MESSAGES: Record<TokenRejection, string> = {
   expired: 'This form has expired. Please ask for a new one.',
   completed: 'You have already completed this form.',
   revoked: 'This form is no longer available.',
+  signature_missing: NOT_VALID,
+  signature_malformed: NOT_VALID,
+  signature_algorithm: NOT_VALID,
+  signature_invalid: NOT_VALID,
+  signature_expired: NOT_VALID,
+  signature_mismatch: NOT_VALID,
 };
 
 /** The flow token is invalid, expired, used or revoked: 427 closes the flow (PROTOCOL.md §5.1, §6). */

@@ -1,7 +1,19 @@
-/** Wire shapes of data_api_version 3.0 (PROTOCOL.md §1–§4). Meta's snake_case stays inside protocol/. */
+/** Wire shapes of data_api_version 3.0 and 4.0 (src/protocol/NOTES.md). Meta's snake_case stays inside protocol/. */
 
 export const FLOW_ACTIONS = ['ping', 'INIT', 'BACK', 'data_exchange'] as const;
 export type FlowAction = (typeof FLOW_ACTIONS)[number];
+
+/** Data API versions flowgate serves; a ping is answered whatever its version. */
+export const DATA_API_VERSIONS = ['3.0', '4.0'] as const;
+export type DataApiVersion = (typeof DATA_API_VERSIONS)[number];
+
+export function isKnownDataApiVersion(version: unknown): version is DataApiVersion {
+  return (DATA_API_VERSIONS as readonly unknown[]).includes(version);
+}
+
+export function isFlowAction(action: unknown): action is FlowAction {
+  return (FLOW_ACTIONS as readonly unknown[]).includes(action);
+}
 
 /** A decrypted request after schema validation (schemas/decrypted-request.json). */
 export interface DecryptedRequest {
@@ -11,6 +23,8 @@ export interface DecryptedRequest {
   readonly screen?: string | null;
   readonly data?: Record<string, unknown> | null;
   readonly flow_token?: string;
+  /** Data API 4.0 with Flow JSON ≥ 7.3: an HS256 JWT over the flow token (src/protocol/NOTES.md). */
+  readonly flow_token_signature?: string;
 }
 
 export type JsonObject = { [key: string]: JsonValue };

@@ -4,3 +4,5 @@ export { normalizePhoneNumber, InvalidPhoneNumberError } from './phone';
 export { subjectOf, subjectRef, tokenHash } from './subject';
 export { TokenService } from './token-service';
 export type { TokenServiceOptions } from './token-service';
+export { FlowTokenSignatureVerifier } from './flow-token-signature';
+export type { FlowTokenSignatureRejection } from './flow-token-signature';

@@ -55,10 +55,10 @@ describe('when a ping takes the fast path and another the Express route', () => 
       socket.write(gzipped);
     });
     expect(fastReply.status).toBe(200);
-    expect(fast.open(fastReply.body)).toEqual({ data: { status: 'active' } });
+    expect(fast.open(fastReply.body)).toEqual({ version: '3.0', data: { status: 'active' } });
     expect(slowReply.status).toBe(200);
     // Express's res.send answered this one; the body is still the sealed ping answer.
-    expect(slow.open(slowReply.body.trim())).toEqual({ data: { status: 'active' } });
+    expect(slow.open(slowReply.body.trim())).toEqual({ version: '3.0', data: { status: 'active' } });
 
     const slowHeaders = Object.fromEntries(
       slowReply.head
@@ -86,7 +86,7 @@ describe('when a ping takes the fast path and another the Express route', () => 
       const p = ping();
       const reply = await rawRequest(url(path), { headers: p.headers, body: p.body });
       expect(reply.status).toBe(200);
-      expect(p.open(reply.body)).toEqual({ data: { status: 'active' } });
+      expect(p.open(reply.body)).toEqual({ version: '3.0', data: { status: 'active' } });
     }
   });
 

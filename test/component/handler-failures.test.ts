@@ -42,15 +42,16 @@ describe('when the handler behaves', () => {
   it('then INIT, data_exchange, BACK with refresh_on_back and completion all work', async () => {
     const token = await onStart();
     const middle = await startWith(token, 'ok');
-    expect(ok(middle)).toEqual({ screen: 'MIDDLE', data: { note: 'Hi' } });
+    expect(ok(middle)).toEqual({ version: '3.0', screen: 'MIDDLE', data: { note: 'Hi' } });
     const back = await client.back(token, 'MIDDLE');
-    expect(ok(back)).toEqual({ screen: 'START', data: { greeting: 'Welcome back', field_errors: {} } });
+    expect(ok(back)).toEqual({ version: '3.0', screen: 'START', data: { greeting: 'Welcome back', field_errors: {} } });
     expect(calls.back).toBe(1);
     // Back on START, the user cannot be on MIDDLE until START is sent again (sessions follow the flow).
     expect((await client.exchange(token, 'MIDDLE', { step: 'finish' })).status).toBe(400);
     expect(ok(await startWith(token, 'ok')).screen).toBe('MIDDLE');
     const done = await client.exchange(token, 'MIDDLE', { step: 'finish' });
     expect(ok(done)).toEqual({
+      version: '3.0',
       screen: 'SUCCESS',
       data: { extension_message_response: { params: { outcome: 'finished', flow_token: token } } },
     });
@@ -65,6 +66,7 @@ describe('when the handler behaves', () => {
     const reply = await startWith(token, 'show_error');
     expect(reply.status).toBe(200);
     expect(ok(reply)).toEqual({
+      version: '3.0',
       screen: 'START',
       data: { greeting: 'Hello', field_errors: { name: 'Try another name' }, error_message: 'Not today' },
     });
@@ -117,6 +119,7 @@ describe('when the data_exchange handler fails', () => {
       const reply = await startWith(token, behaviour);
       expect(reply.status).toBe(200);
       expect(ok(reply)).toEqual({
+        version: '3.0',
         screen: 'START',
         data: { greeting: 'Hello', field_errors: {}, error_message: GENERIC_ERROR_MESSAGE },
       });
@@ -155,6 +158,7 @@ describe('when the data_exchange handler fails', () => {
     const reply = await startWith(token, 'sleep');
     const took = Date.now() - started;
     expect(ok(reply)).toEqual({
+      version: '3.0',
       screen: 'START',
       data: { greeting: 'Hello', field_errors: {}, error_message: TIMEOUT_MESSAGE },
     });
@@ -174,7 +178,11 @@ describe('when onBack fails', () => {
     ok(await startWith(token, 'ok'));
     controls.back = behaviour;
     const reply = await client.back(token, 'MIDDLE');
-    expect(ok(reply)).toEqual({ screen: 'MIDDLE', data: { note: 'Hi', error_message: GENERIC_ERROR_MESSAGE } });
+    expect(ok(reply)).toEqual({
+      version: '3.0',
+      screen: 'MIDDLE',
+      data: { note: 'Hi', error_message: GENERIC_ERROR_MESSAGE },
+    });
   });
 
   it('and BACK comes from a screen without refresh_on_back, then it is refused (400, empty body)', async () => {
@@ -225,12 +233,12 @@ describe('when WhatsApp pings', () => {
     const reply = await client.ping();
     expect(reply.status).toBe(200);
     expect(reply.contentType).toMatch(/^text\/plain/);
-    expect(reply.json).toEqual({ data: { status: 'active' } });
+    expect(reply.json).toEqual({ version: '3.0', data: { status: 'active' } });
     expect(calls).toMatchObject({ init: 0, start: 0, middle: 0, back: 0 });
   });
 
   it('then a ping to the other flow is answered the same way', async () => {
-    expect((await t.client('book-appointment').ping()).json).toEqual({ data: { status: 'active' } });
+    expect((await t.client('book-appointment').ping()).json).toEqual({ version: '3.0', data: { status: 'active' } });
   });
 });
 
@@ -250,7 +258,7 @@ describe('when WhatsApp reports an error about an earlier response', () => {
     ] as const) {
       const reply = await client.send({ version: '3.0', action, flow_token: token, screen, data });
       expect(reply.status).toBe(200);
-      expect(reply.json).toEqual({ data: { acknowledged: true } });
+      expect(reply.json).toEqual({ version: '3.0', data: { acknowledged: true } });
     }
     expect(calls).toMatchObject({ init: initCalls, start: 0, middle: 0, back: 0 });
     // The session is untouched: the user can carry on from START.
@@ -268,7 +276,7 @@ describe('when WhatsApp reports an error about an earlier response', () => {
       screen: 'MIDDLE',
       data: { error: 'response-decryption-error' },
     });
-    expect(reply.json).toEqual({ data: { acknowledged: true } });
+    expect(reply.json).toEqual({ version: '3.0', data: { acknowledged: true } });
   });
 
   it('then a forged token still gets 427', async () => {

@@ -189,8 +189,10 @@ describe('400: the body is not an envelope (refused before any RSA work)', () =>
 
   const payloads: [string, unknown][] = [
     ['not JSON', 'not json'],
-    ['version 2.0', { version: '2.0', action: 'ping' }],
+    // A ping is answered whatever its version string (Data API 4.0); other requests are not.
+    ['version 2.0', { version: '2.0', action: 'INIT', flow_token: 'a.b.c', screen: '', data: {} }],
     ['no version', { action: 'ping' }],
+    ['a version that is not a string', { version: 4, action: 'ping' }],
     ['an unknown action', { version: '3.0', action: 'navigate', flow_token: 'a.b.c', screen: 'START', data: {} }],
     ['data_exchange without a screen', { version: '3.0', action: 'data_exchange', flow_token: 'a.b.c', data: {} }],
     ['data that is an array', { version: '3.0', action: 'INIT', flow_token: 'a.b.c', data: [] }],

@@ -36,7 +36,7 @@ beforeEach(() => {
 });
 afterEach(async () => {
   // The process is alive and still serves real requests after every property.
-  expect((await client.ping()).json).toEqual({ data: { status: 'active' } });
+  expect((await client.ping()).json).toEqual({ version: '3.0', data: { status: 'active' } });
 });
 
 const sign = (body: Buffer | string): string => `sha256=${createHmac('sha256', appSecret).update(body).digest('hex')}`;

@@ -38,7 +38,7 @@ describe('when a key and an app secret are being rotated', () => {
 
   it('then a request signed with the previous app secret is accepted', async () => {
     const reply = await clientFor(t.keys.publicKeyPem, oldSecret).ping();
-    expect(reply.json).toEqual({ data: { status: 'active' } });
+    expect(reply.json).toEqual({ version: '3.0', data: { status: 'active' } });
   });
 
   it('then a key that is neither current nor previous gets 421', async () => {
@@ -73,7 +73,7 @@ describe('when META_APP_SECRET is not set (development)', () => {
 
   it('then unsigned requests are served', async () => {
     const client = t.client('book-appointment', { signed: false });
-    expect((await client.ping()).json).toEqual({ data: { status: 'active' } });
+    expect((await client.ping()).json).toEqual({ version: '3.0', data: { status: 'active' } });
     expect(ok(await client.init(await t.issueToken('+14155558002'))).screen).toBe('APPOINTMENT');
   });
 });

@@ -176,7 +176,8 @@ describe('when a person uses the simulator in a real terminal (tmux)', () => {
       await answer('Symptoms or notes:', '');
       await answer('Press (Enter = 1):', '');
       await answer('(y/n):', 'y');
-      await answer('Press (Enter = 1):', '');
+      // SUMMARY has a link (open_url, 1) before its Footer (2): Enter presses the Footer.
+      await answer('Press (Enter = 2):', '');
       await answer('EXIT=', '');
       const shown = screen();
       expect(shown).toContain('EXIT=0');

@@ -14,7 +14,14 @@ export interface TestService {
   readonly env: Record<string, string | undefined>;
   /** Every log line the service wrote, formatted as it would be in production. */
   readonly logs: string[];
-  client(flowId?: string, options?: { signed?: boolean }): WhatsAppClient;
+  client(
+    flowId?: string,
+    options?: {
+      signed?: boolean;
+      version?: string;
+      tokenSignature?: boolean | ((flowToken: string) => string | undefined);
+    },
+  ): WhatsAppClient;
   issueToken(phone?: string, flowId?: string, ttlSeconds?: number): Promise<string>;
   stop(): Promise<void>;
 }
@@ -58,6 +65,8 @@ export async function startTestService(
         flowId,
         publicKeyPem: keys.publicKeyPem,
         appSecret: clientOptions.signed === false ? undefined : env.META_APP_SECRET,
+        version: clientOptions.version,
+        tokenSignature: clientOptions.tokenSignature,
       }),
     issueToken: async (phone = '+14155550100', flowId = defaultFlow, ttlSeconds) =>
       (await service.tokens.issue({ flowId, phone, ttlSeconds })).token,

@@ -67,8 +67,42 @@ export interface FlowReply {
   readonly status: number;
   readonly contentType: string | null;
   readonly rawBody: string;
+  /** The service's X-Request-Id (the key of the request's audit event). */
+  readonly requestId?: string | null;
   /** The decrypted JSON, when the body was an encrypted response. */
   readonly json: Record<string, unknown> | undefined;
+}
+
+/** base64url without padding, over a forge binary string. */
+function base64url(bytes: string): string {
+  return forge.util.encode64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export interface TokenSignatureOptions {
+  /** The header's alg (default HS256); the MAC is HMAC-SHA256 whatever it says, or none for "none". */
+  readonly alg?: string;
+  /** Claims; default `{ flow_token }`. */
+  readonly claims?: Record<string, unknown>;
+  readonly header?: Record<string, unknown>;
+}
+
+/**
+ * Signs a `flow_token_signature` as WhatsApp does for Data API 4.0 (src/protocol/NOTES.md): a
+ * compact JWS, HMAC-SHA256 keyed with the app secret, over `{ flow_token }`. Written with
+ * node-forge's HMAC, independent of the jose code under test. `alg: 'none'` leaves the
+ * signature part empty; any other alg is written into the header as given.
+ */
+export function signFlowToken(flowToken: string, appSecret: string, options: TokenSignatureOptions = {}): string {
+  const header = { alg: options.alg ?? 'HS256', typ: 'JWT', ...(options.header ?? {}) };
+  const claims = options.claims ?? { flow_token: flowToken };
+  const input = `${base64url(forge.util.encodeUtf8(JSON.stringify(header)))}.${base64url(
+    forge.util.encodeUtf8(JSON.stringify(claims)),
+  )}`;
+  if (header.alg === 'none') return `${input}.`;
+  const hmac = forge.hmac.create();
+  hmac.start('sha256', forge.util.encodeUtf8(appSecret));
+  hmac.update(input);
+  return `${input}.${base64url(hmac.digest().getBytes())}`;
 }
 
 export interface WhatsAppClientOptions {
@@ -76,6 +110,14 @@ export interface WhatsAppClientOptions {
   readonly flowId: string;
   readonly publicKeyPem: string;
   readonly appSecret?: string;
+  /** The data API version sent in every request (default "3.0"). */
+  readonly version?: string;
+  /**
+   * Data API 4.0's flow_token_signature on every non-ping request: `true` signs with appSecret
+   * (the default when version is 4.0 and an app secret is known), `false` sends none, a function
+   * gives the signature for a token (forged ones in tests).
+   */
+  readonly tokenSignature?: boolean | ((flowToken: string) => string | undefined);
 }
 
 /** A WhatsApp client for one flow: seals requests, signs them when an app secret is known, opens replies. */
@@ -117,22 +159,53 @@ export class WhatsAppClient {
         json = undefined;
       }
     }
-    return { status: res.status, contentType: res.headers.get('content-type'), rawBody, json };
+    return {
+      status: res.status,
+      contentType: res.headers.get('content-type'),
+      rawBody,
+      requestId: res.headers.get('x-request-id'),
+      json,
+    };
+  }
+
+  get version(): string {
+    return this.options.version ?? '3.0';
+  }
+
+  /** The signature this client adds for `flowToken`, or undefined. */
+  signatureFor(flowToken: string): string | undefined {
+    const { tokenSignature, appSecret } = this.options;
+    if (typeof tokenSignature === 'function') return tokenSignature(flowToken);
+    const sign = tokenSignature ?? (this.version === '4.0' && appSecret !== undefined);
+    return sign && appSecret !== undefined ? signFlowToken(flowToken, appSecret) : undefined;
+  }
+
+  /** A non-ping request as this client's WhatsApp sends it: version, and the signature on 4.0. */
+  request(action: string, flowToken: string, screen: string, data: Record<string, unknown>): Record<string, unknown> {
+    const signature = this.signatureFor(flowToken);
+    return {
+      version: this.version,
+      action,
+      flow_token: flowToken,
+      screen,
+      data,
+      ...(signature === undefined ? {} : { flow_token_signature: signature }),
+    };
   }
 
   ping(): Promise<FlowReply> {
-    return this.send({ version: '3.0', action: 'ping' });
+    return this.send({ version: this.version, action: 'ping' });
   }
 
   init(flowToken: string): Promise<FlowReply> {
-    return this.send({ version: '3.0', action: 'INIT', flow_token: flowToken, screen: '', data: {} });
+    return this.send(this.request('INIT', flowToken, '', {}));
   }
 
   exchange(flowToken: string, screen: string, data: Record<string, unknown>): Promise<FlowReply> {
-    return this.send({ version: '3.0', action: 'data_exchange', flow_token: flowToken, screen, data });
+    return this.send(this.request('data_exchange', flowToken, screen, data));
   }
 
   back(flowToken: string, screen: string): Promise<FlowReply> {
-    return this.send({ version: '3.0', action: 'BACK', flow_token: flowToken, screen, data: {} });
+    return this.send(this.request('BACK', flowToken, screen, {}));
   }
 }

@@ -96,7 +96,7 @@ const databaseUrl = process.env.DATABASE_URL;
       const p = ping();
       const reply = await p.send();
       expect(reply.status).toBe(200);
-      expect(p.open(reply.body)).toEqual({ data: { status: 'active' } });
+      expect(p.open(reply.body)).toEqual({ version: '3.0', data: { status: 'active' } });
     }
     const text = await scrape();
     const served = (slot: string) =>
@@ -143,7 +143,7 @@ const databaseUrl = process.env.DATABASE_URL;
     });
     const reply = await inFlight;
     expect(reply.status).toBe(200);
-    expect(p.open(reply.body)).toEqual({ data: { status: 'active' } });
+    expect(p.open(reply.body)).toEqual({ version: '3.0', data: { status: 'active' } });
     expect(await svc.exited(25_000)).toEqual({ code: 0, signal: null });
     const messages = svc.logs.map(messageOf);
     expect(messages).toContain('SIGTERM: stopping 2 workers');

@@ -107,6 +107,7 @@ describe('when a variable is wrong, then ConfigError names it', () => {
     ['WEBHOOK_PATH', { WEBHOOK_PATH: '/hook?x=1' }],
     ['WEBHOOK_BODY_LIMIT_BYTES', { WEBHOOK_BODY_LIMIT_BYTES: '10' }],
     ['COMPLETION_HOOK_TIMEOUT_MS', { COMPLETION_HOOK_TIMEOUT_MS: 'soon' }],
+    ['FLOW_TOKEN_SIGNATURE', { FLOW_TOKEN_SIGNATURE: 'sometimes' }],
     ['MEDIA_ALLOWED_HOSTS', { MEDIA_ALLOWED_HOSTS: 'https://mmg.whatsapp.net' }],
     ['MEDIA_ALLOWED_HOSTS', { MEDIA_ALLOWED_HOSTS: '*' }],
     ['MEDIA_MAX_FILE_BYTES', { MEDIA_MAX_FILE_BYTES: String(26 * 1024 * 1024) }],

@@ -4,7 +4,7 @@ export { ScriptDriver, ScriptError, parseWalkScript } from './script';
 export type { ScriptStep, WalkScript } from './script';
 export { InteractiveDriver, LineReader } from './interactive';
 export { PickerFiles } from './picker-files';
-export { BadReplyError, openReply, sealRequest } from './wire';
+export { BadReplyError, openReply, sealRequest, signFlowToken } from './wire';
 export { buildScreenView, renderScreen, resolveBindings } from './screen-view';
 export type { ScreenView, ViewAction, ViewField } from './screen-view';
 export { deliverCompletion, DeliveryError } from './webhook-delivery';

@@ -68,15 +68,19 @@ export class InteractiveDriver implements Driver {
     this.say(
       `Actions: ${choices.map((a, i) => `${i + 1}) ${a.name} [${a.kind}]`).join('  ')}  e) edit inputs  b) back  q) quit`,
     );
+    // Enter presses the screen's only Footer (the usual way on); links such as open_url need their number.
+    const footers = choices.filter((a) => a.source === 'Footer');
+    const preset =
+      choices.length === 1 ? 1 : footers.length === 1 ? choices.indexOf(footers[0] as (typeof choices)[number]) + 1 : 0;
     for (;;) {
-      const answer = (await this.reader.ask(choices.length === 1 ? 'Press (Enter = 1): ' : 'Press: ')).toLowerCase();
+      const answer = (await this.reader.ask(preset > 0 ? `Press (Enter = ${preset}): ` : 'Press: ')).toLowerCase();
       if (answer === 'q') return { kind: 'end' };
       if (answer === 'b') return { kind: 'back' };
       if (answer === 'e') {
         this.#answered = new Set();
         return this.interact(view, { ...current, form: { ...current.form, ...inputs } }, flowVersion);
       }
-      const n = answer === '' ? 1 : Number(answer);
+      const n = answer === '' ? preset : Number(answer);
       const action = choices[n - 1];
       const form = { ...current.form, ...inputs };
       const missing = view.fields.filter((f) => f.required && f.enabled && isEmpty(form[f.name]));

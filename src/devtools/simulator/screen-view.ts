@@ -24,6 +24,8 @@ export interface ViewAction {
   readonly kind: string;
   readonly payload: Json;
   readonly next: string | undefined;
+  /** `open_url`'s link. */
+  readonly url?: string;
   readonly path: string;
 }
 
@@ -109,7 +111,16 @@ export function buildScreenView(rawScreen: Json, index: number, scope: BindingSc
   const readAction = (raw: unknown, source: string, name: string, path: string): ViewAction | undefined => {
     if (!isObject(raw) || typeof raw.name !== 'string') return undefined;
     const next = isObject(raw.next) && typeof raw.next.name === 'string' ? raw.next.name : undefined;
-    return { name, source, kind: raw.name, payload: isObject(raw.payload) ? raw.payload : {}, next, path };
+    const url = typeof raw.url === 'string' ? raw.url : undefined;
+    return {
+      name,
+      source,
+      kind: raw.name,
+      payload: isObject(raw.payload) ? raw.payload : {},
+      next,
+      ...(url ? { url } : {}),
+      path,
+    };
   };
 
   const visit = (node: unknown, path: string): void => {
@@ -145,12 +156,23 @@ export function buildScreenView(rawScreen: Json, index: number, scope: BindingSc
       lines.push(`(${type})`);
     }
     if (type === 'If') {
-      lines.push(`(If ${text(node.condition)}: both branches shown)`);
-      for (const branch of ['then', 'else']) {
+      // The client shows one branch; an expression the simulator cannot read shows both, flagged.
+      const outcome = evaluateCondition(node.condition, scope);
+      const shown = outcome === undefined ? ['then', 'else'] : [outcome ? 'then' : 'else'];
+      if (outcome === undefined)
+        lines.push(`(If ${String(node.condition)}: condition not understood, both branches shown)`);
+      for (const branch of shown) {
         if (Array.isArray(node[branch])) {
           (node[branch] as unknown[]).forEach((c, i) => visit(c, `${path}/${branch}/${i}`));
         }
       }
+    }
+    if (type === 'Switch' && isObject(node.cases)) {
+      const value = resolve(node.value);
+      const key =
+        typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
+      const branch = node.cases[key];
+      if (Array.isArray(branch)) branch.forEach((c, i) => visit(c, `${path}/cases/${key}/${i}`));
     }
     if (Array.isArray(node.children)) (node.children as unknown[]).forEach((c, i) => visit(c, `${path}/children/${i}`));
   };
@@ -243,4 +265,89 @@ export function renderScreen(view: ScreenView, form: Readonly<Json>): string[] {
   }
   out.push('└─');
   return out;
+}
+
+/**
+ * Reads an `If` condition as the client would, for what flows commonly write: a binding (truthy),
+ * `!binding`, comparisons (`==`, `!=`, `<`, `<=`, `>`, `>=`) of bindings and literals, joined by
+ * `&&` / `||`, with parentheses. Undefined when it cannot be read (the caller shows both branches).
+ */
+export function evaluateCondition(condition: unknown, scope: BindingScope): boolean | undefined {
+  if (typeof condition === 'boolean') return condition;
+  if (typeof condition !== 'string') return undefined;
+  const tokens = condition.match(
+    /\$\{[^}]+\}|'[^']*'|"[^"]*"|&&|\|\||==|!=|<=|>=|[<>()!]|-?\d+(?:\.\d+)?|true|false|\S+/g,
+  );
+  if (!tokens) return undefined;
+  let i = 0;
+  const peek = (): string | undefined => tokens[i];
+  const value = (token: string | undefined): unknown => {
+    if (token === undefined) throw new Error('end');
+    if (token.startsWith('${')) return resolveBindings(token, scope);
+    if (/^['"]/.test(token)) return token.slice(1, -1);
+    if (token === 'true' || token === 'false') return token === 'true';
+    if (/^-?\d/.test(token)) return Number(token);
+    throw new Error(`token ${token}`);
+  };
+  const primary = (): unknown => {
+    const token = tokens[i++];
+    if (token === '!') return !truthy(primary());
+    if (token === '(') {
+      const inner = or();
+      if (tokens[i++] !== ')') throw new Error(')');
+      return inner;
+    }
+    return value(token);
+  };
+  const comparison = (): unknown => {
+    const left = primary();
+    const op = peek();
+    if (op && ['==', '!=', '<', '<=', '>', '>='].includes(op)) {
+      i += 1;
+      const right = primary();
+      switch (op) {
+        case '==':
+          return left === right;
+        case '!=':
+          return left !== right;
+        case '<':
+          return Number(left) < Number(right);
+        case '<=':
+          return Number(left) <= Number(right);
+        case '>':
+          return Number(left) > Number(right);
+        default:
+          return Number(left) >= Number(right);
+      }
+    }
+    return left;
+  };
+  const and = (): unknown => {
+    let left = comparison();
+    while (peek() === '&&') {
+      i += 1;
+      const right = comparison();
+      left = truthy(left) && truthy(right);
+    }
+    return left;
+  };
+  const or = (): unknown => {
+    let left = and();
+    while (peek() === '||') {
+      i += 1;
+      const right = and();
+      left = truthy(left) || truthy(right);
+    }
+    return left;
+  };
+  try {
+    const result = or();
+    return i === tokens.length ? truthy(result) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function truthy(v: unknown): boolean {
+  return !(v === undefined || v === null || v === false || v === '' || v === 0 || (Array.isArray(v) && v.length === 0));
 }

@@ -4,8 +4,9 @@ import { routeAllowed } from '../../flows/screen-runner';
 import type { ErrorObject } from '../../validation';
 import { DevtoolError } from '../errors';
 import { buildScreenView, emptyValue, renderScreen, resolveBindings, type ScreenView } from './screen-view';
+import { MAX_RESPONSE_BYTES } from '../../flows/data-api';
 import type { PickerFiles } from './picker-files';
-import { BadReplyError, openReply, postSealed, preview, sealRequest } from './wire';
+import { BadReplyError, openReply, postSealed, preview, sealRequest, signFlowToken } from './wire';
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -68,6 +69,11 @@ export interface SimulatorOptions {
   readonly ping?: boolean;
   /** Called with the payload when the flow closes on the device (`complete`): e.g. deliverCompletion. */
   readonly onDeviceComplete?: (payload: Json) => Promise<unknown>;
+  /**
+   * The `version` sent, as WhatsApp sends the flow's data_api_version (default: the Flow JSON's,
+   * else "3.0"). With "4.0" and an app secret, requests carry `flow_token_signature`.
+   */
+  readonly dataApiVersion?: string;
   /** Turns `{"$files": [...]}` picker inputs into media objects served by a local CDN stand-in. */
   readonly pickerFiles?: PickerFiles;
 }
@@ -104,6 +110,10 @@ export class Simulator {
   #step = 0;
 
   constructor(private readonly options: SimulatorOptions) {}
+
+  get #version(): string {
+    return this.options.dataApiVersion ?? this.options.flow.model.dataApiVersion ?? '3.0';
+  }
 
   async run(): Promise<SimulationResult> {
     const { driver, out, flow } = this.options;
@@ -146,10 +156,13 @@ export class Simulator {
 
   #enter(screen: string, data: Json, form: Json = {}): void {
     if (this.#current && this.#current.id !== screen) this.#history.push(this.#current);
+    const fresh = this.#current?.id !== screen;
+    // A screen shown anew starts from its `init-values` / `init-value` (bound to its data), as on a phone.
+    const initial = fresh ? initialValues(this.#rawScreen(screen).json, { data, form: {}, screens: this.#seen }) : {};
     this.#current = {
       id: screen,
       data,
-      form: this.#current?.id === screen ? { ...this.#current.form, ...form } : form,
+      form: fresh ? { ...initial, ...form } : { ...(this.#current as CurrentScreen).form, ...form },
     };
     this.#seen[screen] = { data, form: this.#current.form };
   }
@@ -203,6 +216,21 @@ export class Simulator {
       this.options.out(`→ complete on the device (no request); payload ${JSON.stringify(payload)}`);
       await this.options.onDeviceComplete?.(payload);
       return { completed: true, params: payload };
+    }
+    if (action.kind === 'update_data') {
+      // Flow JSON ≥ 6.0: the device changes this screen's data itself; the endpoint is not called.
+      this.options.out(`→ update_data on the device (no request): ${JSON.stringify(payload)}`);
+      const data = { ...current.data, ...payload };
+      this.#current = { id: current.id, data, form };
+      this.#seen[current.id] = { data, form };
+      this.#checkExpectation(interaction.expect, current.id, data, `${label} (update_data)`);
+      return { completed: false };
+    }
+    if (action.kind === 'open_url') {
+      const url = typeof action.url === 'string' ? action.url : '(no url)';
+      this.options.out(`→ open_url ${url} (opens outside the flow; the walk goes on, no request)`);
+      this.#checkExpectation(interaction.expect, current.id, current.data, `${label} (open_url)`);
+      return { completed: false };
     }
     if (action.kind !== 'data_exchange') {
       this.options.out(`→ ${action.kind} is not simulated; nothing is sent`);
@@ -264,12 +292,24 @@ export class Simulator {
     body: { screen: string; data: Json },
   ): Promise<{ status: number; body: string; json?: Json }> {
     const { publicKey, appSecret, url, token } = this.options;
-    const payload = { version: '3.0', action: sent.action, screen: body.screen, data: body.data, flow_token: token };
+    const version = this.#version;
+    const signature = version === '4.0' && appSecret ? signFlowToken(token, appSecret) : undefined;
+    const payload = {
+      version,
+      action: sent.action,
+      screen: body.screen,
+      data: body.data,
+      flow_token: token,
+      ...(signature ? { flow_token_signature: signature } : {}),
+    };
     const sealed = sealRequest(publicKey, payload);
     this.#requests += 1;
     const reply = await postSealed(url, sealed, appSecret);
-    if (reply.status === 200)
-      return { status: 200, body: reply.body, json: openLabelled(reply.body, sealed, sent.label) };
+    if (reply.status === 200) {
+      const json = openLabelled(reply.body, sealed, sent.label);
+      this.#checkEnvelope(reply.body, json, sent.label);
+      return { status: 200, body: reply.body, json };
+    }
     throw new BadReplyError(`${sent.label}: ${describeStatus(reply.status, reply.body, sealed)}`);
   }
 
@@ -277,10 +317,11 @@ export class Simulator {
   async #ping(): Promise<void> {
     const { publicKey, appSecret, url } = this.options;
     const label = 'ping (health check)';
-    const sealed = sealRequest(publicKey, { version: '3.0', action: 'ping' });
+    const sealed = sealRequest(publicKey, { version: this.#version, action: 'ping' });
     const reply = await postSealed(url, sealed, appSecret);
     if (reply.status !== 200) throw new BadReplyError(`${label}: ${describeStatus(reply.status, reply.body, sealed)}`);
     const json = openLabelled(reply.body, sealed, label);
+    this.#checkEnvelope(reply.body, json, label);
     if (!isObject(json.data) || json.data.status !== 'active') {
       const mismatch: Mismatch = {
         step: label,
@@ -292,6 +333,32 @@ export class Simulator {
       return;
     }
     this.options.out('✓ ping answered {"data":{"status":"active"}}');
+  }
+
+  /**
+   * What any reply must satisfy whatever its screen: at most 1 MB of body (WhatsApp's data-channel
+   * limit) and, when it echoes a `version`, the version of the request (src/protocol/NOTES.md).
+   */
+  #checkEnvelope(body: string, json: Json, label: string): void {
+    const report = (m: Omit<Mismatch, 'step'>): void => {
+      const mismatch = { step: label, ...m };
+      this.#mismatches.push(mismatch);
+      this.options.out(formatMismatch(mismatch));
+    };
+    const bytes = Buffer.byteLength(body, 'utf8');
+    if (bytes > MAX_RESPONSE_BYTES) {
+      report({
+        rule: 'response size',
+        message: `the encrypted reply is ${bytes} bytes; WhatsApp's data channel takes at most ${MAX_RESPONSE_BYTES}`,
+      });
+    }
+    if (json.version !== undefined && json.version !== this.#version) {
+      report({
+        field: 'version',
+        rule: 'version echo',
+        message: `the reply says version ${JSON.stringify(json.version)}, the request ${JSON.stringify(this.#version)}`,
+      });
+    }
   }
 
   /** Checks a reply against the Flow JSON; returns the screen and data it shows, or the completion. */
@@ -431,6 +498,7 @@ function describeStatus(status: number, body: string, sealed: { aesKey: Buffer; 
     404: 'no such flow at this URL (check --url and the flow id)',
     421: 'the service cannot decrypt: --public-key does not match its private key (npm run keys -- check)',
     432: 'signature mismatch: --app-secret-file must hold the service META_APP_SECRET',
+    500: "the service failed; its log names the cause (e.g. response_too_large: an answer over WhatsApp's 1 MB limit)",
   };
   return `HTTP ${status}${hints[status] ? ` (${hints[status]})` : ' (expected 200 with a bare base64 body)'}.${detail}`;
 }
@@ -462,4 +530,23 @@ function maskToken(params: Json): Json {
   return typeof params.flow_token === 'string'
     ? { ...params, flow_token: `${params.flow_token.slice(0, 10)}…` }
     : params;
+}
+
+/** The form values a screen starts with: Forms' `init-values` and inputs' `init-value`, bindings resolved. */
+function initialValues(rawScreen: Json | undefined, scope: Parameters<typeof resolveBindings>[1]): Json {
+  const values: Json = {};
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!isObject(node)) return;
+    if (node.type === 'Form') {
+      const init = resolveBindings(node['init-values'], scope);
+      if (isObject(init)) Object.assign(values, init);
+    }
+    if (typeof node.name === 'string' && node['init-value'] !== undefined) {
+      values[node.name] = resolveBindings(node['init-value'], scope);
+    }
+    Object.values(node).forEach(visit);
+  };
+  if (rawScreen) visit(rawScreen.layout);
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined));
 }

@@ -114,6 +114,16 @@ export async function postSealed(
   return { status: res.status, contentType: res.headers.get('content-type'), body: await res.text() };
 }
 
+/**
+ * A `flow_token_signature` as WhatsApp sends it with Data API 4.0 (src/protocol/NOTES.md): an HS256
+ * JWT keyed with the app secret whose `flow_token` claim is the flow token.
+ */
+export function signFlowToken(flowToken: string, appSecret: string): string {
+  const part = (value: unknown): string => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+  const input = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ flow_token: flowToken })}`;
+  return `${input}.${createHmac('sha256', appSecret).update(input).digest('base64url')}`;
+}
+
 export function preview(text: string): string {
   const oneLine = text.replace(/\s+/g, ' ').trim();
   return JSON.stringify(oneLine.length > 80 ? `${oneLine.slice(0, 80)}…` : oneLine);
