@@ -208,7 +208,7 @@ class NotifyCommand implements fc.AsyncCommand<Model, Real> {
       data: { error: this.key, error_message: this.message },
     });
     check(reply, [200], 'error notification');
-    if (JSON.stringify(reply.json) !== '{"data":{"acknowledged":true}}') throw new Error('not acknowledged');
+    if (JSON.stringify(reply.json?.data) !== '{"acknowledged":true}') throw new Error('not acknowledged');
   }
   toString = (): string => `NOTIFY(${this.key.slice(0, 12)})`;
 }
