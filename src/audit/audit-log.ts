@@ -264,6 +264,11 @@ function deepClean(value: unknown): unknown {
   return out;
 }
 
+/** The JSON one event is passed to `audit_append` as (cleaned, with its canonical content). */
+export function auditArgument(event: AuditEvent): Record<string, unknown> {
+  return toArgument(storable(event));
+}
+
 function toArgument(event: AuditEvent): Record<string, unknown> {
   return {
     content: canonicalContent(event),

@@ -1,4 +1,4 @@
-export { AuditLog } from './audit-log';
+export { AuditLog, auditArgument } from './audit-log';
 export type { AuditLogOptions } from './audit-log';
 export type { AuditEvent, ChainedAuditEvent } from './event';
 export { redactFields, REDACTED, SENSITIVE } from './redaction';

@@ -4,6 +4,7 @@ export type { Actor, ClaimedActor } from './actor';
 export type { ComplianceDeps } from './deps';
 export { subjectOfPhone, subjectRefsOfPhone } from './subject-lookup';
 export {
+  openSubmission,
   readSubmission,
   purgeOlderThan,
   reencryptAll,

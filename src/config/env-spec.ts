@@ -232,4 +232,15 @@ export const ENV_SPEC: readonly VarSpec[] = [
     default: '6000',
     description: 'Longest one picker file download may take, connection included (also cut by HANDLER_TIMEOUT_MS).',
   },
+  {
+    name: 'CONSOLE_PORT',
+    description:
+      'Port of the read-only compliance console (on HOST). Unset: no console. Over plain HTTP only outside production; in production it needs HTTPS (a TLS proxy with TRUST_PROXY).',
+  },
+  {
+    name: 'CONSOLE_DATABASE_URL',
+    secret: true,
+    description:
+      'PostgreSQL login the console reads with (a member of `flowgate_compliance` only). Unset: DATABASE_URL, switched to that role for every read.',
+  },
 ];

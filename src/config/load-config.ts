@@ -159,6 +159,13 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     if (tokenApiKey) v(() => assertKeyLength('TOKEN_API_KEY', tokenApiKey));
     if (metricsToken) v(() => assertKeyLength('METRICS_TOKEN', metricsToken));
   }
+  const consolePortRaw = raw('CONSOLE_PORT');
+  const consoleDatabaseUrl = v(() => secret('CONSOLE_DATABASE_URL'));
+  if (consoleDatabaseUrl && !databaseUrl) {
+    v(() => fail('CONSOLE_DATABASE_URL', 'is set but DATABASE_URL is not (PGlite has no logins)'));
+  } else if (consoleDatabaseUrl && !/^postgres(ql)?:\/\//.test(consoleDatabaseUrl.reveal())) {
+    v(() => fail('CONSOLE_DATABASE_URL', 'must start with postgres:// or postgresql://'));
+  }
 
   const config: Config = {
     nodeEnv,
@@ -212,6 +219,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       maxFilesPerPicker: v(() => integer(raw, 'MEDIA_MAX_FILES', 1, 30)),
       connectTimeoutMs: v(() => integer(raw, 'MEDIA_CONNECT_TIMEOUT_MS', 100, 9000)),
       downloadTimeoutMs: v(() => integer(raw, 'MEDIA_DOWNLOAD_TIMEOUT_MS', 100, 9500)),
+    },
+    console: {
+      port: consolePortRaw === undefined ? undefined : v(() => integer(raw, 'CONSOLE_PORT', 0, 65535)),
+      databaseUrl: consoleDatabaseUrl,
     },
   };
   const [first, ...more] = problems;

@@ -68,4 +68,6 @@ export interface Config {
     readonly connectTimeoutMs: number;
     readonly downloadTimeoutMs: number;
   };
+  /** The compliance console (src/console/): off while `port` is undefined. */
+  readonly console: { readonly port: number | undefined; readonly databaseUrl: Secret | undefined };
 }

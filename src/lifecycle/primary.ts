@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Server } from 'node:http';
 import type { Config } from '../config';
 import { createLogger } from '../logging';
+import { startConsole } from '../console';
 import { renderMerged, startMetricsServer, type RegistrySnapshot } from '../metrics';
 import { loadKeys } from '../service';
 import { openDatabase } from '../storage';
@@ -149,6 +150,11 @@ export async function runPrimary(config: Config, workers: number, reason: string
       render: renderCluster,
     });
     logger.info(`metrics of all workers on http://${config.host}:${portOf(metricsServer, config.metricsPort)}/metrics`);
+  }
+  if (config.console.port !== undefined) {
+    // The primary serves no flow requests: the console runs here, once, with its own small pool.
+    const consoleServer = await startConsole({ config, logger });
+    logger.info(`compliance console on http://${config.host}:${consoleServer.port}/`);
   }
   logger.info(`flowgate primary starting ${workers} workers (${reason})`, {
     pid: process.pid,

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { Config } from '../config';
+import { startConsole } from '../console';
 import { startMetricsServer } from '../metrics';
 import { createService } from '../service';
 import { listen, portOf } from './serve';
@@ -20,6 +21,12 @@ export async function runSingle(config: Config, reason: string): Promise<void> {
     });
     extraServers.push(metricsServer);
     logger.info(`metrics on http://${config.host}:${portOf(metricsServer, config.metricsPort)}/metrics`);
+  }
+  if (config.console.port !== undefined) {
+    // With PGlite the console shares the service's one connection (switching role per read).
+    const consoleServer = await startConsole({ config, logger, shared: service.database.knex });
+    extraServers.push(consoleServer.server);
+    logger.info(`compliance console on http://${config.host}:${consoleServer.port}/`);
   }
   logger.info(`flowgate listening on http://${config.host}:${portOf(server, config.port)}`, {
     flows: [...service.registry.keys()].map((id) => `/flows/${id}`),

@@ -8,7 +8,7 @@ import { encryptResponse } from '../../src/crypto';
 import { evaluateCondition } from '../../src/devtools/simulator/screen-view';
 import { encryptedBodyBytes, withVersion } from '../../src/flows/data-api';
 import { FlowTokenSignatureVerifier } from '../../src/tokens';
-import { makeTestKeys, testEnv, type TestKeys } from '../helpers/env';
+import { makeTestKeys, productionEnv, testEnv, type TestKeys } from '../helpers/env';
 import { signFlowToken } from '../helpers/whatsapp-client';
 
 /** The pure pieces of Data API 4.0 support (issue 14); the HTTP behaviour is in test/component/data-api-4. */
@@ -33,10 +33,8 @@ describe('when FLOW_TOKEN_SIGNATURE is configured', () => {
 
   it('then production requires it by default', () => {
     const submission = `k1:${randomBytes(32).toString('base64')}`;
-    expect(
-      load({ NODE_ENV: 'production', FLOWS_PRIVATE_KEY_FILE: keys.privateKeyFile, SUBMISSION_KEYS: submission })
-        .flowTokenSignature,
-    ).toBe('required');
+    const env = productionEnv(keys, { FLOWS_PRIVATE_KEY_FILE: keys.privateKeyFile, SUBMISSION_KEYS: submission });
+    expect(loadConfig(env, { cwd: dir, devSecretsDir: dir }).flowTokenSignature).toBe('required');
   });
 
   it('then "required" without an app secret to verify with stops the start, naming the variable', () => {
