@@ -119,6 +119,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
       },
       rsaTime: (seconds) => metrics.rsaDecrypt(seconds),
       perTokenPerMinute: config.rateLimits.perTokenPerMinute,
+      subjectHashKey: config.subjectHashKey.reveal(),
       media: new MediaService({ knex: database.knex, cipher, audit, logger, settings: config.media }),
     });
     const webhook = new WebhookReceiver({

@@ -1,9 +1,8 @@
+import { safeText } from '../logging';
 export const REDACTED = '[redacted]';
 export const SENSITIVE = '[sensitive]';
 
 const MAX_ALLOWED_VALUE = 100;
-// eslint-disable-next-line no-control-regex -- control characters are what is removed
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
 
 export interface RedactionRules {
   /** Payload keys the screen's schema knows; other keys are only counted (their names are input too). */
@@ -42,8 +41,8 @@ export function redactFields(
       isScalar(value) &&
       (rules.allowValue?.(field, value) ?? true)
     ) {
-      // Control characters never reach the log (terminals and spreadsheets read them too).
-      out[key] = String(value).replace(CONTROL_CHARACTERS, ' ').slice(0, MAX_ALLOWED_VALUE);
+      // Control and bidi characters never reach the log (terminals and spreadsheets read them too).
+      out[key] = safeText(String(value)).slice(0, MAX_ALLOWED_VALUE);
     } else out[key] = REDACTED;
   }
   if (unknown > 0) out['(unknown fields)'] = String(unknown);

@@ -162,7 +162,7 @@ export const ENV_SPEC: readonly VarSpec[] = [
   {
     name: 'RATE_LIMIT_FAILED_PER_IP_PER_MINUTE',
     default: '30',
-    description: 'Rejected requests (400, 404, 413, 415, 421, 432) one address may cause per minute.',
+    description: 'Rejected requests (400, 404, 413, 415, 421, 432, 500) one address may cause per minute.',
   },
   {
     name: 'RATE_LIMIT_TOKEN_API_PER_MINUTE',

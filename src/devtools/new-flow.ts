@@ -124,9 +124,14 @@ function flowJson(): Record<string, unknown> {
         title: 'Welcome',
         data: {
           intro: { type: 'string', __example__: 'Tell us your name and we will say hello.' },
+          topics: {
+            type: 'array',
+            items: { type: 'object', properties: { id: { type: 'string' }, title: { type: 'string' } } },
+            __example__: [{ id: 'news', title: 'News' }],
+          },
           field_errors: {
             type: 'object',
-            properties: { name: { type: 'string' } },
+            properties: { name: { type: 'string' }, topic: { type: 'string' } },
             __example__: {},
           },
         },
@@ -148,9 +153,19 @@ function flowJson(): Record<string, unknown> {
                   'max-chars': 80,
                 },
                 {
+                  type: 'Dropdown',
+                  name: 'topic',
+                  label: 'Topic',
+                  required: true,
+                  'data-source': '${data.topics}',
+                },
+                {
                   type: 'Footer',
                   label: 'Continue',
-                  'on-click-action': { name: 'data_exchange', payload: { name: '${form.name}' } },
+                  'on-click-action': {
+                    name: 'data_exchange',
+                    payload: { name: '${form.name}', topic: '${form.topic}' },
+                  },
                 },
               ],
             },
@@ -179,10 +194,10 @@ function indexTs(id: string): string {
   return `import flowJson from './flow.json';
 import { defineFlow, next } from './flow.generated';
 import { done } from './screens/done';
-import { start } from './screens/start';
+import { start, TOPICS } from './screens/start';
 
 /**
- * ${id}: START asks for a name, DONE greets and completes. Served at POST /flows/${id}.
+ * ${id}: START asks for a name and a topic, DONE greets and completes. Served at POST /flows/${id}.
  * The builders come from flow.generated.ts, which \`npm run types\` makes from flow.json (every
  * build does too): the compiler checks screen ids, routes and data against flow.json. Change
  * flow.json, then the handlers the compiler points at; \`npm run check\` checks the rest.
@@ -191,7 +206,7 @@ export default defineFlow({
   id: '${id}',
   flowJson,
   // INIT: the first screen and its data (every property START declares in flow.json).
-  onInit: () => next('START', { intro: 'Tell us your name and we will say hello.' }),
+  onInit: () => next('START', { intro: 'Tell us your name and we will say hello.', topics: TOPICS }),
   screens: [start, done],
 });
 `;
@@ -200,13 +215,23 @@ export default defineFlow({
 function startTs(): string {
   return `import { defineScreen, next, showError } from '../flow.generated';
 
-/** The START screen's Footer sends { name } (its on-click-action payload in flow.json): data.name is a string. */
+/** The topics START offers (its Dropdown's data-source); only their ids are valid answers. */
+export const TOPICS = [
+  { id: 'news', title: 'News' },
+  { id: 'offers', title: 'Offers' },
+];
+
+/** The START screen's Footer sends { name, topic } (its on-click-action payload in flow.json): both strings. */
 export const start = defineScreen('START', {
   onDataExchange({ data }) {
     const name = data.name.trim();
     // Checks beyond what flow.json can express go here; the field error appears under the input.
     if (name.length < 2) return showError('Please check your name.', { fieldErrors: { name: 'At least 2 letters' } });
-    return next('DONE', { greeting: \`Hello, \${name}!\` });
+    // Options that come from screen data cannot be checked by flow.json: a client can send any
+    // string, so every choice is checked against what was offered, and never echoed back unchecked.
+    const topic = TOPICS.find((t) => t.id === data.topic);
+    if (!topic) return showError('Please choose a topic.', { fieldErrors: { topic: 'Choose one of the options' } });
+    return next('DONE', { greeting: \`Hello, \${name}! Let us talk about \${topic.title}.\` });
   },
 });
 `;
@@ -231,8 +256,16 @@ function walkScript(id: string): Record<string, unknown> {
     flow: id,
     init: { expect: { screen: 'START' } },
     steps: [
-      { screen: 'START', inputs: { name: 'A' }, expect: { screen: 'START', error: 'check your name' } },
-      { screen: 'START', inputs: { name: 'Ada' }, expect: { screen: 'DONE', data: { greeting: 'Hello, Ada!' } } },
+      {
+        screen: 'START',
+        inputs: { name: 'A', topic: { $option: 1 } },
+        expect: { screen: 'START', error: 'check your name' },
+      },
+      {
+        screen: 'START',
+        inputs: { name: 'Ada', topic: { $option: 1 } },
+        expect: { screen: 'DONE', data: { greeting: 'Hello, Ada! Let us talk about News.' } },
+      },
       { screen: 'DONE', expect: { screen: 'SUCCESS', params: { greeted: true } } },
     ],
   };
@@ -255,17 +288,27 @@ describe('when WhatsApp walks the ${id} flow', () => {
     const token = await t.issueToken('+14155550100', '${id}');
     const client = t.client('${id}');
     expect(ok(await client.init(token)).screen).toBe('START');
-    const done = ok(await client.exchange(token, 'START', { name: 'Ada' }));
-    expect(done).toMatchObject({ screen: 'DONE', data: { greeting: 'Hello, Ada!' } });
+    const done = ok(await client.exchange(token, 'START', { name: 'Ada', topic: 'news' }));
+    expect(done).toMatchObject({ screen: 'DONE', data: { greeting: 'Hello, Ada! Let us talk about News.' } });
     const end = dataOf(await client.exchange(token, 'DONE', {}));
     expect(end.extension_message_response).toEqual({ params: { flow_token: token, greeted: true } });
+  });
+
+  it('then a topic that was not offered keeps the user on START with a field error', async () => {
+    const token = await t.issueToken('+14155550100', '${id}');
+    const client = t.client('${id}');
+    ok(await client.init(token));
+    const reply = ok(await client.exchange(token, 'START', { name: 'Ada', topic: 'anything' }));
+    expect(reply.screen).toBe('START');
+    expect(reply.data).toMatchObject({ field_errors: { topic: 'Choose one of the options' } });
+    expect(JSON.stringify(reply.data)).not.toContain('anything');
   });
 
   it('then a name the handler refuses keeps the user on START with a field error', async () => {
     const token = await t.issueToken('+14155550100', '${id}');
     const client = t.client('${id}');
     ok(await client.init(token));
-    const reply = ok(await client.exchange(token, 'START', { name: 'A' }));
+    const reply = ok(await client.exchange(token, 'START', { name: 'A', topic: 'news' }));
     expect(reply.screen).toBe('START');
     expect(reply.data).toMatchObject({
       error_message: 'Please check your name.',

@@ -39,6 +39,7 @@ import {
   type TokenSignaturePolicy,
 } from './data-api';
 import { isDatabaseUnavailable } from './database-errors';
+import { assessNotification, noticeHashKey } from './error-notification';
 import type { FlowHttpRequest, FlowHttpResponse, RequestObservation } from './endpoint-types';
 import type { RegisteredFlow, Registry } from './registry';
 import { auditEventOf, type Trace } from './request-trace';
@@ -69,6 +70,8 @@ export interface DispatcherDeps {
    * limit. Counted in the token's session row, which the request reads and writes anyway.
    */
   readonly perTokenPerMinute?: number;
+  /** SUBJECT_HASH_KEY: error notification messages are kept as a hash under a key derived from it. */
+  readonly subjectHashKey?: string;
   /** FLOW_TOKEN_SIGNATURE (Data API 4.0); default `verify`: checked when present. */
   readonly tokenSignaturePolicy?: TokenSignaturePolicy;
   /** Picker files for ctx.media (src/media); absent, ctx.media refuses with media_unavailable. */
@@ -84,10 +87,12 @@ export interface DispatcherDeps {
  */
 export class Dispatcher {
   readonly #session: SessionStep;
+  readonly #noticeHashKey: Buffer;
   readonly #signatures: FlowTokenSignatureVerifier;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.#session = new SessionStep(deps);
+    this.#noticeHashKey = noticeHashKey(deps.subjectHashKey);
     this.#signatures = new FlowTokenSignatureVerifier(deps.appSecrets);
   }
 
@@ -162,27 +167,32 @@ export class Dispatcher {
     started: number,
   ): Promise<FlowHttpResponse> {
     if (isErrorNotification(request.data)) {
-      // Recorded, acknowledged, never routed to developer code. The token must be genuine (a
-      // forged one gets 427) but may be completed: the client reports errors after completion too.
+      // Acknowledged, never routed to developer code; kept only as key, length and keyed hash,
+      // throttled per token (src/flows/error-notification.ts). The token must be genuine.
       assertKnownVersion(request, this.deps.logger, input.requestId);
       const token = await this.deps.tokens.verify(request.flow_token, flow.id);
       trace.tokenHash = tokenHash(token.id);
       await this.#checkTokenSignature(flow, request);
       trace.screen = this.#knownScreen(flow, request.screen);
-      const data = request.data as Record<string, unknown>;
-      trace.detail = {
-        error_key: clip(data.error_key ?? data.error),
-        error_message: clip(data.error_message),
-      };
+      const notice = await assessNotification(
+        { sql: this.deps.sql, hashKey: this.#noticeHashKey, perTokenPerMinute: this.deps.perTokenPerMinute },
+        flow.id,
+        request,
+        token,
+        trace,
+      );
+      if (!notice.audited) {
+        this.#observe(trace, input, 'rate_limited', 200, started, undefined);
+        return this.#encrypted(withVersion(ERROR_ACK_RESPONSE, request.version), envelope);
+      }
       this.deps.logger.warn('client reported an error about an earlier response', {
         flowId: flow.id,
         screen: trace.screen,
-        errorKey: trace.detail.error_key,
-        errorMessage: trace.detail.error_message,
+        ...trace.detail,
         requestId: input.requestId,
       });
       const ack = withVersion(ERROR_ACK_RESPONSE, request.version);
-      return this.#replyBatched(ack, 'error_notification', envelope, trace, input, started);
+      return this.#replyBatched(ack, notice.outcome, envelope, trace, input, started);
     }
     if (request.action === 'ping') {
       // Whatever its version: a health check must never fail on one (src/protocol/NOTES.md).
@@ -229,6 +239,10 @@ export class Dispatcher {
       throw new ServiceUnavailableError(`audit not written: ${(err as Error).message}`);
     }
     this.#observe(trace, input, outcome, 200, started, undefined);
+    return this.#encrypted(json, envelope);
+  }
+
+  #encrypted(json: unknown, envelope: DecryptedEnvelope): FlowHttpResponse {
     return {
       status: 200,
       contentType: 'text/plain',
@@ -248,7 +262,9 @@ export class Dispatcher {
       error instanceof HandlerFailedError || error instanceof ResponseTooLargeError ? error.outcome : code;
     if (error instanceof HandlerFailedError || error instanceof ResponseTooLargeError)
       trace.detail = { reason: error.message };
-    if (status >= 500) {
+    if (trace.unaudited) {
+      // A throttled error notification of a refused token: answered and counted, not logged or audited.
+    } else if (status >= 500) {
       // Class, code and stack frames only: a database or library message can quote a value.
       this.deps.logger.error('request failed', {
         requestId: input.requestId,
@@ -268,7 +284,7 @@ export class Dispatcher {
       trace.detail = { ...(trace.detail ?? {}), reason: reasonOf(error) };
     }
     try {
-      await this.deps.audit.append(auditEventOf(trace, input, outcome, status, started));
+      if (!trace.unaudited) await this.deps.audit.append(auditEventOf(trace, input, outcome, status, started));
     } catch {
       // Already logged by the audit writer; the rejection stands (it acknowledges nothing).
     }
@@ -303,6 +319,7 @@ export class Dispatcher {
       durationMs: performance.now() - started,
       errorCode,
       remoteAddress: input.remoteAddress,
+      ...(trace.noticeKey === undefined ? {} : { noticeKey: trace.noticeKey }),
     });
   }
 
@@ -316,9 +333,4 @@ export class Dispatcher {
 function reasonOf(error: ProtocolError): string {
   const r = (error as { reason?: unknown }).reason;
   return typeof r === 'string' ? r.slice(0, 200) : error.code;
-}
-
-function clip(value: unknown): string | null {
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
-  return typeof value === 'string' ? value.replace(/[\u0000-\u001f]/g, ' ').slice(0, 200) : null;
 }

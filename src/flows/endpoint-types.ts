@@ -27,4 +27,6 @@ export interface RequestObservation {
   readonly durationMs: number;
   readonly errorCode: string | undefined;
   readonly remoteAddress: string | undefined;
+  /** Error notifications: the kept error key (a documented key, "(other)" or null). */
+  readonly noticeKey?: string | null;
 }

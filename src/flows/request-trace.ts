@@ -1,5 +1,6 @@
 import type { AuditEvent } from '../audit';
 import type { DecryptedEnvelope } from '../crypto';
+import { safeDeep } from '../logging';
 import type { FlowHttpRequest } from './endpoint-types';
 import type { RegisteredFlow } from './registry';
 
@@ -13,6 +14,13 @@ export interface Trace {
   fields?: Record<string, string>;
   detail?: Record<string, unknown>;
   envelope?: DecryptedEnvelope;
+  /**
+   * Set for an error notification past its token's limits (src/flows/error-notification.ts): the
+   * request is answered and counted in metrics, without an audit event or a log line.
+   */
+  unaudited?: boolean;
+  /** An error notification's kept key (a documented key, "(other)", or null), for metrics. */
+  noticeKey?: string | null;
 }
 
 /** The request's one audit event, from what its trace knows (redacted fields only, never values). */
@@ -36,6 +44,8 @@ export function auditEventOf(
     tokenHash: trace.tokenHash,
     subjectRef: trace.subjectRef,
     fields: trace.fields,
-    detail: trace.detail,
+    // Details are ours, but may quote a request's structure (a validation error's path): no
+    // control or bidi character of it reaches the append-only log.
+    detail: trace.detail === undefined ? undefined : (safeDeep(trace.detail) as Record<string, unknown>),
   };
 }

@@ -2,6 +2,7 @@ import { errorSummary, type Logger } from '../logging';
 import {
   HandlerContractError,
   MalformedRequestError,
+  OutOfSequenceError,
   SUCCESS_SCREEN,
   isHandlerResult,
   type DecryptedRequest,
@@ -12,6 +13,7 @@ import { UNAVAILABLE_MEDIA, type MediaFiles } from '../media';
 import type { FlowContext, Handler, ScreenRequest } from './api';
 import { fieldErrorsFrom } from './field-errors';
 import type { RegisteredFlow, RegisteredScreen } from './registry';
+import { requiredScreens } from './session-position';
 import type { SessionState } from './session-state';
 
 export const GENERIC_ERROR_MESSAGE = 'Something went wrong on our side. Please try again.';
@@ -202,6 +204,12 @@ function resolveResult(
   env: RunEnvironment,
 ): ScreenOutcome {
   if (result.kind === 'complete') {
+    // Completion requires the answers of every screen the flow cannot be completed without
+    // (src/flows/session-position.ts, requiredScreens): a second line behind the position check.
+    const missing = current ? requiredScreens(flow, current.model.id).filter((id) => !state.answers[id]) : [];
+    if (current && missing.length > 0) {
+      throw new OutOfSequenceError(`completion from ${current.model.id} without answers of ${missing.join(', ')}`);
+    }
     const params = { ...result.params, flow_token: env.flowToken };
     return {
       response: { screen: SUCCESS_SCREEN, data: { extension_message_response: { params } } },

@@ -3,7 +3,12 @@ import { redactFields, type AuditLog } from '../audit';
 import type { AtRestCipher } from '../crypto';
 import type { Logger } from '../logging';
 import type { MediaService } from '../media';
-import { FlowTokenNoLongerValidError, ServiceUnavailableError, type DecryptedRequest } from '../protocol';
+import {
+  FlowTokenNoLongerValidError,
+  OutOfSequenceError,
+  ServiceUnavailableError,
+  type DecryptedRequest,
+} from '../protocol';
 import {
   insertSubmission,
   markTokenCompleted,
@@ -21,6 +26,7 @@ import { redactionRules } from './redaction-rules';
 import type { RegisteredFlow } from './registry';
 import { auditEventOf, type Trace } from './request-trace';
 import { runScreenRequest, type ScreenOutcome } from './screen-runner';
+import { positionRefusal } from './session-position';
 import { emptySessionState, openSessionState, sealSessionState } from './session-state';
 import { TokenQueue } from './token-queue';
 
@@ -148,6 +154,16 @@ export class SessionStep {
     const state = read.session
       ? openSessionState(deps.cipher, flow.id, verified.id, read.session.stateKeyId, read.session.state)
       : emptySessionState();
+    // Sessions follow the flow: a request from a screen this session cannot be on is refused
+    // before any developer code runs, and nothing of it is written (src/flows/session-position.ts).
+    const refusal = positionRefusal(
+      flow,
+      request.action,
+      request.screen,
+      read.session?.currentScreen,
+      Object.keys(state.screens),
+    );
+    if (refusal) throw new OutOfSequenceError(refusal);
     const screen = trace.screen ? flow.screens.get(trace.screen) : undefined;
     // Until the data is known to be valid, no value is kept, not even an allowlisted one.
     const shownBefore = screen ? state.screens[screen.model.id] : undefined;

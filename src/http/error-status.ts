@@ -2,6 +2,7 @@ import {
   CannotDecryptError,
   FlowTokenNoLongerValidError,
   MalformedRequestError,
+  OutOfSequenceError,
   PayloadTooLargeError,
   RateLimitedError,
   ServiceUnavailableError,
@@ -27,6 +28,12 @@ export const ERROR_STATUS: readonly {
     status: 400,
     meaning:
       'Not a Flows request: invalid JSON, missing envelope fields, or a decrypted payload that is not a valid request.',
+  },
+  {
+    error: OutOfSequenceError,
+    status: 400,
+    meaning:
+      'A data_exchange or BACK from a screen this session cannot be on (a skipped screen), or a completion without the screens the flow requires; nothing is stored.',
   },
   { error: UnknownFlowError, status: 404, meaning: 'No flow is registered at this URL.' },
   { error: PayloadTooLargeError, status: 413, meaning: 'Body larger than BODY_LIMIT_BYTES.' },

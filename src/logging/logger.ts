@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import winston from 'winston';
 import { redact } from './redact';
+import { safeDeep, safeText } from './safe-text';
 
 export type Logger = winston.Logger;
 
@@ -12,12 +13,17 @@ export interface LoggerOptions {
   readonly silent?: boolean;
 }
 
-/** Structural fields winston adds itself; everything else in a log entry passes through redaction. */
+/**
+ * Structural fields winston adds itself; everything else in a log entry passes through redaction.
+ * Every string (the message too) loses control and bidi characters (src/logging/safe-text.ts):
+ * whatever a client or a handler put into a value cannot forge a line or reorder what a reader sees.
+ */
 const redaction = winston.format((info) => {
+  if (typeof info.message === 'string') info.message = safeText(info.message);
   for (const key of Object.keys(info)) {
     if (key === 'level' || key === 'message' || key === 'timestamp') continue;
     const cleaned = redact({ [key]: info[key] }) as Record<string, unknown>;
-    info[key] = cleaned[key];
+    info[key] = safeDeep(cleaned[key]);
   }
   return info;
 });

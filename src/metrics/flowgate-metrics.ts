@@ -24,6 +24,8 @@ export class FlowgateMetrics {
   readonly rsaDecrypts: Counter;
   readonly auditBatchSize: Histogram;
   readonly rateLimited: Counter;
+  readonly errorNotifications: Counter;
+  readonly handlerFailures: Counter;
   readonly rateLimitStoreErrors: Counter;
   readonly workers: Gauge;
   readonly workerRestarts: Counter;
@@ -76,6 +78,16 @@ export class FlowgateMetrics {
       BATCH_BUCKETS,
     );
     this.rateLimited = r.counter('flowgate_rate_limited_total', 'Requests refused by a rate limit.', ['layer']);
+    this.errorNotifications = r.counter(
+      'flowgate_error_notifications_total',
+      'Error notifications from WhatsApp clients about an earlier response, by Meta\'s error key ("(other)" for any other, "(none)" without one) and status (200 acknowledged, 427 refused).',
+      ['flow', 'error_key', 'status'],
+    );
+    this.handlerFailures = r.counter(
+      'flowgate_handler_failures_total',
+      'Screen handlers that threw, timed out or returned what the Flow JSON forbids (status 200: shown as an error on the screen; 500: no screen could carry it).',
+      ['flow', 'screen', 'outcome', 'status'],
+    );
     this.rateLimitStoreErrors = r.counter(
       'flowgate_rate_limit_store_errors_total',
       'Rate-limit store failures (the request was let through: limits fail open).',
@@ -115,6 +127,12 @@ export class FlowgateMetrics {
     if (o.errorCode === 'cannot_decrypt') this.decryptFailures.inc({ flow });
     if (o.errorCode === 'signature_mismatch') this.signatureFailures.inc({ flow });
     if (o.outcome === 'rate_limited') this.rateLimited.inc({ layer: 'per_token' });
+    if (o.noticeKey !== undefined) {
+      this.errorNotifications.inc({ flow, error_key: o.noticeKey ?? '(none)', status: o.status });
+    }
+    if (o.outcome === 'handler_failed' || o.outcome === 'handler_timeout') {
+      this.handlerFailures.inc({ flow, screen: o.screen ?? '', outcome: o.outcome, status: o.status });
+    }
     this.workerRequests.inc({ worker: this.workerSlot });
   }
 

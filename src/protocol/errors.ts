@@ -95,6 +95,18 @@ export class MalformedRequestError extends ProtocolError {
   }
 }
 
+/**
+ * A well-formed request from a screen this token's session cannot be on (a skipped screen, a
+ * replayed step of an earlier path), or a completion without the screens the flow requires. A
+ * WhatsApp client never sends one: it is refused, audited with its reason, and changes nothing.
+ */
+export class OutOfSequenceError extends ProtocolError {
+  readonly code = 'out_of_sequence';
+  constructor(readonly reason: string) {
+    super(`request out of sequence (${reason})`);
+  }
+}
+
 export class UnknownFlowError extends ProtocolError {
   readonly code = 'unknown_flow';
   constructor(readonly flowId: string) {

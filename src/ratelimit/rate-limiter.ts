@@ -6,8 +6,12 @@ import { SharedWindowCounter } from './shared-window-counter';
 import { slidingCount, slidingFreeAt } from './sliding-window';
 import type { CounterStore } from './store';
 
-/** Statuses that count as a failed request from an address (the task's list; 427/429/5xx do not). */
-export const FAILED_STATUSES: ReadonlySet<number> = new Set([400, 404, 413, 415, 421, 432]);
+/**
+ * Statuses that count as a failed request from an address (427, 429 and 503 do not). 500 counts:
+ * it is a bug (a handler failing where no screen can carry the error), and an address that keeps
+ * triggering it is refused like one that keeps sending garbage (issue 13).
+ */
+export const FAILED_STATUSES: ReadonlySet<number> = new Set([400, 404, 413, 415, 421, 432, 500]);
 
 const MINUTE = 60_000;
 const SECOND = 1000;
@@ -40,7 +44,7 @@ export interface EdgeRefusal {
  * 1. Per flow token (after decryption and token verification, in the dispatcher): answered in
  *    protocol terms, HTTP 200 with an encrypted error on the current screen. Counted in the
  *    token's session row, not here (src/flows/session-step.ts, countRequest).
- * 2. Failed requests per source address (400, 404, 413, 415, 421, 432): once an address reached
+ * 2. Failed requests per source address (400, 404, 413, 415, 421, 432, 500): once an address reached
  *    RATE_LIMIT_FAILED_PER_IP_PER_MINUTE failures in a sliding minute (src/ratelimit/sliding-window.ts;
  *    no fresh allowance on the clock minute), its requests get 429 until enough of those failures
  *    have slid out that one more would be within the limit. Only failures touch the store; the check itself is a local lookup,

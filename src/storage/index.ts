@@ -2,6 +2,7 @@ export { openDatabase, migrateLatest, migrateRollback, migrationConfig } from '.
 export type { Database } from './database';
 export * from './token-repository';
 export * from './submission-repository';
+export * from './notification-counter';
 export { toBuffer, toDate, toJson, toNumber } from './rows';
 export { DatabaseInUseError } from './pglite-lock';
 export { DirectSql, statement } from './direct-sql';

@@ -46,6 +46,9 @@ describe('when the handler behaves', () => {
     const back = await client.back(token, 'MIDDLE');
     expect(ok(back)).toEqual({ version: '3.0', screen: 'START', data: { greeting: 'Welcome back', field_errors: {} } });
     expect(calls.back).toBe(1);
+    // Back on START, the user cannot be on MIDDLE until START is sent again (sessions follow the flow).
+    expect((await client.exchange(token, 'MIDDLE', { step: 'finish' })).status).toBe(400);
+    expect(ok(await startWith(token, 'ok')).screen).toBe('MIDDLE');
     const done = await client.exchange(token, 'MIDDLE', { step: 'finish' });
     expect(ok(done)).toEqual({
       version: '3.0',

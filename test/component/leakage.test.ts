@@ -105,8 +105,13 @@ describe('when requests carry canaries', () => {
     ok(await client.init(token));
     const { date, time } = await pickBookableDate(client, token);
     // An allowlisted audit field (department) whose options come from screen data gets a value
-    // that was never offered: it passes the derived schema but must not reach the audit log.
-    const chosen = { trigger: 'appointment_chosen', department: canary(), location: 'central', date, time };
+    // that was never offered: it passes the derived schema but must not reach the audit log, and
+    // the example refuses it with an error on the screen (it never reaches DETAILS).
+    const unoffered = { trigger: 'appointment_chosen', department: canary(), location: 'central', date, time };
+    const refused = ok(await client.exchange(token, 'APPOINTMENT', unoffered));
+    expect(refused.screen).toBe('APPOINTMENT');
+    expect(JSON.stringify(refused)).not.toContain(unoffered.department);
+    const chosen = { ...unoffered, department: 'cardiology' };
     expect(ok(await client.exchange(token, 'APPOINTMENT', chosen)).screen).toBe('DETAILS');
     const reply = await client.exchange(token, 'DETAILS', {
       name: canary(),

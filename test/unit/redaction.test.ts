@@ -11,6 +11,6 @@ describe('when an allowlisted field value holds control characters', () => {
         fieldOfKey: {},
       },
     );
-    expect(fields).toEqual({ department: 'card io [2J', name: '[redacted]' });
+    expect(fields).toEqual({ department: 'card\ufffdio\ufffd[2J', name: '[redacted]' });
   });
 });

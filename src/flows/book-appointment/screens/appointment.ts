@@ -35,6 +35,15 @@ export const appointment = defineScreen('APPOINTMENT', {
       }
       return next('APPOINTMENT', refreshed);
     }
+    // Every choice must be one this screen offered: the Dropdowns' options come from screen data,
+    // which the schema derived from flow.json cannot enumerate, and a client can send any string.
+    // An unknown value is an error on the screen, never echoed back or stored.
+    const fieldErrors: Record<string, string> = {};
+    if (!isOffered(DEPARTMENTS, data.department)) fieldErrors.department = 'Choose one of the options';
+    if (!isOffered(LOCATIONS, data.location)) fieldErrors.location = 'Choose one of the options';
+    if (Object.keys(fieldErrors).length > 0) {
+      return showError('Please choose from the lists shown.', { data: appointmentData(data.date), fieldErrors });
+    }
     const slots = freeSlots(data.date);
     if (!slots.some((s) => s.id === data.time)) {
       return showError('That time is no longer free.', {
@@ -47,6 +56,11 @@ export const appointment = defineScreen('APPOINTMENT', {
     return next('DETAILS', { slot_summary: describeSlot(slot) });
   },
 });
+
+/** Whether `id` is one of the options shown (option ids are the only values a real client sends). */
+export function isOffered(options: readonly Option[], id: unknown): boolean {
+  return typeof id === 'string' && options.some((o) => o.id === id);
+}
 
 export function describeSlot(slot: ChosenSlot): string {
   return `${titleOf(DEPARTMENTS, slot.department)}, ${titleOf(LOCATIONS, slot.location)}, ${slot.date} at ${slot.time}`;
