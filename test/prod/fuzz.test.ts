@@ -172,9 +172,10 @@ describe('when hostile requests arrive by the thousand', () => {
     const before = await counts();
     const envelopes = fc.sample(envelopeArb, { numRuns: 1500, seed: SEED }).map((s) => signed(s));
     const garbage = fc.sample(payloadArb, { numRuns: 1800, seed: SEED + 1 }).map((p) => signed(sealRaw(p)));
-    const shapes = fc
-      .sample(tokenShapeArb, { numRuns: 500, seed: SEED + 3 })
-      .map((o) => signed(sealForEndpoint(t.keys.publicKeyPem, { ...o, flow_token: flowToken }, undefined).body));
+    const shapeObjects = fc.sample(tokenShapeArb, { numRuns: 500, seed: SEED + 3 });
+    const shapes = shapeObjects.map((o) =>
+      signed(sealForEndpoint(t.keys.publicKeyPem, { ...o, flow_token: flowToken }, undefined).body),
+    );
     const headers = fc.sample(headerArb(), { numRuns: 500, seed: SEED + 4 });
     const all = [...envelopes, ...garbage, ...shapes, ...headers];
 
@@ -194,11 +195,20 @@ describe('when hostile requests arrive by the thousand', () => {
     const unaudited = answers
       .map((a, i) => ({ i, status: a.status, requestId: a.requestId, headers: all[i]?.headers }))
       .filter((a) => !a.requestId || !audited.has(a.requestId));
-    expect(unaudited.slice(0, 5)).toEqual([]);
+    // The one documented exception (README "What a token holder can and cannot do"): error
+    // notifications past their token's limit are acknowledged and counted, not audited, so that a
+    // flood of them cannot grow the append-only log. Only those may lack an event.
+    const firstShape = envelopes.length + garbage.length;
+    const isThrottledNotice = (a: { i: number; status: number }): boolean => {
+      const shape = shapeObjects[a.i - firstShape];
+      return a.status === 200 && shape !== undefined && 'error' in shape.data;
+    };
+    expect(unaudited.filter((a) => !isThrottledNotice(a)).slice(0, 5)).toEqual([]);
+    const throttled = unaudited.filter(isThrottledNotice).length;
     const after = await counts();
     expect({ ...after, audit_events: after.audit_events - (before.audit_events ?? 0) }).toEqual({
       ...before,
-      audit_events: all.length,
+      audit_events: all.length - throttled,
     });
   }, 180_000);
 

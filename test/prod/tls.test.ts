@@ -102,7 +102,7 @@ describe('when TLS_CERT_FILE and TLS_KEY_FILE are set (one process, PGlite)', ()
       appSecret: env.META_APP_SECRET,
     });
     expect(ping.status).toBe(200);
-    expect(ping.json).toEqual({ data: { status: 'active' } });
+    expect(ping.json).toEqual({ version: '3.0', data: { status: 'active' } });
     const metrics = await httpsRequest(`https://127.0.0.1:${metricsPort}/metrics`, {
       ca: ca(),
       headers: { authorization: `Bearer ${env.METRICS_TOKEN as string}` },
