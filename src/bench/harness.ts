@@ -61,12 +61,14 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
   const dir = mkdtempSync(join(tmpdir(), 'flowgate-bench-'));
   const pair = writeKeyPair(join(dir, 'private.pem'));
   const port = await freePort();
-  const appSecret = secret();
+  // Production checks the app secret's format: 32 hex characters, as Meta issues it.
+  const appSecret = randomBytes(16).toString('hex');
   const tokenApiKey = secret();
   const schema = options.databaseUrl ? `fgbench_${randomBytes(5).toString('hex')}` : undefined;
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
-    NODE_ENV: 'production',
+    // Production refuses PGlite (src/config): without a server the bench runs as a test setup.
+    NODE_ENV: options.databaseUrl ? 'production' : 'test',
     HOST: '127.0.0.1',
     PORT: String(port),
     FLOWS_PRIVATE_KEY_FILE: pair.privateKeyFile,
