@@ -1,4 +1,4 @@
-/** One audit event before it is chained. Allowlisted fields only (DESIGN.md practice 8): never a dump. */
+/** One audit event before it is chained. Allowlisted fields only, never a dump. */
 export interface AuditEvent {
   readonly occurredAt: Date;
   readonly kind: 'request' | 'compliance';

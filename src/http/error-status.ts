@@ -14,7 +14,7 @@ import {
 type ErrorClass = abstract new (...args: never[]) => Error;
 
 /**
- * THE mapping from typed errors to HTTP statuses (DESIGN.md practice 2). Anything not listed is a
+ * THE mapping from typed errors to HTTP statuses. Anything not listed is a
  * 500 with an empty body and a log line carrying the request id. README and SECURITY.md list the
  * same table; test/unit/docs-in-step.test.ts keeps them in step.
  */

@@ -12,8 +12,8 @@ import { statusOf } from './error-status';
 import { isJson } from './media-type';
 
 /**
- * The thin edge (DESIGN.md practice 1): read the raw bytes (the signature covers them exactly,
- * PROTOCOL.md §5.2), hand them to the dispatcher, write what it returns. Body-parser failures
+ * The thin edge: read the raw bytes (X-Hub-Signature-256 is an HMAC of exactly these bytes;
+ * re-serialised JSON would not match), hand them to the dispatcher, write what it returns. Body-parser failures
  * (413, unsupported encoding) go through the dispatcher too, so they are audited like the rest.
  * The usual request never gets here: src/http/flow-edge.ts serves it without Express; this route
  * serves the rest (chunked, compressed, oversized, other media types).
