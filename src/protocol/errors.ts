@@ -6,14 +6,14 @@ import { FlowgateError } from '../errors';
  */
 export abstract class ProtocolError extends FlowgateError {}
 
-/** The envelope cannot be decrypted: bad base64, wrong key, key or IV length, GCM tag (PROTOCOL.md §5.1). */
+/** The envelope cannot be decrypted: bad base64, wrong key, key or IV length, GCM tag (src/protocol/NOTES.md, "Status codes"). */
 export class CannotDecryptError extends ProtocolError {
   constructor(readonly reason: string) {
     super('cannot_decrypt', `envelope cannot be decrypted (${reason})`);
   }
 }
 
-/** `X-Hub-Signature-256` missing, malformed or wrong (PROTOCOL.md §5.2). */
+/** `X-Hub-Signature-256` missing, malformed or wrong (src/protocol/NOTES.md, "Request signature"). */
 export class SignatureMismatchError extends ProtocolError {
   constructor(readonly reason: 'missing' | 'mismatch') {
     super('signature_mismatch', `request signature ${reason}`);
@@ -56,7 +56,7 @@ const TOKEN_MESSAGES: Record<TokenRejection, string> = {
   signature_mismatch: NOT_VALID,
 };
 
-/** The flow token is invalid, expired, used or revoked: 427 closes the flow (PROTOCOL.md §5.1, §6). */
+/** The flow token is invalid, expired, used or revoked: 427 closes the flow (src/protocol/NOTES.md, "Status codes" and "Flow token"). */
 export class FlowTokenNoLongerValidError extends ProtocolError {
   readonly userMessage: string;
   constructor(readonly reason: TokenRejection) {
