@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from './config';
 import { PrivateKeyError } from './crypto';
-import { RegistrationError } from './flows';
+import { RegistrationError } from './endpoint';
 import { run } from './lifecycle';
 import { TlsFilesError } from './tls';
 

@@ -3,8 +3,8 @@ import { ConfigError } from '../config';
 import { PrivateKeyError } from '../crypto';
 import { DevtoolError } from '../devtools/errors';
 import { readPassphraseFile } from '../devtools/keys';
-import { RegistrationError } from '../flows';
-import { isDatabaseUnavailable } from '../flows/database-errors';
+import { RegistrationError } from '../endpoint';
+import { isDatabaseUnavailable } from '../storage/database-errors';
 import { DatabaseInUseError } from '../storage';
 
 /** A mistake in how a command was called: printed with the usage text, exit code 2. */
