@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import type { AuditLog } from './audit';
-import type { Dispatcher } from './flows';
+import type { Dispatcher } from './endpoint';
 import { flowRouter, healthRouter, knownErrorReply, securityMiddleware, statusOf, tokenApiRouter } from './http';
 import { errorSummary, type Logger } from './logging';
 import type { RateLimiter } from './ratelimit';

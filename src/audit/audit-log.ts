@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { isDatabaseUnavailable } from '../flows/database-errors';
+import { isDatabaseUnavailable } from '../storage/database-errors';
 import type { Logger } from '../logging';
 import {
   sessionLogin,

@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readPassphraseFile } from '../devtools/keys';
 import { EXIT_FAILURE, EXIT_USAGE, FlowgateError, operatorMessage } from '../errors';
-import { isDatabaseUnavailable } from '../flows/database-errors';
+import { isDatabaseUnavailable } from '../storage/database-errors';
 
 /** A mistake in how a command was called: printed with the usage text, exit code 2. */
 export class UsageError extends FlowgateError {

@@ -13,7 +13,7 @@ import {
   formatMismatch,
   type Driver,
 } from '../devtools';
-import { buildRegistry } from '../flows';
+import { buildRegistry } from '../endpoint';
 import { registeredFlows } from '../flows/registered';
 import { paths } from '../paths';
 import { CommandError, envSecret, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';

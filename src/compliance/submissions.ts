@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
 import { AtRestDecryptError } from '../crypto';
-import { openSessionState, submissionAad } from '../flows';
+import { submissionAad } from '../endpoint';
 import {
   deleteSubmissionsOlderThan,
   findSubmission,
+  openSessionState,
   replaceSubmissionCiphertext,
   toBuffer,
   toNumber,

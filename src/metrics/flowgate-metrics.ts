@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { RequestObservation } from '../flows';
+import type { RequestObservation } from '../endpoint';
 import { Registry, type Counter, type Gauge, type Histogram, type RegistrySnapshot } from './registry';
 import { WebhookMetrics } from './webhook-metrics';
 

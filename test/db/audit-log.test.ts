@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { AuditLog, verifyAuditLog, type AuditEvent } from '../../src/audit';
-import { defineFlow, defineScreen, type FlowDefinition } from '../../src/flows';
+import { defineFlow, defineScreen, type FlowDefinition } from '../../src/flow-api';
 import bookAppointment from '../../src/flows/book-appointment';
 import { createLogger } from '../../src/logging';
 import { DbFixture } from '../helpers/db-fixture';

@@ -18,11 +18,11 @@ import {
   operatorMessage,
   type ErrorCode,
 } from '../../src/errors';
-import type { Dispatcher } from '../../src/flows';
-import { ResponseTooLargeError } from '../../src/flows/data-api';
-import { RegistrationError } from '../../src/flows/registry';
-import { HandlerFailedError } from '../../src/flows/screen-runner';
-import { TokenQueueWaitError } from '../../src/flows/token-queue';
+import type { Dispatcher } from '../../src/endpoint';
+import { ResponseTooLargeError } from '../../src/endpoint/data-api';
+import { RegistrationError } from '../../src/endpoint/registry';
+import { HandlerFailedError } from '../../src/endpoint/screen-runner';
+import { TokenQueueWaitError } from '../../src/endpoint/token-queue';
 import { createLogger } from '../../src/logging';
 import { MediaError } from '../../src/media';
 import {

@@ -38,7 +38,7 @@ import {
   withVersion,
   type TokenSignaturePolicy,
 } from './data-api';
-import { isDatabaseUnavailable } from './database-errors';
+import { isDatabaseUnavailable } from '../storage/database-errors';
 import { assessNotification, noticeHashKey } from './error-notification';
 import type { FlowHttpRequest, FlowHttpResponse, RequestObservation } from './endpoint-types';
 import type { RegisteredFlow, Registry } from './registry';
@@ -168,7 +168,7 @@ export class Dispatcher {
   ): Promise<FlowHttpResponse> {
     if (isErrorNotification(request.data)) {
       // Acknowledged, never routed to developer code; kept only as key, length and keyed hash,
-      // throttled per token (src/flows/error-notification.ts). The token must be genuine.
+      // throttled per token (src/endpoint/error-notification.ts). The token must be genuine.
       assertKnownVersion(request, this.deps.logger, input.requestId);
       const token = await this.deps.tokens.verify(request.flow_token, flow.id);
       trace.tokenHash = tokenHash(token.id);
