@@ -1,8 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError } from '../config';
+import { ConfigError, loadVariables } from '../config';
 import { PrivateKeyError } from '../crypto';
 import { DevtoolError } from '../devtools/errors';
-import { readPassphraseFile } from '../devtools/keys';
 import { RegistrationError } from '../flows';
 import { isDatabaseUnavailable } from '../flows/database-errors';
 import { DatabaseInUseError } from '../storage';
@@ -93,7 +92,7 @@ export async function runCommand(
       return 1;
     }
     io.err(`error: ${(err as Error)?.name ?? 'Error'}: ${oneLine((err as Error)?.message ?? String(err))}`);
-    if (process.env.FLOWGATE_DEBUG) io.err(String((err as Error)?.stack));
+    if (debugging(io)) io.err(String((err as Error)?.stack));
     return 1;
   }
 }
@@ -111,9 +110,12 @@ export function exitWith(code: Promise<number>): void {
   });
 }
 
-/** A secret from `NAME` or the file named by `NAME_FILE`, as the service reads it. */
-export function envSecret(name: string): string | undefined {
-  if (process.env[name]) return process.env[name];
-  const file = process.env[`${name}_FILE`];
-  return file ? readPassphraseFile(file) : undefined;
+/** FLOWGATE_DEBUG; a bad value is noted, not a second failure on the way out of the first. */
+function debugging(io: Io): boolean {
+  try {
+    return loadVariables(['FLOWGATE_DEBUG']).FLOWGATE_DEBUG;
+  } catch (err) {
+    io.err(`note: ${(err as Error).message}`);
+    return false;
+  }
 }

@@ -65,7 +65,12 @@ function list<T>(item: ValueType<T>): ValueType<T[]> {
     list: true,
     schema: {
       type: 'array',
-      items: { allOf: [{ type: 'string', minLength: 1, problem: 'has an empty item in its comma-separated list' }, item.schema] },
+      items: {
+        allOf: [
+          { type: 'string', minLength: 1, problem: 'has an empty item in its comma-separated list' },
+          item.schema,
+        ],
+      },
     },
   };
 }
@@ -366,7 +371,11 @@ export const VARIABLES = {
     description:
       "Largest picker file accepted, decrypted (25 MiB, Meta's maximum); the picker's max-file-size-kb may lower it.",
   },
-  MEDIA_MAX_FILES: { type: whole(1, 30), default: '30', description: 'Files one picker value may hold (Meta allows 30).' },
+  MEDIA_MAX_FILES: {
+    type: whole(1, 30),
+    default: '30',
+    description: 'Files one picker value may hold (Meta allows 30).',
+  },
   MEDIA_CONNECT_TIMEOUT_MS: {
     type: whole(100, 9000),
     default: '2000',
@@ -465,7 +474,11 @@ export const CROSS_RULES: readonly CrossRule[] = [
 
 type Def<K extends VarName> = (typeof VARIABLES)[K];
 type AsSecret<T> = T extends string ? Secret : T extends readonly (infer I)[] ? AsSecret<I>[] : T;
-type Parsed<D> = D extends { readonly type: ValueType<infer T> } ? (D extends { secret: true } ? AsSecret<T> : T) : never;
+type Parsed<D> = D extends { readonly type: ValueType<infer T> }
+  ? D extends { secret: true }
+    ? AsSecret<T>
+    : T
+  : never;
 /** Always set: it has a default, or is generated outside production and required in it. */
 type AlwaysSet<D> = D extends { default: string }
   ? true

@@ -57,7 +57,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     devSecrets: production ? 'none' : 'create',
     devSecretsDir: options.devSecretsDir ?? resolve(cwd, 'keys'),
   });
-  const appSecrets = values.META_APP_SECRET ? [values.META_APP_SECRET, ...(values.META_PREVIOUS_APP_SECRETS ?? [])] : [];
+  const appSecrets = values.META_APP_SECRET
+    ? [values.META_APP_SECRET, ...(values.META_PREVIOUS_APP_SECRETS ?? [])]
+    : [];
   const config: Config = {
     nodeEnv: values.NODE_ENV,
     host: values.HOST,
@@ -178,7 +180,14 @@ interface ReadOptions {
 }
 
 /** Words a flag may be written with, beyond AJV's own `true` and `false`. */
-const FLAG_WORDS: Readonly<Record<string, string>> = { '1': 'true', yes: 'true', on: 'true', '0': 'false', no: 'false', off: 'false' };
+const FLAG_WORDS: Readonly<Record<string, string>> = {
+  '1': 'true',
+  yes: 'true',
+  on: 'true',
+  '0': 'false',
+  no: 'false',
+  off: 'false',
+};
 
 const schemas = new Map<string, Record<string, unknown>>();
 

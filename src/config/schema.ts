@@ -58,7 +58,10 @@ function variableSchema(def: VarDef, mode: Mode): Schema {
   const extra = production?.schema;
   const base: Schema = extra
     ? {
-        allOf: [def.type.schema, def.type.list ? { type: 'array', items: { type: 'string', ...extra } } : { type: 'string', ...extra }],
+        allOf: [
+          def.type.schema,
+          def.type.list ? { type: 'array', items: { type: 'string', ...extra } } : { type: 'string', ...extra },
+        ],
       }
     : def.type.schema;
   if (byDefault === undefined) return base;

@@ -257,7 +257,9 @@ describe('when NODE_ENV=production', () => {
       'METRICS_TOKEN',
     ]);
     expect(err.variable).toBe('PORT');
-    expect(err.message).toMatch(/^8 problems in the configuration:\n {2}- PORT: must be a whole number, got "eighty"\n/);
+    expect(err.message).toMatch(
+      /^8 problems in the configuration:\n {2}- PORT: must be a whole number, got "eighty"\n/,
+    );
     expect(err.message).toContain('  - META_APP_SECRET: must be the app secret');
     for (const name of named) expect(err.message).toContain(`  - ${name}: `);
     expect(err.message).toContain('SUBJECT_HASH_KEY: looks like a placeholder');
