@@ -63,8 +63,8 @@ export interface RegistryOptions {
 }
 
 /**
- * Checks every registration against its Flow JSON and compiles every schema, at boot (DESIGN.md
- * practice 4). Any problem stops the start; the result is frozen and read-only afterwards.
+ * Checks every registration against its Flow JSON and compiles every schema, at boot (src/ARCHITECTURE.md,
+ * rule 4). Any problem stops the start; the result is frozen and read-only afterwards.
  */
 export function buildRegistry(definitions: readonly FlowDefinition[], options: RegistryOptions): Registry {
   const problems: string[] = [];

@@ -284,7 +284,7 @@ export function submissionAad(flowId: string, tokenId: string, subjectId: string
 }
 
 /**
- * The per-token limit answered in protocol terms (PROTOCOL.md §4.2): HTTP 200, the screen the user
+ * The per-token limit answered in protocol terms (src/protocol/NOTES.md, "Responses"): HTTP 200, the screen the user
  * is on, its last data and an error message. INIT has no current screen: the entry screen already
  * shown (reopening the flow) carries it. When no shown screen can carry it (a very first INIT),
  * the request goes through: any other answer (400, 427) would break the flow, and a 4xx would

@@ -11,7 +11,7 @@ export abstract class ProtocolError extends Error {
   }
 }
 
-/** The envelope cannot be decrypted: bad base64, wrong key, key or IV length, GCM tag (PROTOCOL.md §5.1). */
+/** The envelope cannot be decrypted: bad base64, wrong key, key or IV length, GCM tag (src/protocol/NOTES.md, "Status codes"). */
 export class CannotDecryptError extends ProtocolError {
   readonly code = 'cannot_decrypt';
   constructor(readonly reason: string) {
@@ -19,7 +19,7 @@ export class CannotDecryptError extends ProtocolError {
   }
 }
 
-/** `X-Hub-Signature-256` missing, malformed or wrong (PROTOCOL.md §5.2). */
+/** `X-Hub-Signature-256` missing, malformed or wrong (src/protocol/NOTES.md, "Request signature"). */
 export class SignatureMismatchError extends ProtocolError {
   readonly code = 'signature_mismatch';
   constructor(readonly reason: 'missing' | 'mismatch') {
@@ -63,7 +63,7 @@ const TOKEN_MESSAGES: Record<TokenRejection, string> = {
   signature_mismatch: NOT_VALID,
 };
 
-/** The flow token is invalid, expired, used or revoked: 427 closes the flow (PROTOCOL.md §5.1, §6). */
+/** The flow token is invalid, expired, used or revoked: 427 closes the flow (src/protocol/NOTES.md, "Status codes" and "Flow token"). */
 export class FlowTokenNoLongerValidError extends ProtocolError {
   readonly code = 'flow_token_invalid';
   readonly userMessage: string;

@@ -2,7 +2,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 
 /**
- * The one AJV instance (DESIGN.md practice 6): strict mode so a typo in a schema is a boot error,
+ * The one AJV instance (src/ARCHITECTURE.md, rule 6): strict mode so a typo in a schema is a boot error,
  * no type coercion (a number where a string is declared is wrong, not "fixed"), all errors so a
  * screen can show every bad field at once. Schemas are compiled at boot, never per request.
  */

@@ -22,7 +22,7 @@ import {
 /** Small pure pieces the HTTP tests rely on: the one error → status table, safe JSON, redaction. */
 
 describe('the error → HTTP status table', () => {
-  it('when each typed error is mapped, then it gets the status PROTOCOL.md §5.1 and DESIGN.md give it', () => {
+  it('when each typed error is mapped, then it gets the status src/protocol/NOTES.md, "Status codes" gives it', () => {
     expect(statusOf(new MalformedRequestError('x'))).toBe(400);
     expect(statusOf(new UnknownFlowError('x'))).toBe(404);
     expect(statusOf(new PayloadTooLargeError(1))).toBe(413);
@@ -89,7 +89,7 @@ describe('prototype-poisoning-safe JSON', () => {
   });
 });
 
-describe('error notifications (PROTOCOL.md §3.3)', () => {
+describe('error notifications (src/protocol/NOTES.md, "Error notifications")', () => {
   it.each([[{ error: 'x' }], [{ error_key: 'x' }], [{ error_message: 'x' }], [{ error: 'x', other: 1 }]])(
     'when data is %j, then it is an error notification',
     (data) => expect(isErrorNotification(data)).toBe(true),
