@@ -48,7 +48,8 @@ export interface LoadConfigOptions {
  */
 export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): Config {
   const cwd = options.cwd ?? process.cwd();
-  const production = env.NODE_ENV === 'production';
+  // Read as the schema reads it (trimmed), so that ` production` cannot slip past the production rules.
+  const production = env.NODE_ENV?.trim() === 'production';
   const values = readVariables(env, ALL, {
     cwd,
     mode: production ? 'production' : 'other',
@@ -137,7 +138,7 @@ export function loadVariables<const K extends VarName>(
       cwd,
       mode: 'other',
       rules: true,
-      devSecrets: env.NODE_ENV === 'production' ? 'none' : 'read',
+      devSecrets: env.NODE_ENV?.trim() === 'production' ? 'none' : 'read',
       devSecretsDir: options.devSecretsDir ?? resolve(cwd, 'keys'),
     }),
   );

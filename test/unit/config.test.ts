@@ -279,6 +279,12 @@ describe('when NODE_ENV=production', () => {
     else expect(configError(production({ META_APP_SECRET: secret })).variable).toBe('META_APP_SECRET');
   });
 
+  it('then NODE_ENV with surrounding blanks is still production, with its rules', () => {
+    expect(configError(production({ NODE_ENV: ' production ', FLOW_TOKEN_SECRET: undefined })).variable).toBe(
+      'FLOW_TOKEN_SECRET',
+    );
+  });
+
   it('then outside production any app secret is accepted (tests and local simulators sign with their own)', () => {
     expect(load({ META_APP_SECRET: 'local-simulator' }).appSecrets).toHaveLength(1);
   });
