@@ -401,7 +401,8 @@ export const VARIABLES = {
   FLOWGATE_DEBUG: {
     type: flag,
     default: 'false',
-    description: "The CLIs print an unexpected error's stack trace (which may carry data) instead of its message only.",
+    description:
+      '`true` (or `1`): an unexpected error that stops a CLI or the start shows where it was thrown (its stack frames, never its message).',
   },
 } as const satisfies Record<string, VarDef>;
 

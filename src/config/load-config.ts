@@ -7,6 +7,7 @@ import { buildSchema, configAjv, describeProblems, splitList, type ConfigProblem
 import { Secret } from './secret';
 import { loadOrCreateDevSecrets, readDevSecrets } from './dev-secrets';
 import type { Config, SubmissionKey } from './types';
+import { FlowgateError } from '../errors';
 
 export type { ConfigProblem } from './schema';
 
@@ -15,18 +16,18 @@ export type { ConfigProblem } from './schema';
  * the order of the definition (src/config/env-spec.ts), so that a deployment is fixed in one round
  * instead of one restart per variable. `variable` is the first problem's.
  */
-export class ConfigError extends Error {
+export class ConfigError extends FlowgateError {
   readonly variable: string;
   readonly problems: readonly ConfigProblem[];
 
   constructor(variable: string, message: string, more: readonly ConfigProblem[] = []) {
     const problems = [{ variable, message }, ...more];
     super(
+      'config_invalid',
       problems.length === 1
         ? `${variable}: ${message}`
         : `${problems.length} problems in the configuration:\n${problems.map((p) => `  - ${p.variable}: ${p.message}`).join('\n')}`,
     );
-    this.name = 'ConfigError';
     this.variable = variable;
     this.problems = problems;
   }

@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { PrivateKeyError } from './private-key';
 
 export interface GeneratedKeyPair {
   readonly privateKeyFile: string;
@@ -16,7 +17,7 @@ export interface GeneratedKeyPair {
 export function writeKeyPair(privateKeyFile: string, passphrase?: string): GeneratedKeyPair {
   const publicKeyFile = join(dirname(privateKeyFile), 'public.pem');
   for (const file of [privateKeyFile, publicKeyFile]) {
-    if (existsSync(file)) throw new Error(`${file} already exists; move it away first`);
+    if (existsSync(file)) throw new PrivateKeyError(file, 'already exists; move it away first');
   }
   const { privateKey, publicKey } = generateKeyPairSync('rsa', {
     modulusLength: 2048,

@@ -1,14 +1,14 @@
 import { createCipheriv, createDecipheriv, constants, privateDecrypt, type KeyObject } from 'node:crypto';
 import { decodeStrictBase64 } from './base64';
+import { FlowgateError } from '../errors';
 
 /** Why an envelope could not be decrypted; never sent to the caller (421 has no body). */
 export type DecryptFailure =
   'bad_base64' | 'bad_iv_length' | 'bad_key_length' | 'bad_aes_key' | 'rsa_failed' | 'too_short' | 'gcm_failed';
 
-export class EnvelopeDecryptError extends Error {
+export class EnvelopeDecryptError extends FlowgateError {
   constructor(readonly reason: DecryptFailure) {
-    super(`envelope cannot be decrypted: ${reason}`);
-    this.name = 'EnvelopeDecryptError';
+    super('envelope_decrypt_failed', `envelope cannot be decrypted: ${reason}`);
   }
 }
 

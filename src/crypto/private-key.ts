@@ -1,14 +1,14 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { FlowgateError } from '../errors';
 
 /** A private key that cannot be used; a start-up error, never a per-request 421 (src/protocol/NOTES.md, "Status codes"). */
-export class PrivateKeyError extends Error {
+export class PrivateKeyError extends FlowgateError {
   constructor(
     readonly file: string,
     message: string,
   ) {
-    super(`${file}: ${message}`);
-    this.name = 'PrivateKeyError';
+    super('private_key_unusable', `${file}: ${message}`);
   }
 }
 

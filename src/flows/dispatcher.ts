@@ -9,7 +9,7 @@ import {
   type DecryptedEnvelope,
   type RsaTimeSink,
 } from '../crypto';
-import { statusOf } from '../http/error-status';
+import { httpStatusOf } from '../errors';
 import { errorSummary, type Logger } from '../logging';
 import type { MediaService } from '../media';
 import {
@@ -256,7 +256,7 @@ export class Dispatcher {
       : err instanceof TokenQueueWaitError
         ? new ServiceUnavailableError('flow token busy')
         : err;
-    const status = statusOf(error);
+    const status = httpStatusOf(error);
     const code = error instanceof ProtocolError ? error.code : 'internal_error';
     const outcome =
       error instanceof HandlerFailedError || error instanceof ResponseTooLargeError ? error.outcome : code;

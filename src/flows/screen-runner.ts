@@ -15,6 +15,7 @@ import { fieldErrorsFrom } from './field-errors';
 import type { RegisteredFlow, RegisteredScreen } from './registry';
 import { requiredScreens } from './session-position';
 import type { SessionState } from './session-state';
+import { FlowgateError } from '../errors';
 
 export const GENERIC_ERROR_MESSAGE = 'Something went wrong on our side. Please try again.';
 export const TIMEOUT_MESSAGE = 'This is taking longer than usual. Please try again.';
@@ -38,13 +39,12 @@ export interface ScreenOutcome {
 }
 
 /** Developer code failed and no screen can carry the error (e.g. during INIT): answered with 500. */
-export class HandlerFailedError extends Error {
+export class HandlerFailedError extends FlowgateError {
   constructor(
     message: string,
     readonly outcome: 'handler_failed' | 'handler_timeout',
   ) {
-    super(message);
-    this.name = 'HandlerFailedError';
+    super(outcome, message);
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { redactFields, type AuditLog } from '../audit';
 import type { AtRestCipher } from '../crypto';
+import { FlowgateError } from '../errors';
 import type { Logger } from '../logging';
 import type { MediaService } from '../media';
 import {
@@ -71,7 +72,11 @@ export interface StoredReply {
 const SESSION_CHANGED = Symbol('session changed');
 
 /** Thrown inside a completion's transaction to roll it back as SESSION_CHANGED. */
-class SessionChangedError extends Error {}
+class SessionChangedError extends FlowgateError {
+  constructor() {
+    super('session_changed', 'the session changed between read and write');
+  }
+}
 
 /**
  * Attempts of one request whose session requests of the same token in other processes keep

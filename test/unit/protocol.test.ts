@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { Secret } from '../../src/config';
-import { ERROR_STATUS, statusOf } from '../../src/http';
+import { ERROR_CATALOGUE } from '../../src/errors';
+import { statusOf } from '../../src/http';
 import { errorSummary, redact } from '../../src/logging';
 import * as protocol from '../../src/protocol';
 import {
@@ -40,15 +41,17 @@ describe('the error → HTTP status table', () => {
     expect(statusOf(undefined)).toBe(500);
   });
 
-  it('when a ProtocolError class exists, then the table lists it exactly once, with a meaning', () => {
+  it('when a ProtocolError class exists, then it has its own catalogue code with a status and a meaning', () => {
     const classes = (Object.values(protocol) as unknown[]).filter(
-      (v) => typeof v === 'function' && (v as { prototype?: unknown }).prototype instanceof ProtocolError,
+      (v): v is new (arg: unknown) => ProtocolError =>
+        typeof v === 'function' && (v as { prototype?: unknown }).prototype instanceof ProtocolError,
     );
-    expect(classes.length).toBe(ERROR_STATUS.length);
-    for (const cls of classes) {
-      const rows = ERROR_STATUS.filter((row) => (row.error as unknown) === cls);
-      expect(rows).toHaveLength(1);
-      expect(rows[0]?.meaning.length).toBeGreaterThan(10);
+    expect(classes.length).toBeGreaterThanOrEqual(10);
+    const codes = classes.map((cls) => new cls('x').code);
+    expect(new Set(codes).size).toBe(classes.length);
+    for (const code of codes) {
+      expect(ERROR_CATALOGUE[code].status).toBeGreaterThanOrEqual(400);
+      expect(ERROR_CATALOGUE[code].meaning.length).toBeGreaterThan(10);
     }
   });
 
