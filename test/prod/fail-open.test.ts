@@ -45,7 +45,9 @@ describe('when Redis is unreachable', () => {
     // Throttled: one line per 10 s, not one per request.
     expect(warnings.length).toBeLessThanOrEqual(2);
     expect(warnings[0]).toContain('"store":"redis"');
-    expect(t.service.metrics.render()).toMatch(/flowgate_rate_limit_store_errors_total\{store="redis"\} ([2-9]|\d\d+)/);
+    expect(await t.service.metrics.render()).toMatch(
+      /flowgate_rate_limit_store_errors_total\{store="redis"\} ([2-9]|\d\d+)/,
+    );
     expect((await fetch(`${t.baseUrl}/readyz`)).status).toBe(200);
   });
 });
