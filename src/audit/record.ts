@@ -56,14 +56,27 @@ export const ACTOR_KEYS = {
 /** JSON values by column: what `audit_append` inserts, and (canonicalised) what the hash covers. */
 export type AuditColumns = Record<AuditColumn, string | number | Readonly<Record<string, unknown>> | null>;
 
-/** The stored `detail`: the event's facts with the actor's keys (the actor wins a clash). */
+/**
+ * The stored `detail`: for a compliance event, its facts with the actor's keys. A text under an
+ * actor's key is the actor's, so only the actor writes one (a fact's text there is dropped: it
+ * would read back as the actor); `eventOfRow` reads it back the same way.
+ */
 function storedDetail(event: AuditEvent): Readonly<Record<string, unknown>> | undefined {
-  const actor: Record<string, unknown> = {};
-  for (const [property, key] of Object.entries(ACTOR_KEYS)) {
-    const value = event.actor?.[property as keyof AuditActor];
-    if (value !== undefined) actor[key] = value;
+  if (event.kind !== 'compliance' || !isPlainObject(event.detail ?? {})) return event.detail;
+  const actorKeys = Object.values(ACTOR_KEYS) as string[];
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(event.detail ?? {})) {
+    if (!(typeof value === 'string' && actorKeys.includes(key))) out[key] = value;
   }
-  return Object.keys(actor).length === 0 ? event.detail : { ...(event.detail ?? {}), ...actor };
+  for (const [property, key] of Object.entries(ACTOR_KEYS)) {
+    const value = event.actor[property as keyof AuditActor];
+    if (value !== undefined) out[key] = value;
+  }
+  return Object.keys(out).length === 0 && event.detail === undefined ? undefined : out;
+}
+
+function isPlainObject(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** The event as its columns: absent values are null, the time an ISO string with milliseconds. */
@@ -96,7 +109,7 @@ export function eventOfRow(row: Readonly<Record<string, unknown>>): AuditEvent {
             ? toJson(value)
             : String(value);
   }
-  if (event.kind === 'compliance') {
+  if (event.kind === 'compliance' && isPlainObject(event.detail ?? {})) {
     const rest = { ...((event.detail as Record<string, unknown> | undefined) ?? {}) };
     const actor: Record<string, string> = {};
     for (const [property, key] of Object.entries(ACTOR_KEYS)) {
