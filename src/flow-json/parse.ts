@@ -1,5 +1,5 @@
 import { pickerLimitsOf } from '../media/picker-limits';
-import { INPUT_COMPONENTS, isJsonObject } from './components';
+import { INPUT_COMPONENTS, isJsonObject } from '../flow-types/components';
 import type {
   DataExchangeAction,
   FieldModel,

@@ -6,7 +6,7 @@
  * shown, so its value may be missing) and every input of the same name across branches.
  */
 
-import { INPUT_COMPONENTS, isJsonObject } from '../flow-json/components';
+import { INPUT_COMPONENTS, isJsonObject } from './components';
 
 type Json = Record<string, unknown>;
 
