@@ -1,7 +1,7 @@
 import { loadConfig } from '../config';
 import { osAccount } from '../compliance';
 import type { AuditActor } from '../audit';
-import { isTokenInputError, type RevokeTarget, type TokenService } from '../tokens';
+import type { RevokeTarget, TokenService } from '../tokens';
 import { CommandError, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
 import { openCliContext } from './context';
 
@@ -81,14 +81,11 @@ async function revokeDirect(target: RevokeTarget): Promise<{ revoked: number }> 
   return withTokens(async (tokens) => ({ revoked: await tokens.revoke(target, cliActor()) }));
 }
 
-/** The token service on the service's own database; its input errors are the user's (exit 1 with the message). */
+/** The token service on the service's own database (its errors are the catalogue's: src/errors). */
 async function withTokens<T>(fn: (tokens: TokenService) => Promise<T>): Promise<T> {
   const ctx = await openCliContext();
   try {
     return await fn(ctx.tokens);
-  } catch (err) {
-    if (isTokenInputError(err)) throw new CommandError(err.message);
-    throw err;
   } finally {
     await ctx.close();
   }

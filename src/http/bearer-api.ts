@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import rateLimit from 'express-rate-limit';
-import type { Logger } from '../logging';
+import { errorSummary, type Logger } from '../logging';
 import { MemoryCounterStore, SlidingCounterStore, type RateLimiter } from '../ratelimit';
 import { bearerMatches } from './bearer';
 
@@ -66,7 +66,7 @@ export function bearerJsonApi(options: BearerApiOptions, mount: (router: Router)
     if (type === 'entity.parse.failed') return badRequest(res, 'body is not valid JSON');
     if (type === 'entity.too.large') return void res.status(413).json({ error: 'body too large' });
     if (typeof type === 'string') return badRequest(res, 'unreadable body');
-    options.logger.error(`${options.name} failed`, { error: err });
+    options.logger.error(`${options.name} failed`, { error: errorSummary(err) });
     next(err);
   });
   return router;

@@ -4,8 +4,9 @@ import type { AuditLog } from '../audit';
 import { latestPerPurpose, withdrawConsent } from '../consents';
 import type { Logger } from '../logging';
 import type { RateLimiter } from '../ratelimit';
-import { InvalidPhoneNumberError, normalizePhoneNumber, subjectOf } from '../tokens';
+import { normalizePhoneNumber, subjectOf } from '../tokens';
 import { badRequest, bearerJsonApi } from './bearer-api';
+import { knownErrorReply } from './error-status';
 import { checkConsentStatusBody, checkConsentWithdrawBody } from './token-api-body';
 
 /**
@@ -31,11 +32,10 @@ export function consentApiRouter(options: {
     try {
       return subjectOf(normalizePhoneNumber(phone), options.subjectHashKey);
     } catch (err) {
-      if (err instanceof InvalidPhoneNumberError) {
-        badRequest(res, err.message);
-        return undefined;
-      }
-      throw err;
+      const known = knownErrorReply(err);
+      if (!known) throw err;
+      res.status(known.status).json(known.body);
+      return undefined;
     }
   };
 

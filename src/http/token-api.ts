@@ -1,8 +1,9 @@
 import type { Request, Response, Router } from 'express';
-import { isTokenInputError, type TokenService } from '../tokens';
+import type { TokenService } from '../tokens';
 import type { Logger } from '../logging';
 import type { RateLimiter } from '../ratelimit';
 import { badRequest, bearerJsonApi } from './bearer-api';
+import { knownErrorReply } from './error-status';
 import { checkIssueBody, checkRevokeBody } from './token-api-body';
 
 /**
@@ -34,7 +35,8 @@ export function tokenApiRouter(options: {
           expires_at: issued.expiresAt.toISOString(),
         });
       } catch (err) {
-        if (isTokenInputError(err)) return badRequest(res, err.message);
+        const known = knownErrorReply(err);
+        if (known) return void res.status(known.status).json(known.body);
         throw err;
       }
     });
@@ -50,7 +52,8 @@ export function tokenApiRouter(options: {
             : { tokenOrId: 'flow_token' in body ? body.flow_token : body.token_id };
         res.json({ revoked: await options.tokens.revoke(target, { via: 'api' }) });
       } catch (err) {
-        if (isTokenInputError(err)) return badRequest(res, err.message);
+        const known = knownErrorReply(err);
+        if (known) return void res.status(known.status).json(known.body);
         throw err;
       }
     });

@@ -3,8 +3,9 @@ import type { AuditActor, AuditLog } from '../audit';
 import { insertToken, revokeTokens } from '../storage';
 import type { FlowTokenCodec } from './flow-token';
 import { type IssuedToken } from './flow-token';
-import { InvalidPhoneNumberError, normalizePhoneNumber } from './phone';
+import { normalizePhoneNumber } from './phone';
 import { subjectOf } from './subject';
+import { FlowgateError } from '../errors';
 
 export interface TokenServiceOptions {
   readonly knex: Knex;
@@ -17,23 +18,16 @@ export interface TokenServiceOptions {
   readonly flowIds: ReadonlySet<string>;
 }
 
-export class UnknownFlowIdError extends Error {
+export class UnknownFlowIdError extends FlowgateError {
   constructor(flowId: string) {
-    super(`no flow "${flowId.slice(0, 60)}" is registered`);
-    this.name = 'UnknownFlowIdError';
+    super('unknown_flow_id', `no flow "${flowId.slice(0, 60)}" is registered`);
   }
 }
 
-export class InvalidTtlError extends Error {
+export class InvalidTtlError extends FlowgateError {
   constructor() {
-    super('ttl must be a whole number of seconds between 60 and 7776000 (90 days)');
-    this.name = 'InvalidTtlError';
+    super('invalid_ttl', 'ttl must be a whole number of seconds between 60 and 7776000 (90 days)');
   }
-}
-
-/** Input the caller got wrong (its message may be shown: it never quotes the value): a 400, or exit 1. */
-export function isTokenInputError(err: unknown): err is InvalidPhoneNumberError | UnknownFlowIdError | InvalidTtlError {
-  return err instanceof InvalidPhoneNumberError || err instanceof UnknownFlowIdError || err instanceof InvalidTtlError;
 }
 
 /** Which tokens a revocation ends: one (the token itself or its id), or every active token of a phone number. */
