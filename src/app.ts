@@ -46,7 +46,6 @@ export function buildApp(deps: AppDeps): Express {
       tokenApiRouter({
         tokens: deps.tokens,
         apiKey: deps.tokenApiKey,
-        audit: deps.audit,
         logger: deps.logger,
         limit: { perMinute: deps.tokenApiPerMinute ?? 600, rateLimiter: deps.rateLimiter },
       }),

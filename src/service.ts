@@ -100,6 +100,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     const tokens = new TokenService({
       knex: database.knex,
       codec,
+      audit,
       subjectHashKey: config.subjectHashKey.reveal(),
       defaultTtlSeconds: config.flowTokens.ttlSeconds,
       flowIds: new Set(registry.keys()),
@@ -175,6 +176,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
                 apiKey: config.tokenApiKey.reveal(),
                 subjectHashKey: config.subjectHashKey.reveal(),
                 purposes: new Set([...registry.values()].flatMap((f) => f.consents.map((c) => c.purpose))),
+                limit: { perMinute: config.rateLimits.tokenApiPerMinute, rateLimiter },
               }),
             ]
           : []),

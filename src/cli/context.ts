@@ -40,6 +40,7 @@ export async function openCliContext(env: Record<string, string | undefined> = p
   const tokens = new TokenService({
     knex: database.knex,
     codec,
+    audit,
     subjectHashKey: config.subjectHashKey.reveal(),
     defaultTtlSeconds: config.flowTokens.ttlSeconds,
     flowIds: new Set(registry.keys()),

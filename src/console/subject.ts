@@ -1,7 +1,16 @@
 import type { Knex } from 'knex';
-import { openSubmission, subjectOfPhone, type DecryptedSubmission, UndecryptableError } from '../compliance';
-import { AtRestDecryptError, type AtRestCipher } from '../crypto';
-import { openSessionState, toDate, toNumber } from '../storage';
+import {
+  heldTokenOf,
+  isoOrNull,
+  openExportedSession,
+  openSubmission,
+  subjectOfPhone,
+  type DecryptedSubmission,
+  type ExportedSession,
+  type HeldToken,
+} from '../compliance';
+import type { AtRestCipher } from '../crypto';
+import { toNumber } from '../storage';
 import { normalizePhoneNumber, subjectRef } from '../tokens';
 
 /**
@@ -16,16 +25,6 @@ export interface Holdings {
   readonly sessions: readonly HeldSession[];
   readonly submissions: readonly HeldSubmission[];
   readonly auditEvents: number;
-}
-
-interface HeldToken {
-  readonly id: string;
-  readonly flow_id: string;
-  readonly status: string;
-  readonly issued_at: string;
-  readonly expires_at: string;
-  readonly completed_at: string | null;
-  readonly revoked_at: string | null;
 }
 
 interface HeldSession {
@@ -49,7 +48,7 @@ interface HeldSubmission {
   readonly ciphertext: string;
 }
 
-const iso = (v: unknown): string | null => (v === null || v === undefined ? null : toDate(v).toISOString());
+const iso = isoOrNull;
 
 /** The subject_ref audit rows carry for this phone number; undefined if never seen or erased. */
 export async function subjectRefOfPhone(
@@ -82,15 +81,7 @@ export async function holdingsOf(trx: Knex.Transaction, phone: string, subjectHa
     : 0;
   return {
     subjectRef: ref,
-    tokens: raw.tokens.map((t) => ({
-      id: String(t.id),
-      flow_id: String(t.flow_id),
-      status: String(t.status),
-      issued_at: iso(t.issued_at) as string,
-      expires_at: iso(t.expires_at) as string,
-      completed_at: iso(t.completed_at),
-      revoked_at: iso(t.revoked_at),
-    })),
+    tokens: raw.tokens.map(heldTokenOf),
     sessions: raw.sessions.map((s) => ({
       token_id: String(s.token_id),
       flow_id: String(s.flow_id),
@@ -120,13 +111,7 @@ export interface ConsoleExport {
   readonly exported_by: string;
   readonly phone: string;
   readonly tokens: readonly HeldToken[];
-  readonly sessions: readonly {
-    readonly token_id: string;
-    readonly flow_id: string;
-    readonly current_screen: string | null;
-    readonly updated_at: string;
-    readonly state: unknown;
-  }[];
+  readonly sessions: readonly ExportedSession[];
   readonly submissions: readonly DecryptedSubmission[];
   readonly audit_events: readonly Record<string, unknown>[];
 }
@@ -152,23 +137,7 @@ export async function exportOf(
     exported_by: user,
     phone: normalizePhoneNumber(phone),
     tokens: held.tokens,
-    sessions: held.sessions.map((s) => {
-      let state: unknown;
-      try {
-        state = openSessionState(cipher, s.flow_id, s.token_id, s.state_key_id, Buffer.from(s.state, 'base64'));
-      } catch (err) {
-        if (err instanceof AtRestDecryptError)
-          throw new UndecryptableError(`session of token ${s.token_id}`, s.state_key_id, err);
-        throw err;
-      }
-      return {
-        token_id: s.token_id,
-        flow_id: s.flow_id,
-        current_screen: s.current_screen,
-        updated_at: s.updated_at,
-        state,
-      };
-    }),
+    sessions: held.sessions.map((s) => openExportedSession(cipher, { ...s, state: Buffer.from(s.state, 'base64') })),
     submissions: held.submissions.map((m) =>
       openSubmission(
         { cipher },

@@ -209,7 +209,7 @@ describe('when a client sends error notifications', () => {
 
     const revoked = await t.issueToken(phone());
     ok(await client.init(revoked));
-    expect(await t.service.tokens.revoke(revoked)).toBe(true);
+    expect(await t.service.tokens.revoke({ tokenOrId: revoked }, { via: 'api' })).toBe(1);
     const refused = await notify(revoked, { error: 'timeout_error', error_message: secretText() });
     expect(refused.status).toBe(427);
     expect(refused.json).toEqual({ error_msg: 'This form is no longer available.' });

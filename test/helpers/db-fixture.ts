@@ -88,7 +88,10 @@ export class DbFixture {
       client,
       requests: () => sent,
       issueToken: async (phone) => {
-        const issued = await service.tokens.issue({ flowId: client.url.split('/').pop() as string, phone });
+        const issued = await service.tokens.issue(
+          { flowId: client.url.split('/').pop() as string, phone },
+          { via: 'api' },
+        );
         return { token: issued.token, id: issued.id };
       },
       stop: async () => {

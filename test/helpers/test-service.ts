@@ -69,7 +69,7 @@ export async function startTestService(
         tokenSignature: clientOptions.tokenSignature,
       }),
     issueToken: async (phone = '+14155550100', flowId = defaultFlow, ttlSeconds) =>
-      (await service.tokens.issue({ flowId, phone, ttlSeconds })).token,
+      (await service.tokens.issue({ flowId, phone, ttlSeconds }, { via: 'api' })).token,
     async stop() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
