@@ -5,7 +5,7 @@ import type { AuditLog } from '../audit';
 import { latestPerPurpose, withdrawConsent } from '../consents';
 import { errorSummary, type Logger } from '../logging';
 import { normalizePhoneNumber, subjectOf } from '../tokens';
-import { bearerMatches } from './bearer';
+import { bearerMatches } from '../crypto';
 import { knownErrorReply } from './error-status';
 
 /**

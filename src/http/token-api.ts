@@ -5,7 +5,7 @@ import type { TokenService } from '../tokens';
 import { tokenIdOf } from '../tokens/token-service';
 import { errorSummary, type Logger } from '../logging';
 import { MemoryCounterStore, SlidingCounterStore, type RateLimiter } from '../ratelimit';
-import { bearerMatches } from './bearer';
+import { bearerMatches } from '../crypto';
 import { knownErrorReply } from './error-status';
 import { checkIssueBody, checkRevokeBody } from './token-api-body';
 

@@ -1,5 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
-import { bearerMatches } from '../http/bearer';
+import { bearerMatches } from '../crypto';
 import { PROMETHEUS_CONTENT_TYPE } from './registry';
 
 export interface MetricsRouterOptions {
