@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import rateLimit from 'express-rate-limit';
 import { errorSummary, type Logger } from '../logging';
 import { MemoryCounterStore, SlidingCounterStore, type RateLimiter } from '../ratelimit';
-import { bearerMatches } from './bearer';
+import { bearerMatches } from '../crypto';
 
 /** Largest JSON body the bearer-key APIs read: theirs are a few short fields. */
 const BODY_LIMIT_BYTES = 16 * 1024;

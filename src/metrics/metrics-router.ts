@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { Registry } from 'prom-client';
-import { bearerMatches } from '../http/bearer';
+import { bearerMatches } from '../crypto';
 
 export interface MetricsRouterOptions {
   /** Produces the exposition text (this process's, or the cluster's merged view). */

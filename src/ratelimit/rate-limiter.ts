@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import type { Logger } from '../logging';
 import type { FlowgateMetrics } from '../metrics';
+import type { EdgeRefusal } from './edge-refusal';
 import type { RefusalAudit } from './refusal-audit';
 import { SharedWindowCounter } from './shared-window-counter';
 import { slidingCount, slidingFreeAt } from './sliding-window';
@@ -31,11 +32,7 @@ export interface RateLimiterOptions {
   readonly clock?: () => number;
 }
 
-/** Why the edge refused a request before reading it: answered 429 with Retry-After. */
-export interface EdgeRefusal {
-  readonly layer: 'failed_per_ip' | 'global';
-  readonly retryAfterSeconds: number;
-}
+export type { EdgeRefusal } from './edge-refusal';
 
 /**
  * Three layers, designed around WhatsApp's servers being the only legitimate caller — a plain
