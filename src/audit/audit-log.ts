@@ -11,6 +11,7 @@ import {
 } from '../storage';
 import { canonicalContent, GENESIS_HASH } from './chain';
 import type { AuditEvent } from './event';
+import { FlowgateError } from '../errors';
 
 export interface AuditLogOptions {
   readonly enabled: boolean;
@@ -45,10 +46,9 @@ const WRITERS = 2;
 /** Longest a caller of `append` waits: below WhatsApp's 10 s, above the pool's acquire timeout. */
 export const APPEND_TIMEOUT_MS = 8000;
 
-export class AuditWriteTimeoutError extends Error {
+export class AuditWriteTimeoutError extends FlowgateError {
   constructor(ms: number) {
-    super(`audit event not committed within ${ms} ms`);
-    this.name = 'AuditWriteTimeoutError';
+    super('audit_write_timeout', `audit event not committed within ${ms} ms`);
   }
 }
 

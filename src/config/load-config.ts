@@ -4,6 +4,7 @@ import { ENV_SPEC, type VarSpec } from './env-spec';
 import { Secret } from './secret';
 import { loadOrCreateDevSecrets } from './dev-secrets';
 import type { Config, SubmissionKey } from './types';
+import { FlowgateError } from '../errors';
 
 /** One bad or missing variable. */
 export interface ConfigProblem {
@@ -16,18 +17,18 @@ export interface ConfigProblem {
  * that a deployment is fixed in one round instead of one restart per variable. `variable` is the
  * first problem's.
  */
-export class ConfigError extends Error {
+export class ConfigError extends FlowgateError {
   readonly variable: string;
   readonly problems: readonly ConfigProblem[];
 
   constructor(variable: string, message: string, more: readonly ConfigProblem[] = []) {
     const problems = [{ variable, message }, ...more];
     super(
+      'config_invalid',
       problems.length === 1
         ? `${variable}: ${message}`
         : `${problems.length} problems in the configuration:\n${problems.map((p) => `  - ${p.variable}: ${p.message}`).join('\n')}`,
     );
-    this.name = 'ConfigError';
     this.variable = variable;
     this.problems = problems;
   }

@@ -15,6 +15,7 @@ import { fieldErrorsFrom } from './field-errors';
 import type { RegisteredFlow, RegisteredScreen } from './registry';
 import { requiredScreens } from './session-position';
 import type { SessionState } from './session-state';
+import { FlowgateError } from '../errors';
 
 export const GENERIC_ERROR_MESSAGE = 'Something went wrong on our side. Please try again.';
 export const TIMEOUT_MESSAGE = 'This is taking longer than usual. Please try again.';
@@ -38,13 +39,12 @@ export interface ScreenOutcome {
 }
 
 /** Developer code failed and no screen can carry the error (e.g. during INIT): answered with 500. */
-export class HandlerFailedError extends Error {
+export class HandlerFailedError extends FlowgateError {
   constructor(
     message: string,
     readonly outcome: 'handler_failed' | 'handler_timeout',
   ) {
-    super(message);
-    this.name = 'HandlerFailedError';
+    super(outcome, message);
   }
 }
 
@@ -265,7 +265,7 @@ function resolveResult(
 }
 
 /**
- * PROTOCOL.md §4.1 and §8: INIT may open an entry screen; data_exchange may refresh the current
+ * src/protocol/NOTES.md, "Responses" and "Flow JSON facts": INIT may open an entry screen; data_exchange may refresh the current
  * screen or follow one of its routes; BACK returns to the current screen or one that routes to it.
  */
 export function routeAllowed(
@@ -305,7 +305,7 @@ function errorOnScreen(
     if (outcome === 'invalid_data' && !explicitData && !state.screens[model.id]) {
       // Invalid input from a screen this session never sent data for (no INIT before it, e.g. a
       // flow opened with flow_action "navigate", or a forged request): the screen cannot be re-shown
-      // without its declared data (PROTOCOL.md §4.1), and no developer code failed, so this is a
+      // without its declared data (src/protocol/NOTES.md, "Responses"), and no developer code failed, so this is a
       // refused request (400), not a 500 logged as a handler failure. Found by the property tests.
       throw new MalformedRequestError(`invalid data from screen ${model.id}, which this session has not shown`);
     }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { redactFields, type AuditLog } from '../audit';
 import type { AtRestCipher } from '../crypto';
+import { FlowgateError } from '../errors';
 import type { Logger } from '../logging';
 import type { MediaService } from '../media';
 import {
@@ -71,7 +72,11 @@ export interface StoredReply {
 const SESSION_CHANGED = Symbol('session changed');
 
 /** Thrown inside a completion's transaction to roll it back as SESSION_CHANGED. */
-class SessionChangedError extends Error {}
+class SessionChangedError extends FlowgateError {
+  constructor() {
+    super('session_changed', 'the session changed between read and write');
+  }
+}
 
 /**
  * Attempts of one request whose session requests of the same token in other processes keep
@@ -284,7 +289,7 @@ export function submissionAad(flowId: string, tokenId: string, subjectId: string
 }
 
 /**
- * The per-token limit answered in protocol terms (PROTOCOL.md §4.2): HTTP 200, the screen the user
+ * The per-token limit answered in protocol terms (src/protocol/NOTES.md, "Responses"): HTTP 200, the screen the user
  * is on, its last data and an error message. INIT has no current screen: the entry screen already
  * shown (reopening the flow) carries it. When no shown screen can carry it (a very first INIT),
  * the request goes through: any other answer (400, 427) would break the flow, and a 4xx would

@@ -1,8 +1,9 @@
+import { FlowgateError } from '../errors';
+
 /** A request waited longer than its limit for the requests of its token ahead of it. */
-export class TokenQueueWaitError extends Error {
+export class TokenQueueWaitError extends FlowgateError {
   constructor(readonly waitedMs: number) {
-    super(`waited ${waitedMs} ms for earlier requests of the same flow token`);
-    this.name = 'TokenQueueWaitError';
+    super('token_queue_wait', `waited ${waitedMs} ms for earlier requests of the same flow token`);
   }
 }
 

@@ -3,7 +3,7 @@ import type { RequestObservation } from '../flows';
 import { Registry, type Counter, type Gauge, type Histogram, type RegistrySnapshot } from './registry';
 import { WebhookMetrics } from './webhook-metrics';
 
-/** Seconds; WhatsApp gives up at 10 s (PROTOCOL.md §4.5), so the top buckets sit around it. */
+/** Seconds; WhatsApp gives up at 10 s (src/protocol/NOTES.md, "Responses"), so the top buckets sit around it. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 8, 10];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 

@@ -1,3 +1,5 @@
+import { FlowgateError } from '../errors';
+
 /**
  * What a screen handler returns. Handlers never build wire JSON themselves: they pick one of three
  * outcomes through the builders below, and the dispatcher turns it into a response that is checked
@@ -48,10 +50,9 @@ export interface CompleteResult<P extends CompletionParams = CompletionParams> {
 export type HandlerResult = NextScreenResult | ShowErrorResult | CompleteResult;
 
 /** A builder was called in a way the protocol cannot express; a bug in the calling handler. */
-export class HandlerContractError extends Error {
+export class HandlerContractError extends FlowgateError {
   constructor(message: string) {
-    super(message);
-    this.name = 'HandlerContractError';
+    super('handler_contract', message);
   }
 }
 

@@ -7,7 +7,7 @@ import { makeTestKeys, randomSecret, testEnv, type TestKeys } from '../helpers/e
 
 /**
  * Config is parsed once at start and fails fast with a ConfigError naming the variable
- * (DESIGN.md practice 3); production never falls back to generated or default secrets.
+ * (src/ARCHITECTURE.md, rule 3); production never falls back to generated or default secrets.
  */
 
 let keys: TestKeys;

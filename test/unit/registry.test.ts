@@ -11,7 +11,7 @@ import misbehavingJson from '../fixtures/flows/misbehaving/flow.json';
 import { makeTestKeys, testEnv } from '../helpers/env';
 
 /**
- * Registrations are checked at boot (DESIGN.md practice 4): every problem stops the start with a
+ * Registrations are checked at boot (src/ARCHITECTURE.md, rule 4): every problem stops the start with a
  * RegistrationError whose message names the flow, the screen and, for schemas, the `$id`.
  */
 
