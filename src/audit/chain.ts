@@ -8,6 +8,28 @@ export const GENESIS_HASH = '0'.repeat(64);
  * depth (jsonb does not keep key order), the time as an ISO string with milliseconds.
  */
 export function canonicalContent(event: AuditEvent): string {
+  // The keys in canonicalJson's (sorted) order, written out: every event has the same top-level
+  // shape, so only `fields` and `detail` need the generic walk. Equal, character for character,
+  // to canonicalJson of the object with those keys (test/unit/audit-chain.test.ts holds them equal).
+  return (
+    `{"action":${text(event.action)}` +
+    `,"detail":${event.detail === undefined ? 'null' : canonicalJson(event.detail)}` +
+    `,"duration_ms":${event.durationMs === undefined ? 'null' : JSON.stringify(event.durationMs)}` +
+    `,"fields":${event.fields === undefined ? 'null' : canonicalJson(event.fields)}` +
+    `,"flow_id":${text(event.flowId)}` +
+    `,"http_status":${event.httpStatus === undefined ? 'null' : JSON.stringify(event.httpStatus)}` +
+    `,"kind":${JSON.stringify(event.kind)}` +
+    `,"occurred_at":${JSON.stringify(event.occurredAt.toISOString())}` +
+    `,"outcome":${text(event.outcome)}` +
+    `,"request_id":${text(event.requestId)}` +
+    `,"screen":${text(event.screen)}` +
+    `,"subject_ref":${text(event.subjectRef)}` +
+    `,"token_hash":${text(event.tokenHash)}}`
+  );
+}
+
+/** The generic canonical form of the same fields (what canonicalContent must equal). */
+export function canonicalContentGeneric(event: AuditEvent): string {
   return canonicalJson({
     kind: event.kind,
     occurred_at: event.occurredAt.toISOString(),
@@ -23,6 +45,10 @@ export function canonicalContent(event: AuditEvent): string {
     fields: event.fields ?? null,
     detail: event.detail ?? null,
   });
+}
+
+function text(value: string | undefined | null): string {
+  return value === undefined || value === null ? 'null' : JSON.stringify(value);
 }
 
 /** hash = SHA-256(prev_hash | chain | seq | canonical content), hex. */

@@ -1,5 +1,5 @@
 export { AuditLog, auditArgument } from './audit-log';
-export type { AuditLogOptions } from './audit-log';
+export type { AuditLogOptions, GuardedWrite, GuardedWriteResult } from './audit-log';
 export type { AuditEvent, ChainedAuditEvent } from './event';
 export { redactFields, REDACTED, SENSITIVE } from './redaction';
 export type { RedactionRules } from './redaction';
