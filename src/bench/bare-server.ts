@@ -113,7 +113,7 @@ export async function startBareServer(options: {
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('bare server did not start in 30 s')), 30_000);
+    const timer = setTimeout(() => reject(new Error('bare server did not start in 120 s')), 120_000);
     child.on('message', (m: unknown) => {
       if ((m as { ready?: boolean }).ready) {
         clearTimeout(timer);

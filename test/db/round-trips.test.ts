@@ -86,17 +86,28 @@ describe('statements per request', () => {
     expect(ok(details.reply).screen).toBe('SUMMARY');
     expect(details.statements).toBe(1);
 
+    // The example's DETAILS refreshes on back: its onBack shows APPOINTMENT again.
     const back = await roundTrips(() => client.back(token, 'DETAILS'));
-    expect(ok(back.reply).screen).toBe('DETAILS');
+    expect(ok(back.reply).screen).toBe('APPOINTMENT');
     expect(back.statements).toBe(1);
 
-    // Completion: one transaction (BEGIN, token, session, submission, consents, audit event, COMMIT).
-    await client.exchange(token, 'DETAILS', {
-      name: 'Ada',
-      email: 'ada@example.com',
-      phone: '+14155550100',
-      notes: '',
-    });
+    ok(
+      await client.exchange(token, 'APPOINTMENT', {
+        trigger: 'appointment_chosen',
+        department: 'cardiology',
+        location: 'central',
+        date,
+        time,
+      }),
+    );
+    ok(
+      await client.exchange(token, 'DETAILS', {
+        name: 'Ada',
+        email: 'ada@example.com',
+        phone: '+14155550100',
+        notes: '',
+      }),
+    );
     const done = await roundTrips(() => client.exchange(token, 'SUMMARY', { consent: true }));
     expect(ok(done.reply).screen).toBe('SUCCESS');
     expect(done.statements).toBe(COMPLETION_STATEMENTS);
