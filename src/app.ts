@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import type { AuditLog } from './audit';
-import type { Dispatcher } from './flows';
-import { flowRouter, healthRouter, securityMiddleware, tokenApiRouter } from './http';
+import type { Dispatcher } from './endpoint';
+import { flowRouter, healthRouter, knownErrorReply, securityMiddleware, statusOf, tokenApiRouter } from './http';
 import { errorSummary, type Logger } from './logging';
 import type { RateLimiter } from './ratelimit';
 import type { TokenService } from './tokens';
@@ -56,15 +56,22 @@ export function buildApp(deps: AppDeps): Express {
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not found' });
   });
-  // Last resort: a generic body and a log line with the request id; never a stack, key or user data.
+  // Last resort: a typed error with a status below 500 answers as the error catalogue says
+  // (src/errors/catalogue.ts); anything else its catalogue status (500 when it has none), a
+  // generic body and a log line with the request id: never a stack, key, message or user data.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const known = knownErrorReply(err);
+    if (known) {
+      res.status(known.status).json(known.body);
+      return;
+    }
     const status = (err as { status?: unknown } | null)?.status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       res.status(status).json({ error: 'bad request' });
       return;
     }
     deps.logger.error('unhandled error', { requestId: res.locals.requestId, error: errorSummary(err) });
-    res.status(500).json({ error: 'internal error', request_id: res.locals.requestId });
+    res.status(statusOf(err)).json({ error: 'internal error', request_id: res.locals.requestId });
   });
   return app;
 }

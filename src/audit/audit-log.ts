@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { isDatabaseUnavailable } from '../flows/database-errors';
+import { isDatabaseUnavailable } from '../storage/database-errors';
 import type { Logger } from '../logging';
 import {
   sessionLogin,
@@ -12,6 +12,7 @@ import {
 } from '../storage';
 import { canonicalContent, GENESIS_HASH } from './chain';
 import type { AuditEvent } from './event';
+import { FlowgateError } from '../errors';
 
 export interface AuditLogOptions {
   readonly enabled: boolean;
@@ -77,10 +78,9 @@ const WRITERS = 2;
 /** Longest a caller of `append` waits: below WhatsApp's 10 s, above the pool's acquire timeout. */
 export const APPEND_TIMEOUT_MS = 8000;
 
-export class AuditWriteTimeoutError extends Error {
+export class AuditWriteTimeoutError extends FlowgateError {
   constructor(ms: number) {
-    super(`audit event not committed within ${ms} ms`);
-    this.name = 'AuditWriteTimeoutError';
+    super('audit_write_timeout', `audit event not committed within ${ms} ms`);
   }
 }
 

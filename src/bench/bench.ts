@@ -1,5 +1,6 @@
 import { cpus, loadavg } from 'node:os';
 import knexFactory from 'knex';
+import { DevtoolError } from '../devtools/errors';
 import { commandOf, onCpus, parentOf, pinDatabaseProcesses, pinProcess, planCpus, type CpuPlan } from './cpu-pinning';
 import { exchangePool, measureRsaPerSecond, pingPool, startBenchServer, type BenchServer } from './harness';
 import { latencySummary, runLoad, type LoadResult, type PoolEntry } from './load';
@@ -81,7 +82,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     pinProcess(process.pid, plan.client);
     progress(`service on CPU ${plan.service}, load generator on CPU ${plan.client}`);
   }
-  if (options.pinDatabase && !plan) throw new Error('--pin-database needs fewer workers than cores, and taskset');
+  if (options.pinDatabase && !plan)
+    throw new DevtoolError('--pin-database needs fewer workers than cores, and taskset');
   const database =
     options.pinDatabase && plan && options.databaseUrl
       ? pinDatabaseProcesses(plan.client, await postmasterOf(options.databaseUrl))
@@ -188,7 +190,7 @@ async function postmasterOf(url: string): Promise<number> {
     const postmaster = parentOf(backend);
     // A remote server's backend pid may exist here as some other process: both must be PostgreSQL's.
     if (postmaster === undefined || commandOf(backend) !== 'postgres' || commandOf(postmaster) !== 'postgres') {
-      throw new Error('--pin-database: the database at DATABASE_URL does not run on this host');
+      throw new DevtoolError('--pin-database: the database at DATABASE_URL does not run on this host');
     }
     return postmaster;
   } finally {

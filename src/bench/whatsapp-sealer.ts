@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { openReply, sealRequest } from '../devtools';
 
 /**
- * WhatsApp's side of the envelope (PROTOCOL.md §2), shared with the simulator (src/devtools/simulator/
+ * WhatsApp's side of the envelope (src/protocol/NOTES.md, "Envelope encryption"), shared with the simulator (src/devtools/simulator/
  * wire.ts). The load tools seal every request up front, so the client's RSA work is never part of a
  * measurement.
  */

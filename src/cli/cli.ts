@@ -1,25 +1,19 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError } from '../config';
-import { PrivateKeyError } from '../crypto';
-import { DevtoolError } from '../devtools/errors';
-import { readPassphraseFile } from '../devtools/keys';
-import { RegistrationError } from '../flows';
-import { isDatabaseUnavailable } from '../flows/database-errors';
-import { DatabaseInUseError } from '../storage';
+import { loadVariables } from '../config';
+import { EXIT_FAILURE, EXIT_USAGE, FlowgateError, operatorMessage } from '../errors';
+import { isDatabaseUnavailable } from '../storage/database-errors';
 
 /** A mistake in how a command was called: printed with the usage text, exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends FlowgateError {
   constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
+    super('usage', message);
   }
 }
 
 /** A command that ran but could not do what was asked (bad input file, wrong key…): exit code 1. */
-export class CommandError extends Error {
+export class CommandError extends FlowgateError {
   constructor(message: string) {
-    super(message);
-    this.name = 'CommandError';
+    super('command_failed', message);
   }
 }
 
@@ -50,9 +44,11 @@ export function parseCommandLine<T extends Options>(argv: readonly string[], opt
 }
 
 /**
- * Runs a command's main function with uniform error handling: usage mistakes print the usage
- * (exit 2); known failures print one line (exit 1); unexpected errors print their message and
- * name only — never a stack that could carry data — unless FLOWGATE_DEBUG is set.
+ * Runs a command's main function with uniform error handling, from the error catalogue
+ * (src/errors/catalogue.ts): a FlowgateError prints one line — its message when the catalogue
+ * exposes it, else its meaning and code — and exits with its exit code (2 also prints the usage).
+ * An unreachable database says so; anything else prints its class and code, never its message
+ * (src/errors/for-operator.ts).
  */
 export async function runCommand(
   usage: string,
@@ -69,20 +65,10 @@ export async function runCommand(
     if (huge >= 0) throw new UsageError(`argument ${huge + 1} is longer than ${MAX_ARG_LENGTH} characters`);
     return await main(argv, io);
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.err(`error: ${err.message}\n\n${usage}`);
-      return 2;
-    }
-    if (
-      err instanceof CommandError ||
-      err instanceof DevtoolError ||
-      err instanceof ConfigError ||
-      err instanceof PrivateKeyError ||
-      err instanceof RegistrationError ||
-      err instanceof DatabaseInUseError
-    ) {
-      io.err(`error: ${err.message}`);
-      return 1;
+    if (err instanceof FlowgateError) {
+      const line = `error: ${operatorMessage(err)}`;
+      io.err(err.exitCode === EXIT_USAGE ? `${line}\n\n${usage}` : line);
+      return err.exitCode;
     }
     if (isDatabaseUnavailable(err)) {
       const code = (err as { code?: unknown }).code;
@@ -90,18 +76,21 @@ export async function runCommand(
         `error: the database cannot be reached${typeof code === 'string' ? ` (${code})` : ''}; ` +
           'check DATABASE_URL (or PGLITE_DATA_DIR) and that the server runs',
       );
-      return 1;
+      return EXIT_FAILURE;
     }
-    io.err(`error: ${(err as Error)?.name ?? 'Error'}: ${oneLine((err as Error)?.message ?? String(err))}`);
-    if (process.env.FLOWGATE_DEBUG) io.err(String((err as Error)?.stack));
-    return 1;
+    io.err(`error: ${operatorMessage(err, debugging(io))}`);
+    return EXIT_FAILURE;
   }
 }
 
-function oneLine(message: string): string {
-  // eslint-disable-next-line no-control-regex -- control characters would drive the terminal
-  const text = message.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?').split('\n')[0] ?? '';
-  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+/** FLOWGATE_DEBUG; a bad value is noted, not a second failure on the way out of the first. */
+function debugging(io: Io): boolean {
+  try {
+    return loadVariables(['FLOWGATE_DEBUG']).FLOWGATE_DEBUG;
+  } catch (err) {
+    io.err(`note: ${(err as Error).message}`);
+    return false;
+  }
 }
 
 /** Entry-point helper: `if (require.main === module) exitWith(runCommand(...))`. */
@@ -109,11 +98,4 @@ export function exitWith(code: Promise<number>): void {
   void code.then((c) => {
     process.exitCode = c;
   });
-}
-
-/** A secret from `NAME` or the file named by `NAME_FILE`, as the service reads it. */
-export function envSecret(name: string): string | undefined {
-  if (process.env[name]) return process.env[name];
-  const file = process.env[`${name}_FILE`];
-  return file ? readPassphraseFile(file) : undefined;
 }

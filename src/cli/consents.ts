@@ -1,4 +1,4 @@
-import { assertValidActor, InvalidActorError, osAccount, subjectOfPhone } from '../compliance';
+import { assertValidActor, osAccount, subjectOfPhone } from '../compliance';
 import { consentHoldersAsOf, holdersToCsv, PURPOSE_PATTERN, withdrawConsent } from '../consents';
 import { loadDatabaseConfig } from '../config';
 import { isPermissionDenied, openDatabase } from '../storage';
@@ -92,13 +92,7 @@ async function withdraw(
   if (values.operator === undefined || values.reason === undefined)
     throw new UsageError('withdraw needs --operator and --reason (they are recorded in the audit log)');
   const phone = parsePhoneArg(values.phone);
-  let claimed;
-  try {
-    claimed = assertValidActor({ operator: values.operator, reason: values.reason });
-  } catch (err) {
-    if (err instanceof InvalidActorError) throw new UsageError(err.message);
-    throw err;
-  }
+  const claimed = assertValidActor({ operator: values.operator, reason: values.reason });
   const ctx = await openCliContext();
   try {
     const declared = new Set([...ctx.registry.values()].flatMap((f) => f.consents.map((c) => c.purpose)));

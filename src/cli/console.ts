@@ -1,15 +1,6 @@
 import { createInterface } from 'node:readline';
-import { assertValidActor, InvalidActorError, osAccount, type Actor, type ClaimedActor } from '../compliance';
-import {
-  addUser,
-  assertAcceptablePassword,
-  listUsers,
-  removeUser,
-  setPassword,
-  USERNAME_PATTERN,
-  UserError,
-  WeakPasswordError,
-} from '../console';
+import { assertValidActor, osAccount, type Actor, type ClaimedActor } from '../compliance';
+import { addUser, assertAcceptablePassword, listUsers, removeUser, setPassword, USERNAME_PATTERN } from '../console';
 import { CommandError, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
 import { openCliContext } from './context';
 
@@ -46,27 +37,14 @@ export async function consoleCommand(argv: string[], io: Io): Promise<number> {
   } else if (!USERNAME_PATTERN.test(name)) {
     throw new UsageError('a user name is 1 to 64 letters, digits, dots, dashes or underscores');
   }
-  let claimed: ClaimedActor;
-  try {
-    claimed = assertValidActor({
-      operator: values.operator ?? osAccount(),
-      reason: values.reason ?? 'console user management',
-    });
-  } catch (err) {
-    if (err instanceof InvalidActorError) throw new UsageError(err.message);
-    throw err;
-  }
+  const claimed: ClaimedActor = assertValidActor({
+    operator: values.operator ?? osAccount(),
+    reason: values.reason ?? 'console user management',
+  });
   const actor: Actor = { ...claimed, osUser: osAccount() };
   const needsPassword = action === 'add-user' || action === 'set-password';
   const password = needsPassword ? await readPassword(io) : '';
-  if (needsPassword) {
-    try {
-      assertAcceptablePassword(password);
-    } catch (err) {
-      if (err instanceof WeakPasswordError) throw new CommandError(err.message);
-      throw err;
-    }
-  }
+  if (needsPassword) assertAcceptablePassword(password);
 
   const ctx = await openCliContext();
   try {
@@ -89,9 +67,6 @@ export async function consoleCommand(argv: string[], io: Io): Promise<number> {
       io.out(`removed console user ${name}`);
     }
     return 0;
-  } catch (err) {
-    if (err instanceof UserError || err instanceof WeakPasswordError) throw new CommandError(err.message);
-    throw err;
   } finally {
     await ctx.close();
   }

@@ -1,7 +1,7 @@
 import { AuditLog } from '../audit';
 import { loadConfig, type Config } from '../config';
 import { AtRestCipher } from '../crypto';
-import { buildRegistry, type Registry } from '../flows';
+import { buildRegistry, type Registry } from '../endpoint';
 import { registeredFlows } from '../flows/registered';
 import { createLogger, type Logger } from '../logging';
 import { paths } from '../paths';

@@ -3,13 +3,10 @@ import {
   assertValidActor,
   eraseSubject,
   exportSubjectData,
-  InvalidActorError,
   purgeOlderThan,
   osAccount,
   readSubmission,
   reencryptAll,
-  SubmissionNotFoundError,
-  UndecryptableError,
   type Actor,
   type ClaimedActor,
   type ComplianceDeps,
@@ -165,9 +162,6 @@ export async function submissionsCommand(argv: string[], io: Io): Promise<number
     }
   } catch (err) {
     out?.discard();
-    if (err instanceof SubmissionNotFoundError || err instanceof UndecryptableError) {
-      throw new CommandError(err.message);
-    }
     throw err;
   }
   return 0;
@@ -175,15 +169,10 @@ export async function submissionsCommand(argv: string[], io: Io): Promise<number
 
 function actorOf(operator: string | undefined, reason: string | undefined, action: Action): ClaimedActor {
   const defaults: Partial<Record<Action, string>> = { purge: 'retention policy', reencrypt: 'key rotation' };
-  try {
-    return assertValidActor({
-      operator: operator ?? currentUser(),
-      reason: reason ?? defaults[action] ?? '',
-    });
-  } catch (err) {
-    if (err instanceof InvalidActorError) throw new UsageError(err.message);
-    throw err;
-  }
+  return assertValidActor({
+    operator: operator ?? currentUser(),
+    reason: reason ?? defaults[action] ?? '',
+  });
 }
 
 function currentUser(): string {

@@ -1,7 +1,5 @@
 import { loadConfig } from '../config';
 import { osAccount } from '../compliance';
-import { InvalidPhoneNumberError } from '../tokens';
-import { InvalidTtlError, UnknownFlowIdError } from '../tokens/token-service';
 import { CommandError, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
 import { openCliContext } from './context';
 
@@ -77,11 +75,6 @@ async function issueDirect(
       flow_id: issued.flowId,
       expires_at: issued.expiresAt.toISOString(),
     };
-  } catch (err) {
-    if (err instanceof InvalidPhoneNumberError || err instanceof UnknownFlowIdError || err instanceof InvalidTtlError) {
-      throw new CommandError(err.message);
-    }
-    throw err;
   } finally {
     await ctx.close();
   }
@@ -102,9 +95,6 @@ async function revokeDirect(body: { phone?: string; token_id?: string }): Promis
       detail: { via: 'cli', os_user: osAccount(), revoked },
     });
     return { revoked };
-  } catch (err) {
-    if (err instanceof InvalidPhoneNumberError) throw new CommandError(err.message);
-    throw err;
   } finally {
     await ctx.close();
   }

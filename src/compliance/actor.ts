@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os';
+import { FlowgateError } from '../errors';
 
 /** Who says they run a compliance action, and why, as typed. */
 export interface ClaimedActor {
@@ -15,10 +16,9 @@ export interface Actor extends ClaimedActor {
   readonly osUser: string;
 }
 
-export class InvalidActorError extends Error {
+export class InvalidActorError extends FlowgateError {
   constructor(message: string) {
-    super(message);
-    this.name = 'InvalidActorError';
+    super('invalid_actor', message);
   }
 }
 

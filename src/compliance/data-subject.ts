@@ -3,8 +3,14 @@ import type { Knex } from 'knex';
 import { queryAuditEvents, type AuditRow } from '../audit';
 import { consentsOnErasure, listConsentsOfSubject } from '../consents';
 import { AtRestDecryptError } from '../crypto';
-import { openSessionState } from '../flows';
-import { deleteSubmissionsOfSubject, findSubjectSalt, listSubmissionsOfSubject, toBuffer, toDate } from '../storage';
+import {
+  deleteSubmissionsOfSubject,
+  findSubjectSalt,
+  listSubmissionsOfSubject,
+  openSessionState,
+  toBuffer,
+  toDate,
+} from '../storage';
 import { normalizePhoneNumber, subjectRef } from '../tokens';
 import type { Actor } from './actor';
 import { complianceEvent, type ComplianceDeps } from './deps';

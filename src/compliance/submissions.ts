@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
 import { AtRestDecryptError } from '../crypto';
-import { openSessionState, submissionAad } from '../flows';
+import { submissionAad } from '../endpoint';
 import {
   deleteSubmissionsOlderThan,
   findSubmission,
+  openSessionState,
   replaceSubmissionCiphertext,
   toBuffer,
   toNumber,
@@ -12,22 +13,22 @@ import {
 import type { Actor } from './actor';
 import { complianceEvent, type ComplianceDeps } from './deps';
 import { mediaFilesByKey, purgeMediaFiles, reencryptMediaFiles } from './media-files';
+import { FlowgateError } from '../errors';
 
-export class SubmissionNotFoundError extends Error {
+export class SubmissionNotFoundError extends FlowgateError {
   constructor(id: string) {
-    super(`no submission with id ${id}`);
-    this.name = 'SubmissionNotFoundError';
+    super('submission_not_found', `no submission with id ${id}`);
   }
 }
 
 /** A stored value the configured keyring cannot open: names the row and the key, never data. */
-export class UndecryptableError extends Error {
+export class UndecryptableError extends FlowgateError {
   constructor(what: string, keyId: string, cause: AtRestDecryptError) {
     super(
+      'undecryptable',
       `${what} cannot be decrypted with SUBMISSION_KEYS: ${cause.message}. ` +
         `It was sealed with key "${keyId}"; is that key (with its original value) still in the keyring?`,
     );
-    this.name = 'UndecryptableError';
   }
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { FlowgateError } from '../errors';
 
 /**
  * Console passwords, stored as `scrypt$N$r$p$salt$hash` (base64url). scrypt is memory-hard and in
@@ -22,10 +23,9 @@ function derive(password: string, salt: Buffer, n: number, r: number, p: number)
   );
 }
 
-export class WeakPasswordError extends Error {
+export class WeakPasswordError extends FlowgateError {
   constructor(message: string) {
-    super(message);
-    this.name = 'WeakPasswordError';
+    super('weak_password', message);
   }
 }
 

@@ -1,8 +1,7 @@
 import type { Knex } from 'knex';
 import { openSubmission, subjectOfPhone, type DecryptedSubmission, UndecryptableError } from '../compliance';
 import { AtRestDecryptError, type AtRestCipher } from '../crypto';
-import { openSessionState } from '../flows';
-import { toDate, toNumber } from '../storage';
+import { openSessionState, toDate, toNumber } from '../storage';
 import { normalizePhoneNumber, subjectRef } from '../tokens';
 
 /**

@@ -3,14 +3,14 @@ import type { AuditLog } from '../audit';
 import { complianceEvent } from '../compliance/deps';
 import type { Actor } from '../compliance';
 import { hashPassword } from './passwords';
+import { FlowgateError } from '../errors';
 
 /** User names: short and plain, since they go into every audit event the user causes. */
 export const USERNAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
-export class UserError extends Error {
+export class UserError extends FlowgateError {
   constructor(message: string) {
-    super(message);
-    this.name = 'UserError';
+    super('console_user_invalid', message);
   }
 }
 

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { SubmissionKey } from '../config';
+import { FlowgateError } from '../errors';
 
 export interface SealedValue {
   readonly keyId: string;
@@ -7,10 +8,9 @@ export interface SealedValue {
   readonly blob: Buffer;
 }
 
-export class AtRestDecryptError extends Error {
+export class AtRestDecryptError extends FlowgateError {
   constructor(message: string) {
-    super(message);
-    this.name = 'AtRestDecryptError';
+    super('at_rest_decrypt_failed', message);
   }
 }
 

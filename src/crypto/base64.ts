@@ -1,5 +1,5 @@
 /**
- * Standard-alphabet base64 with optional padding (PROTOCOL.md §1). `Buffer.from(s, 'base64')`
+ * Standard-alphabet base64 with optional padding (src/protocol/NOTES.md, "Transport"). `Buffer.from(s, 'base64')`
  * silently skips characters outside the alphabet, so a hostile value could decode to something
  * unexpected; this rejects it instead.
  */

@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { PrivateKeyError } from './private-key';
 
 export interface GeneratedKeyPair {
   readonly privateKeyFile: string;
@@ -11,12 +12,12 @@ export interface GeneratedKeyPair {
 /**
  * Writes a 2048-bit RSA pair: the private key as PKCS#8 PEM (encrypted with AES-256-CBC when a
  * passphrase is given) with mode 0600, the public key as SPKI PEM beside it — the format the
- * Business Encryption API takes (PROTOCOL.md §2.3). Refuses to overwrite an existing key.
+ * Business Encryption API takes (src/protocol/NOTES.md, "Keys"). Refuses to overwrite an existing key.
  */
 export function writeKeyPair(privateKeyFile: string, passphrase?: string): GeneratedKeyPair {
   const publicKeyFile = join(dirname(privateKeyFile), 'public.pem');
   for (const file of [privateKeyFile, publicKeyFile]) {
-    if (existsSync(file)) throw new Error(`${file} already exists; move it away first`);
+    if (existsSync(file)) throw new PrivateKeyError(file, 'already exists; move it away first');
   }
   const { privateKey, publicKey } = generateKeyPairSync('rsa', {
     modulusLength: 2048,

@@ -1,14 +1,14 @@
 import { createCipheriv, createDecipheriv, constants, privateDecrypt, type KeyObject } from 'node:crypto';
 import { decodeStrictBase64 } from './base64';
+import { FlowgateError } from '../errors';
 
 /** Why an envelope could not be decrypted; never sent to the caller (421 has no body). */
 export type DecryptFailure =
   'bad_base64' | 'bad_iv_length' | 'bad_key_length' | 'bad_aes_key' | 'rsa_failed' | 'too_short' | 'gcm_failed';
 
-export class EnvelopeDecryptError extends Error {
+export class EnvelopeDecryptError extends FlowgateError {
   constructor(readonly reason: DecryptFailure) {
-    super(`envelope cannot be decrypted: ${reason}`);
-    this.name = 'EnvelopeDecryptError';
+    super('envelope_decrypt_failed', `envelope cannot be decrypted: ${reason}`);
   }
 }
 
@@ -20,7 +20,7 @@ export interface EnvelopeFields {
 
 export interface DecryptedEnvelope {
   readonly plaintext: Buffer;
-  /** Key and IV of this request: the response is sealed with them (PROTOCOL.md §2.2). */
+  /** Key and IV of this request: the response is sealed with them (src/protocol/NOTES.md, "Envelope encryption"). */
   readonly aesKey: Buffer;
   readonly iv: Buffer;
   /** 0 for the current private key, 1… for previous keys (rotation). */
@@ -37,7 +37,7 @@ const IV_BYTES = 16;
 const TAG_BYTES = 16;
 
 /**
- * PROTOCOL.md §2.1: RSA-OAEP (SHA-256 for OAEP and MGF1) unwraps a 128-bit AES key, then
+ * src/protocol/NOTES.md, "Envelope encryption": RSA-OAEP (SHA-256 for OAEP and MGF1) unwraps a 128-bit AES key, then
  * AES-GCM with a 16-byte IV and the 16-byte tag appended to the ciphertext. Keys are tried in
  * order (current first) so a rotation needs no downtime.
  */
@@ -68,7 +68,7 @@ export function decryptEnvelope(
     } finally {
       rsaTime?.((performance.now() - started) / 1000);
     }
-    // Meta documents a 128-bit key; the GCM mode is chosen from the length (PROTOCOL.md §2.1
+    // Meta documents a 128-bit key; the GCM mode is chosen from the length (src/protocol/NOTES.md, "Envelope encryption"
     // implementation note), and anything that is not an AES key length is refused.
     if (aesKey.length !== 16 && aesKey.length !== 24 && aesKey.length !== 32) {
       throw new EnvelopeDecryptError('bad_aes_key');
@@ -91,7 +91,7 @@ function gcmOpen(aesKey: Buffer, iv: Buffer, data: Buffer): Buffer | undefined {
 }
 
 /**
- * PROTOCOL.md §2.2: the response is the JSON's UTF-8 bytes under the request's AES key with every
+ * src/protocol/NOTES.md, "Envelope encryption": the response is the JSON's UTF-8 bytes under the request's AES key with every
  * bit of the IV inverted, tag appended, as bare base64.
  */
 export function encryptResponse(json: string, aesKey: Buffer, iv: Buffer): string {

@@ -1,24 +1,24 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { FlowgateError } from '../errors';
 
-/** A private key that cannot be used; a start-up error, never a per-request 421 (DESIGN.md). */
-export class PrivateKeyError extends Error {
+/** A private key that cannot be used; a start-up error, never a per-request 421 (src/protocol/NOTES.md, "Status codes"). */
+export class PrivateKeyError extends FlowgateError {
   constructor(
     readonly file: string,
     message: string,
   ) {
-    super(`${file}: ${message}`);
-    this.name = 'PrivateKeyError';
+    super('private_key_unusable', `${file}: ${message}`);
   }
 }
 
-/** Meta requires 2048-bit keys (PROTOCOL.md §2.3); larger keys are accepted, smaller refused. */
+/** Meta requires 2048-bit keys (src/protocol/NOTES.md, "Keys"); larger keys are accepted, smaller refused. */
 const MIN_MODULUS_BITS = 2048;
 
 /**
  * Reads a PEM private key once into a KeyObject: PKCS#1 (legacy-encrypted or plain) and PKCS#8
- * (encrypted or plain) all load through node:crypto (PROTOCOL.md §2.3). Parsing per request
- * costs ~2.3 ms against ~0.57 ms with a KeyObject (DESIGN.md), so this runs at boot only.
+ * (encrypted or plain) all load through node:crypto (src/protocol/NOTES.md, "Keys"). Parsing per request
+ * costs ~2.3 ms against ~0.57 ms with a KeyObject (src/ARCHITECTURE.md, rule 11), so this runs at boot only.
  */
 export function loadPrivateKeyFile(file: string, passphrase: string | undefined): KeyObject {
   let pem: string;

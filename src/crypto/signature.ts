@@ -3,7 +3,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 const HEADER = /^sha256=([0-9a-fA-F]{64})$/;
 
 /**
- * PROTOCOL.md §5.2: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>`, over
+ * src/protocol/NOTES.md, "Request signature": `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>`, over
  * the exact bytes received — re-serialised JSON loses `\/` and `\uXXXX` escapes (§A.4). The
  * header's shape is checked first so `timingSafeEqual` always compares 32 bytes with 32 bytes.
  * Every configured secret is tried (app-secret rotation).

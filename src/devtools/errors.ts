@@ -1,7 +1,8 @@
+import { FlowgateError } from '../errors';
+
 /** A developer-tool failure whose message is meant for the person at the terminal (exit code 1). */
-export class DevtoolError extends Error {
+export class DevtoolError extends FlowgateError {
   constructor(message: string) {
-    super(message);
-    this.name = 'DevtoolError';
+    super('devtool_failed', message);
   }
 }

@@ -29,7 +29,7 @@ export interface GeneratedKeys {
 }
 
 /**
- * Writes a new 2048-bit RSA pair — the size Meta requires (PROTOCOL.md §2.3) — as `private.pem`
+ * Writes a new 2048-bit RSA pair — the size Meta requires (src/protocol/NOTES.md, "Keys") — as `private.pem`
  * (PKCS#8, AES-256-CBC encrypted when a passphrase is given, mode 0600) and `public.pem` (SPKI,
  * the form the Business Encryption API takes). Refuses to replace existing files unless `force`.
  */

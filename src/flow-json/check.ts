@@ -2,7 +2,7 @@ import { httpsOnlyProblems, type HttpsRuleOptions } from './https-only';
 import { compareVersions, parseFlowJson } from './parse';
 import type { FlowModel, Problem, ScreenModel } from './types';
 
-/** Meta caps the routing model at 10 branches (PROTOCOL.md §8). */
+/** Meta caps the routing model at 10 branches (src/protocol/NOTES.md, "Flow JSON facts"). */
 const MAX_BRANCHES = 10;
 
 /** The newest Flow JSON version flowgate knows (src/protocol/NOTES.md, "Data API 4.0"). */
@@ -12,7 +12,7 @@ export const SERVED_DATA_API_VERSIONS: readonly string[] = ['3.0', '4.0'];
 
 /**
  * Everything flowgate can check in a Flow JSON without Meta: structure, the routing model rules of
- * PROTOCOL.md §8 (entry screen, terminal screens, no self-routes, routes that end), `${data.x}` and
+ * src/protocol/NOTES.md, "Flow JSON facts" (entry screen, terminal screens, no self-routes, routes that end), `${data.x}` and
  * `${form.x}` bindings, `__example__` on every data declaration, `sensitive` names. Boot refuses a
  * flow with errors; `npm run check` prints them all.
  */

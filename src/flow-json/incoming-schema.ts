@@ -22,7 +22,7 @@ const WHOLE_DATA = /^\$\{data\.([A-Za-z0-9_]+)\}$/;
 const WHOLE_SCREEN = /^\$\{screen\.([A-Za-z_]+)\.(form|data)\.([A-Za-z0-9_]+)\}$/;
 const ANY_BINDING = /\$\{/;
 
-/** Meta's defaults when a TextInput/TextArea gives no limit (PROTOCOL.md §8 component table). */
+/** Meta's defaults when a TextInput/TextArea gives no limit (src/protocol/NOTES.md, "Flow JSON facts" component table). */
 const DEFAULT_MAX_CHARS: Partial<Record<FieldModel['component'], number>> = { TextInput: 80, TextArea: 600 };
 
 /**
@@ -135,7 +135,7 @@ function fieldSchema(field: FieldModel, flowVersion: string): Schema {
     case 'OptIn':
       return req ? { const: true } : { type: 'boolean' };
     case 'DatePicker':
-      // Flow JSON < 5.0 sends a UTC timestamp in ms as a string; 5.0+ sends "YYYY-MM-DD" (PROTOCOL.md §8).
+      // Flow JSON < 5.0 sends a UTC timestamp in ms as a string; 5.0+ sends "YYYY-MM-DD" (src/protocol/NOTES.md, "Flow JSON facts").
       return compareVersions(flowVersion, '5.0') >= 0
         ? optionalString({ type: 'string', format: 'date' }, req)
         : optionalString({ type: 'string', pattern: '^-?\\d{1,15}$' }, req);
@@ -159,7 +159,7 @@ function fieldSchema(field: FieldModel, flowVersion: string): Schema {
 
 function textSchema(field: FieldModel, required: boolean): Schema {
   const maxLength = field.maxChars ?? DEFAULT_MAX_CHARS[field.component];
-  // Values may arrive as strings or, for number inputs, possibly as numbers (PROTOCOL.md §8: UNCONFIRMED).
+  // Values may arrive as strings or, for number inputs, possibly as numbers (src/protocol/NOTES.md, "Flow JSON facts": UNCONFIRMED).
   if (field.inputType === 'number') {
     const numeric = { type: 'string', pattern: '^-?\\d+([.,]\\d+)?$' };
     return { anyOf: [optionalString(numeric, required), { type: 'number' }] };

@@ -21,7 +21,7 @@ const KEPT_KEYWORDS = new Set([
 ]);
 
 /**
- * The schema a response's `data` must satisfy to show this screen (PROTOCOL.md §4.1: otherwise the
+ * The schema a response's `data` must satisfy to show this screen (src/protocol/NOTES.md, "Responses": otherwise the
  * client reports `payload-schema-error`). Every declared property is required — a missing one
  * leaves a `${data.x}` binding empty — except the keys that only carry error messages; undeclared
  * keys are refused, except `error_message`, which the client shows as a snackbar (§4.2).

@@ -1,5 +1,5 @@
 import type { PickerLimits } from '../media/picker-limits';
-/** The parts of a Flow JSON an endpoint depends on (PROTOCOL.md §8), extracted once at boot. */
+/** The parts of a Flow JSON an endpoint depends on (src/protocol/NOTES.md, "Flow JSON facts"), extracted once at boot. */
 
 export interface Problem {
   readonly severity: 'error' | 'warning';
@@ -68,7 +68,7 @@ export interface ScreenBinding {
   readonly path: string;
 }
 
-/** A `data_exchange` action: where it is and the payload it sends (PROTOCOL.md §3.1). */
+/** A `data_exchange` action: where it is and the payload it sends (src/protocol/NOTES.md, "Requests"). */
 export interface DataExchangeAction {
   readonly path: string;
   readonly payload: Readonly<Record<string, unknown>>;

@@ -3,9 +3,10 @@ import rateLimit from 'express-rate-limit';
 import type { Knex } from 'knex';
 import type { AuditLog } from '../audit';
 import { latestPerPurpose, withdrawConsent } from '../consents';
-import type { Logger } from '../logging';
-import { InvalidPhoneNumberError, normalizePhoneNumber, subjectOf } from '../tokens';
+import { errorSummary, type Logger } from '../logging';
+import { normalizePhoneNumber, subjectOf } from '../tokens';
 import { bearerMatches } from './bearer';
+import { knownErrorReply } from './error-status';
 
 /**
  * The consent part of the token API, for the business's own systems (a "stop" keyword in the
@@ -44,11 +45,10 @@ export function consentApiRouter(options: {
     try {
       return subjectOf(normalizePhoneNumber(body.phone), options.subjectHashKey);
     } catch (err) {
-      if (err instanceof InvalidPhoneNumberError) {
-        badRequest(res, err.message);
-        return undefined;
-      }
-      throw err;
+      const known = knownErrorReply(err);
+      if (!known) throw err;
+      res.status(known.status).json(known.body);
+      return undefined;
     }
   };
 
@@ -104,7 +104,7 @@ export function consentApiRouter(options: {
     if (type === 'entity.parse.failed') return badRequest(res, 'body is not valid JSON');
     if (type === 'entity.too.large') return void res.status(413).json({ error: 'body too large' });
     if (typeof type === 'string') return badRequest(res, 'unreadable body');
-    options.logger.error('consent API failed', { error: err });
+    options.logger.error('consent API failed', { error: errorSummary(err) });
     next(err);
   });
   return router;

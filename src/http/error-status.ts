@@ -1,68 +1,21 @@
-import {
-  CannotDecryptError,
-  FlowTokenNoLongerValidError,
-  MalformedRequestError,
-  OutOfSequenceError,
-  PayloadTooLargeError,
-  RateLimitedError,
-  ServiceUnavailableError,
-  SignatureMismatchError,
-  UnknownFlowError,
-  UnsupportedMediaTypeError,
-} from '../protocol';
-
-type ErrorClass = abstract new (...args: never[]) => Error;
+import { FlowgateError, httpStatusOf } from '../errors';
 
 /**
- * THE mapping from typed errors to HTTP statuses. Anything not listed is a
- * 500 with an empty body and a log line carrying the request id. README and SECURITY.md list the
- * same table; test/unit/docs-in-step.test.ts keeps them in step.
+ * The status of an error as a route answers it: its row of the error catalogue
+ * (src/errors/catalogue.ts), else 500 with a generic body and a log line carrying the request id.
+ * README and SECURITY.md list the catalogue's statuses; test/unit/docs-in-step.test.ts keeps them
+ * in step.
  */
-export const ERROR_STATUS: readonly {
-  readonly error: ErrorClass;
-  readonly status: number;
-  readonly meaning: string;
-}[] = [
-  {
-    error: MalformedRequestError,
-    status: 400,
-    meaning:
-      'Not a Flows request: invalid JSON, missing envelope fields, or a decrypted payload that is not a valid request.',
-  },
-  {
-    error: OutOfSequenceError,
-    status: 400,
-    meaning:
-      'A data_exchange or BACK from a screen this session cannot be on (a skipped screen), or a completion without the screens the flow requires; nothing is stored.',
-  },
-  { error: UnknownFlowError, status: 404, meaning: 'No flow is registered at this URL.' },
-  { error: PayloadTooLargeError, status: 413, meaning: 'Body larger than BODY_LIMIT_BYTES.' },
-  { error: UnsupportedMediaTypeError, status: 415, meaning: 'Body is not `application/json`.' },
-  {
-    error: CannotDecryptError,
-    status: 421,
-    meaning:
-      'Envelope cannot be decrypted (bad base64, wrong key, key or IV length, GCM tag). WhatsApp refetches the public key and retries.',
-  },
-  {
-    error: FlowTokenNoLongerValidError,
-    status: 427,
-    meaning: 'Flow token invalid, expired, completed or revoked; the flow closes with `error_msg`.',
-  },
-  {
-    error: RateLimitedError,
-    status: 429,
-    meaning: 'Too many rejected requests from one address, or the global ceiling was reached.',
-  },
-  { error: SignatureMismatchError, status: 432, meaning: '`X-Hub-Signature-256` missing, malformed or wrong.' },
-  {
-    error: ServiceUnavailableError,
-    status: 503,
-    meaning: 'The database cannot be reached; answered within seconds, nothing half-written.',
-  },
-];
+export const statusOf = httpStatusOf;
 
-export function statusOf(error: unknown): number {
-  for (const entry of ERROR_STATUS) if (error instanceof entry.error) return entry.status;
-  return 500;
+/**
+ * The JSON answer of a typed error whose status is below 500: the status and `{"error": …}` with
+ * its message only when the catalogue exposes it, else the code's meaning and the code. Undefined
+ * for anything else, which the app's last handler answers with its status (500 when it has none)
+ * and no detail.
+ */
+export function knownErrorReply(err: unknown): { status: number; body: { error: string } } | undefined {
+  const status = err instanceof FlowgateError ? err.httpStatus : undefined;
+  if (status === undefined || status >= 500) return undefined;
+  return { status, body: { error: (err as FlowgateError).publicMessage } };
 }

@@ -1,7 +1,7 @@
 export { flowRouter } from './flow-route';
 export { tokenApiRouter } from './token-api';
 export { healthRouter } from './health';
-export { ERROR_STATUS, statusOf } from './error-status';
+export { knownErrorReply, statusOf } from './error-status';
 export { bearerMatches } from './bearer';
 export { flowEdge, type FlowEdgeOptions } from './flow-edge';
 export { recordedSecurityHeaders, securityMiddleware } from './security-headers';

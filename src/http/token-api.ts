@@ -1,11 +1,12 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import rateLimit from 'express-rate-limit';
 import type { AuditLog } from '../audit';
-import { InvalidPhoneNumberError, type TokenService } from '../tokens';
-import { InvalidTtlError, tokenIdOf, UnknownFlowIdError } from '../tokens/token-service';
-import type { Logger } from '../logging';
+import type { TokenService } from '../tokens';
+import { tokenIdOf } from '../tokens/token-service';
+import { errorSummary, type Logger } from '../logging';
 import { MemoryCounterStore, SlidingCounterStore, type RateLimiter } from '../ratelimit';
 import { bearerMatches } from './bearer';
+import { knownErrorReply } from './error-status';
 import { checkIssueBody, checkRevokeBody } from './token-api-body';
 
 /**
@@ -77,13 +78,8 @@ export function tokenApiRouter(options: {
         expires_at: issued.expiresAt.toISOString(),
       });
     } catch (err) {
-      if (
-        err instanceof InvalidPhoneNumberError ||
-        err instanceof UnknownFlowIdError ||
-        err instanceof InvalidTtlError
-      ) {
-        return badRequest(res, err.message);
-      }
+      const known = knownErrorReply(err);
+      if (known) return void res.status(known.status).json(known.body);
       throw err;
     }
   });
@@ -108,7 +104,8 @@ export function tokenApiRouter(options: {
       });
       res.json({ revoked });
     } catch (err) {
-      if (err instanceof InvalidPhoneNumberError) return badRequest(res, err.message);
+      const known = knownErrorReply(err);
+      if (known) return void res.status(known.status).json(known.body);
       throw err;
     }
   });
@@ -118,7 +115,7 @@ export function tokenApiRouter(options: {
     if (type === 'entity.parse.failed') return badRequest(res, 'body is not valid JSON');
     if (type === 'entity.too.large') return void res.status(413).json({ error: 'body too large' });
     if (typeof type === 'string') return badRequest(res, 'unreadable body');
-    options.logger.error('token API failed', { error: err });
+    options.logger.error('token API failed', { error: errorSummary(err) });
     next(err);
   });
   return router;

@@ -2,8 +2,8 @@
  * What may be logged about an error thrown by developer code: its class, code and where it was
  * thrown — not its message. Messages of errors raised while handling user input often quote that
  * input (V8's `JSON.parse` SyntaxError quotes up to 10 characters of it; developers write
- * `new Error(\`bad email ${email}\`)`), and decrypted values never reach a log line (DESIGN.md
- * practice 8). The stack frames, without the first line that repeats the message, still point the
+ * `new Error(\`bad email ${email}\`)`), and decrypted values never reach a log line (src/ARCHITECTURE.md,
+ * rule 8). The stack frames, without the first line that repeats the message, still point the
  * developer at the failing line.
  */
 export function errorSummary(err: unknown): { name: string; code?: unknown; at: string[] } {

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AuditEvent, AuditLog } from '../audit';
 import type { AtRestCipher } from '../crypto';
-import type { RegisteredScreen } from '../flows/registry';
+import type { RegisteredScreen } from '../endpoint/registry';
 import type { Logger } from '../logging';
 import { detectContentType, typeAllowed } from './content-type';
 import { MediaError } from './errors';

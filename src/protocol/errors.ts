@@ -1,29 +1,22 @@
+import { FlowgateError } from '../errors';
+
 /**
- * Typed protocol errors. Their HTTP statuses live in one table, src/http/error-status.ts; the
- * README and SECURITY.md list every status, and a test keeps that list and this file in step.
+ * Typed protocol errors: why a flow request is refused. Their HTTP statuses are their rows of the
+ * error catalogue (src/errors/catalogue.ts), which the README and SECURITY.md list.
  */
-export abstract class ProtocolError extends Error {
-  abstract readonly code: string;
+export abstract class ProtocolError extends FlowgateError {}
 
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
-
-/** The envelope cannot be decrypted: bad base64, wrong key, key or IV length, GCM tag (PROTOCOL.md §5.1). */
+/** The envelope cannot be decrypted: bad base64, wrong key, key or IV length, GCM tag (src/protocol/NOTES.md, "Status codes"). */
 export class CannotDecryptError extends ProtocolError {
-  readonly code = 'cannot_decrypt';
   constructor(readonly reason: string) {
-    super(`envelope cannot be decrypted (${reason})`);
+    super('cannot_decrypt', `envelope cannot be decrypted (${reason})`);
   }
 }
 
-/** `X-Hub-Signature-256` missing, malformed or wrong (PROTOCOL.md §5.2). */
+/** `X-Hub-Signature-256` missing, malformed or wrong (src/protocol/NOTES.md, "Request signature"). */
 export class SignatureMismatchError extends ProtocolError {
-  readonly code = 'signature_mismatch';
   constructor(readonly reason: 'missing' | 'mismatch') {
-    super(`request signature ${reason}`);
+    super('signature_mismatch', `request signature ${reason}`);
   }
 }
 
@@ -63,35 +56,31 @@ const TOKEN_MESSAGES: Record<TokenRejection, string> = {
   signature_mismatch: NOT_VALID,
 };
 
-/** The flow token is invalid, expired, used or revoked: 427 closes the flow (PROTOCOL.md §5.1, §6). */
+/** The flow token is invalid, expired, used or revoked: 427 closes the flow (src/protocol/NOTES.md, "Status codes" and "Flow token"). */
 export class FlowTokenNoLongerValidError extends ProtocolError {
-  readonly code = 'flow_token_invalid';
   readonly userMessage: string;
   constructor(readonly reason: TokenRejection) {
-    super(`flow token rejected (${reason})`);
+    super('flow_token_invalid', `flow token rejected (${reason})`);
     this.userMessage = TOKEN_MESSAGES[reason];
   }
 }
 
 export class PayloadTooLargeError extends ProtocolError {
-  readonly code = 'payload_too_large';
   constructor(readonly limit: number) {
-    super(`request body exceeds ${limit} bytes`);
+    super('payload_too_large', `request body exceeds ${limit} bytes`);
   }
 }
 
 export class UnsupportedMediaTypeError extends ProtocolError {
-  readonly code = 'unsupported_media_type';
   constructor(readonly contentType: string | undefined) {
-    super('request body must be application/json');
+    super('unsupported_media_type', 'request body must be application/json');
   }
 }
 
 /** Not a Flows request: bad JSON, missing envelope fields, or a decrypted payload that is not a request. */
 export class MalformedRequestError extends ProtocolError {
-  readonly code = 'malformed_request';
   constructor(readonly reason: string) {
-    super(`malformed request (${reason})`);
+    super('malformed_request', `malformed request (${reason})`);
   }
 }
 
@@ -101,30 +90,26 @@ export class MalformedRequestError extends ProtocolError {
  * WhatsApp client never sends one: it is refused, audited with its reason, and changes nothing.
  */
 export class OutOfSequenceError extends ProtocolError {
-  readonly code = 'out_of_sequence';
   constructor(readonly reason: string) {
-    super(`request out of sequence (${reason})`);
+    super('out_of_sequence', `request out of sequence (${reason})`);
   }
 }
 
 export class UnknownFlowError extends ProtocolError {
-  readonly code = 'unknown_flow';
   constructor(readonly flowId: string) {
-    super('no flow is registered at this URL');
+    super('unknown_flow', 'no flow is registered at this URL');
   }
 }
 
 export class RateLimitedError extends ProtocolError {
-  readonly code = 'rate_limited';
   constructor(readonly scope: 'failed_per_ip' | 'global') {
-    super(`rate limited (${scope})`);
+    super('rate_limited', `rate limited (${scope})`);
   }
 }
 
 /** The database (or another dependency) cannot serve the request now; answered fast, never hung. */
 export class ServiceUnavailableError extends ProtocolError {
-  readonly code = 'service_unavailable';
   constructor(readonly reason: string) {
-    super(`service unavailable (${reason})`);
+    super('service_unavailable', `service unavailable (${reason})`);
   }
 }

@@ -1,3 +1,5 @@
+import { FlowgateError } from '../errors';
+
 /**
  * What a screen handler returns. Handlers never build wire JSON themselves: they pick one of three
  * outcomes through the builders below, and the dispatcher turns it into a response that is checked
@@ -8,7 +10,7 @@
  * Show `screen` with `data` (which must satisfy that screen's `data` declaration). Built by {@link next}.
  *
  * @typeParam S - The screen id, as a literal type: a typed flow's handler may only return the
- *   screens its routing model allows (see src/flows/typed-api.ts).
+ *   screens its routing model allows (see src/flow-api/typed-api.ts).
  */
 export interface NextScreenResult<S extends string = string> {
   readonly kind: 'next';
@@ -48,10 +50,9 @@ export interface CompleteResult<P extends CompletionParams = CompletionParams> {
 export type HandlerResult = NextScreenResult | ShowErrorResult | CompleteResult;
 
 /** A builder was called in a way the protocol cannot express; a bug in the calling handler. */
-export class HandlerContractError extends Error {
+export class HandlerContractError extends FlowgateError {
   constructor(message: string) {
-    super(message);
-    this.name = 'HandlerContractError';
+    super('handler_contract', message);
   }
 }
 

@@ -1,3 +1,5 @@
+import { FlowgateError } from '../errors';
+
 /**
  * JSON.parse that refuses prototype-poisoning keys. JSON.parse itself makes `__proto__` an own
  * property, which is harmless until some code merges the object into another (`Object.assign`,
@@ -5,10 +7,9 @@
  * proving every later merge safe. The same walk bounds nesting depth, so later recursive code
  * (schema validation, canonical hashing) never meets a pathological structure.
  */
-export class UnsafeJsonError extends Error {
+export class UnsafeJsonError extends FlowgateError {
   constructor(message: string) {
-    super(message);
-    this.name = 'UnsafeJsonError';
+    super('unsafe_json', message);
   }
 }
 

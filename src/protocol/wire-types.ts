@@ -19,7 +19,7 @@ export function isFlowAction(action: unknown): action is FlowAction {
 export interface DecryptedRequest {
   readonly version: string;
   readonly action: FlowAction;
-  /** Absent, null and "" all mean "no screen" (PROTOCOL.md §3). */
+  /** Absent, null and "" all mean "no screen" (src/protocol/NOTES.md, "Requests"). */
   readonly screen?: string | null;
   readonly data?: Record<string, unknown> | null;
   readonly flow_token?: string;
@@ -59,5 +59,5 @@ export function isErrorNotification(data: unknown): boolean {
   );
 }
 
-/** The screen id reserved for completion (PROTOCOL.md §3, §4.3). */
+/** The screen id reserved for completion (src/protocol/NOTES.md, "Requests" and "Responses"). */
 export const SUCCESS_SCREEN = 'SUCCESS';

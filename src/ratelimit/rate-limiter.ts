@@ -43,7 +43,7 @@ export interface EdgeRefusal {
  *
  * 1. Per flow token (after decryption and token verification, in the dispatcher): answered in
  *    protocol terms, HTTP 200 with an encrypted error on the current screen. Counted in the
- *    token's session row, not here (src/flows/session-step.ts, countRequest).
+ *    token's session row, not here (src/endpoint/session-step.ts, countRequest).
  * 2. Failed requests per source address (400, 404, 413, 415, 421, 432, 500): once an address reached
  *    RATE_LIMIT_FAILED_PER_IP_PER_MINUTE failures in a sliding minute (src/ratelimit/sliding-window.ts;
  *    no fresh allowance on the clock minute), its requests get 429 until enough of those failures

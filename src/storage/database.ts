@@ -25,7 +25,7 @@ const STATEMENT_TIMEOUT_MS = 5000;
 pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
 
 /**
- * One knex per process (DESIGN.md practice 9). With DATABASE_URL: PostgreSQL through `pg`, pool
+ * One knex per process (src/ARCHITECTURE.md, rule 9). With DATABASE_URL: PostgreSQL through `pg`, pool
  * sized by DATABASE_POOL_MAX, connections and statements bounded so an outage fails requests fast
  * instead of hanging them. Without: embedded PGlite in a local folder — one connection, one
  * process; fine for development and tests, not for production load.

@@ -47,7 +47,7 @@ const ROLLBACK: Statement = statement('', 'ROLLBACK');
 
 /**
  * The request path's statements, sent straight to the driver on a connection of the process's one
- * knex pool (DESIGN.md practice 9: same pool, same limits, same search_path and timeouts).
+ * knex pool (src/ARCHITECTURE.md, rule 9: same pool, same limits, same search_path and timeouts).
  *
  * Why not knex here: measured on this machine class (one core, 8 concurrent transactions of a
  * `SELECT … FOR UPDATE` and an `UPDATE`), `knex.transaction` cost 180–290 µs of CPU per

@@ -1,13 +1,14 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { FlowgateError } from '../errors';
 
-export class DatabaseInUseError extends Error {
+export class DatabaseInUseError extends FlowgateError {
   constructor(dataDir: string, pid: number) {
     super(
+      'database_in_use',
       `the embedded database ${dataDir} is in use by process ${pid} (a running flowgate?). ` +
         'PGlite serves one process: stop that process, use its HTTP API (e.g. `npm run token -- issue … --url http://127.0.0.1:3000`), or set DATABASE_URL.',
     );
-    this.name = 'DatabaseInUseError';
   }
 }
 

@@ -1,11 +1,11 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { FlowgateError } from '../errors';
 
 /** A certificate/key pair that cannot be served; the message says which file and why. */
-export class TlsFilesError extends Error {
+export class TlsFilesError extends FlowgateError {
   constructor(message: string) {
-    super(message);
-    this.name = 'TlsFilesError';
+    super('tls_files_unusable', message);
   }
 }
 

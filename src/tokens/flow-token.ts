@@ -27,7 +27,7 @@ const VERIFIED_CACHE_MAX = 4096;
 /**
  * Flow tokens are compact HS256 JWTs: `flw` (flow id), `sub` (pseudonymous subject), `jti`
  * (random id, the key of the token's row and session), `exp`. No `iat` or `typ`: Meta does not
- * document a length limit and one third party states 200 characters (PROTOCOL.md §6), so every
+ * document a length limit and one third party states 200 characters (src/protocol/NOTES.md, "Flow token"), so every
  * byte is kept out that the database already knows. A token is ~190 characters.
  */
 export class FlowTokenCodec {

@@ -1,8 +1,12 @@
-export class InvalidPhoneNumberError extends Error {
+import { FlowgateError } from '../errors';
+
+export class InvalidPhoneNumberError extends FlowgateError {
   constructor() {
     // The value itself is personal data: it stays out of the message.
-    super('phone number must be in E.164 form: "+" then 8 to 15 digits, country code first (e.g. +14155550123)');
-    this.name = 'InvalidPhoneNumberError';
+    super(
+      'invalid_phone_number',
+      'phone number must be in E.164 form: "+" then 8 to 15 digits, country code first (e.g. +14155550123)',
+    );
   }
 }
 

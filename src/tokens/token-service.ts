@@ -4,6 +4,7 @@ import type { FlowTokenCodec } from './flow-token';
 import { type IssuedToken } from './flow-token';
 import { normalizePhoneNumber } from './phone';
 import { subjectOf } from './subject';
+import { FlowgateError } from '../errors';
 
 export interface TokenServiceOptions {
   readonly knex: Knex;
@@ -14,17 +15,15 @@ export interface TokenServiceOptions {
   readonly flowIds: ReadonlySet<string>;
 }
 
-export class UnknownFlowIdError extends Error {
+export class UnknownFlowIdError extends FlowgateError {
   constructor(flowId: string) {
-    super(`no flow "${flowId.slice(0, 60)}" is registered`);
-    this.name = 'UnknownFlowIdError';
+    super('unknown_flow_id', `no flow "${flowId.slice(0, 60)}" is registered`);
   }
 }
 
-export class InvalidTtlError extends Error {
+export class InvalidTtlError extends FlowgateError {
   constructor() {
-    super('ttl must be a whole number of seconds between 60 and 7776000 (90 days)');
-    this.name = 'InvalidTtlError';
+    super('invalid_ttl', 'ttl must be a whole number of seconds between 60 and 7776000 (90 days)');
   }
 }
 

@@ -1,8 +1,9 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { FlowgateError } from '../errors';
 
 /**
- * The one AJV instance (DESIGN.md practice 6): strict mode so a typo in a schema is a boot error,
+ * The one AJV instance (src/ARCHITECTURE.md, rule 6): strict mode so a typo in a schema is a boot error,
  * no type coercion (a number where a string is declared is wrong, not "fixed"), all errors so a
  * screen can show every bad field at once. Schemas are compiled at boot, never per request.
  */
@@ -21,13 +22,12 @@ addFormats(ajv, ['email', 'date', 'date-time', 'uri']);
 
 export type { ErrorObject, ValidateFunction };
 
-export class SchemaCompileError extends Error {
+export class SchemaCompileError extends FlowgateError {
   constructor(
     readonly schemaId: string,
     cause: unknown,
   ) {
-    super(`schema ${schemaId} does not compile: ${(cause as Error).message}`);
-    this.name = 'SchemaCompileError';
+    super('schema_invalid', `schema ${schemaId} does not compile: ${(cause as Error).message}`);
   }
 }
 

@@ -1,11 +1,13 @@
 import type { Knex } from 'knex';
 import type { AtRestCipher } from '../crypto';
-import { submissionAad, type CompletionReply } from '../flows';
+import { type CompletionReply } from '../flow-api';
+import { submissionAad } from '../endpoint';
 import { errorSummary, type Logger } from '../logging';
 import type { WebhookMetrics } from '../metrics';
 import { findSubmission } from '../storage';
 import type { StoredReply, UnfinishedHook } from './completion-store';
 import type { WebhookRegistry } from './registrations';
+import { FlowgateError } from '../errors';
 
 export interface CompletionHooksDeps {
   readonly knex: Knex;
@@ -103,9 +105,8 @@ export class CompletionHooks {
   }
 }
 
-class HookTimeoutError extends Error {
+class HookTimeoutError extends FlowgateError {
   constructor(ms: number) {
-    super(`onComplete did not finish within ${ms} ms`);
-    this.name = 'HookTimeoutError';
+    super('hook_timeout', `onComplete did not finish within ${ms} ms`);
   }
 }

@@ -258,7 +258,7 @@ describe('427: the flow token is no longer valid', () => {
     const payload = { version: '3.0', action: 'INIT', screen: '', data: {}, ...(token ? { flow_token: token } : {}) };
     const reply = await flowClient.send(payload);
     expect(reply.status).toBe(427);
-    // Encrypted like a normal response (PROTOCOL.md §5.1), carrying only the user-facing message.
+    // Encrypted like a normal response (src/protocol/NOTES.md, "Status codes"), carrying only the user-facing message.
     expect(reply.contentType).toMatch(/^text\/plain/);
     expect(reply.json).toEqual({ error_msg: message });
     expect(calls.init).toBe(0);

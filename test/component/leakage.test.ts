@@ -8,7 +8,7 @@ import { ok, pickBookableDate, walkBookAppointment } from '../helpers/walk';
 import { sealRequest, type FlowReply } from '../helpers/whatsapp-client';
 
 /**
- * Secrets and user data never leak (DESIGN.md practice 8): unique canary strings are seeded into a
+ * Secrets and user data never leak (src/ARCHITECTURE.md, rule 8): unique canary strings are seeded into a
  * full walk of the example flow and into failing requests; afterwards no canary, no secret (app
  * secret, token secret, subject key, submission key, token API key, key passphrase, private key
  * PEM) and no flow token appears in any log line the service wrote, in any stored audit event, or

@@ -4,7 +4,7 @@ import { ok } from '../helpers/walk';
 import { WhatsAppClient } from '../helpers/whatsapp-client';
 
 /**
- * Rotation without downtime (DESIGN.md "several private keys may be active"; PROTOCOL.md §5.2
+ * Rotation without downtime (src/ARCHITECTURE.md, rule 13; src/protocol/NOTES.md, "Request signature"
  * app-secret rotation), and development mode without an app secret — through real HTTP.
  */
 

@@ -6,7 +6,7 @@ import { startTestService, type TestService } from '../helpers/test-service';
 import { ok } from '../helpers/walk';
 
 /**
- * Read, run, write (src/flows/session-step.ts): no connection and no lock is held while a handler
+ * Read, run, write (src/endpoint/session-step.ts): no connection and no lock is held while a handler
  * runs; requests of one token queue within a process; a request whose session another process
  * changed meanwhile runs again on the new state. One database connection (PGlite has one; DATABASE_POOL_MAX=1 on
  * PostgreSQL), so any request that held it across its handler would block all the others.

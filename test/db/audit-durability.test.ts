@@ -105,7 +105,7 @@ describe('when more transactions append at once than there are chains', () => {
 
 describe('when an audited value holds characters PostgreSQL cannot store (NUL, unpaired surrogates)', () => {
   it('then the event is still stored, with U+FFFD in their place, and the chain verifies', async () => {
-    // Client text no longer reaches the audit log (an error notification keeps only its key,
+    // Client text never reaches the audit log (an error notification keeps only its key,
     // length and a keyed hash), so the writer is fed such a value directly: it must cope with any.
     await t.service.audit.append({ ...event('odd_characters'), detail: { note: 'bad \ud800 pair\u0000!' } });
     await t.service.audit.flush();

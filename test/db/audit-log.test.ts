@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { AuditLog, verifyAuditLog, type AuditEvent } from '../../src/audit';
-import { defineFlow, defineScreen, type FlowDefinition } from '../../src/flows';
+import { defineFlow, defineScreen, type FlowDefinition } from '../../src/flow-api';
 import bookAppointment from '../../src/flows/book-appointment';
 import { createLogger } from '../../src/logging';
 import { DbFixture } from '../helpers/db-fixture';
@@ -139,7 +139,7 @@ describe('when the database fails under the audit writer', () => {
   it('then an event appended by a caller resumed from the previous commit is still written', async () => {
     await f.withDb(async (knex, db) => {
       const audit = new AuditLog(db, { enabled: true, chains: 2, batchMax: 8 }, silent);
-      // Each append starts right where the previous caller resumes: the race that used to hang.
+      // Each append starts right where the previous caller resumes: a race that can hang a naive writer.
       const started = Date.now();
       for (let i = 0; i < 10; i++) await audit.append(event(`sequential_${i}`));
       expect(Date.now() - started).toBeLessThan(5000);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { loadConfig } from '../../src/config';
-import type { FlowDefinition } from '../../src/flows';
+import type { FlowDefinition } from '../../src/flow-api';
 import { createLogger } from '../../src/logging';
 import { createService, type Service } from '../../src/service';
 import { openDatabase, type Database } from '../../src/storage';

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { loadConfig } from '../../src/config';
-import type { FlowDefinition } from '../../src/flows';
+import type { FlowDefinition } from '../../src/flow-api';
 import { createLogger } from '../../src/logging';
 import { createService, type Service, type ServiceOptions } from '../../src/service';
 import { makeTestKeys, testEnv, type TestKeys } from './env';

@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 
 /**
  * Plays WhatsApp's side of the protocol with node-forge — an implementation independent of the
- * node:crypto code under test (DESIGN.md practice 10): RSA-OAEP with SHA-256 for OAEP and MGF1,
+ * node:crypto code under test (src/ARCHITECTURE.md, rule 10): RSA-OAEP with SHA-256 for OAEP and MGF1,
  * AES-128-GCM with a 16-byte IV and the tag appended; responses opened with the inverted IV.
  */
 
@@ -50,7 +50,7 @@ export function sealRequest(
   };
 }
 
-/** Opens a response body: AES-GCM under the request's key with every IV bit inverted (PROTOCOL.md §2.2). */
+/** Opens a response body: AES-GCM under the request's key with every IV bit inverted (src/protocol/NOTES.md, "Envelope encryption"). */
 export function openResponse(body: string, aesKey: string, iv: string): string {
   const bytes = forge.util.decode64(body);
   if (bytes.length < 16) throw new Error('response shorter than a GCM tag');

@@ -34,13 +34,20 @@ describe('when one process counts against the ceiling', () => {
   });
 
   it('then it shares its hits by itself within the sync interval', async () => {
-    const store = new MemoryCounterStore();
-    const counter = new SharedWindowCounter(store, 'g', WINDOW, 10);
-    const now = Date.now();
-    counter.take(100, now);
-    counter.take(100, now);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(await stored(store, 'g', now)).toBe(2);
+    jest.useFakeTimers({ now: Date.now() });
+    try {
+      const store = new MemoryCounterStore();
+      const counter = new SharedWindowCounter(store, 'g', WINDOW, 10);
+      const now = Date.now();
+      counter.take(100, now);
+      counter.take(100, now);
+      await jest.advanceTimersByTimeAsync(9);
+      expect(await stored(store, 'g', now)).toBe(0);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(await stored(store, 'g', now)).toBe(2);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
 

@@ -10,7 +10,7 @@ import {
 import { A1, A2, A4 } from '../fixtures/protocol-vectors';
 import { openResponse, sealRequest } from '../helpers/whatsapp-client';
 
-/** Known-answer tests: our node:crypto path against PROTOCOL.md Appendix A. */
+/** Known-answer tests: our node:crypto path against src/protocol/NOTES.md, "Test vectors". */
 
 const key = parsePrivateKeyPem(A2.privateKeyPem, A2.passphrase, 'A.2 key');
 const aesKey = Buffer.from(A2.aesKeyHex, 'hex');

@@ -11,7 +11,7 @@ import { makeTestKeys, productionEnv, testEnv } from '../helpers/env';
 import { sealRequest } from '../helpers/whatsapp-client';
 
 /**
- * Every PEM form Meta's tools and OpenSSL produce loads (PROTOCOL.md §2.3); anything unusable is a
+ * Every PEM form Meta's tools and OpenSSL produce loads (src/protocol/NOTES.md, "Keys"); anything unusable is a
  * start-up PrivateKeyError — never a per-request 421 — and its message never holds the passphrase.
  */
 

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { Secret } from '../../src/config';
-import { ERROR_STATUS, statusOf } from '../../src/http';
+import { ERROR_CATALOGUE } from '../../src/errors';
+import { statusOf } from '../../src/http';
 import { errorSummary, redact } from '../../src/logging';
 import * as protocol from '../../src/protocol';
 import {
@@ -22,7 +23,7 @@ import {
 /** Small pure pieces the HTTP tests rely on: the one error → status table, safe JSON, redaction. */
 
 describe('the error → HTTP status table', () => {
-  it('when each typed error is mapped, then it gets the status PROTOCOL.md §5.1 and DESIGN.md give it', () => {
+  it('when each typed error is mapped, then it gets the status src/protocol/NOTES.md, "Status codes" gives it', () => {
     expect(statusOf(new MalformedRequestError('x'))).toBe(400);
     expect(statusOf(new UnknownFlowError('x'))).toBe(404);
     expect(statusOf(new PayloadTooLargeError(1))).toBe(413);
@@ -40,15 +41,17 @@ describe('the error → HTTP status table', () => {
     expect(statusOf(undefined)).toBe(500);
   });
 
-  it('when a ProtocolError class exists, then the table lists it exactly once, with a meaning', () => {
+  it('when a ProtocolError class exists, then it has its own catalogue code with a status and a meaning', () => {
     const classes = (Object.values(protocol) as unknown[]).filter(
-      (v) => typeof v === 'function' && (v as { prototype?: unknown }).prototype instanceof ProtocolError,
+      (v): v is new (arg: unknown) => ProtocolError =>
+        typeof v === 'function' && (v as { prototype?: unknown }).prototype instanceof ProtocolError,
     );
-    expect(classes.length).toBe(ERROR_STATUS.length);
-    for (const cls of classes) {
-      const rows = ERROR_STATUS.filter((row) => (row.error as unknown) === cls);
-      expect(rows).toHaveLength(1);
-      expect(rows[0]?.meaning.length).toBeGreaterThan(10);
+    expect(classes.length).toBeGreaterThanOrEqual(10);
+    const codes = classes.map((cls) => new cls('x').code);
+    expect(new Set(codes).size).toBe(classes.length);
+    for (const code of codes) {
+      expect(ERROR_CATALOGUE[code].status).toBeGreaterThanOrEqual(400);
+      expect(ERROR_CATALOGUE[code].meaning.length).toBeGreaterThan(10);
     }
   });
 
@@ -89,7 +92,7 @@ describe('prototype-poisoning-safe JSON', () => {
   });
 });
 
-describe('error notifications (PROTOCOL.md §3.3)', () => {
+describe('error notifications (src/protocol/NOTES.md, "Error notifications")', () => {
   it.each([[{ error: 'x' }], [{ error_key: 'x' }], [{ error_message: 'x' }], [{ error: 'x', other: 1 }]])(
     'when data is %j, then it is an error notification',
     (data) => expect(isErrorNotification(data)).toBe(true),

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config';
-import { buildRegistry, defineFlow, defineScreen, next, RegistrationError, type FlowDefinition } from '../../src/flows';
+import { defineFlow, defineScreen, next, type FlowDefinition } from '../../src/flow-api';
+import { buildRegistry, RegistrationError } from '../../src/endpoint';
 import bookAppointment from '../../src/flows/book-appointment';
 import { createLogger } from '../../src/logging';
 import { createService } from '../../src/service';
@@ -11,7 +12,7 @@ import misbehavingJson from '../fixtures/flows/misbehaving/flow.json';
 import { makeTestKeys, testEnv } from '../helpers/env';
 
 /**
- * Registrations are checked at boot (DESIGN.md practice 4): every problem stops the start with a
+ * Registrations are checked at boot (src/ARCHITECTURE.md, rule 4): every problem stops the start with a
  * RegistrationError whose message names the flow, the screen and, for schemas, the `$id`.
  */
 

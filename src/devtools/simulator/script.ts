@@ -138,7 +138,7 @@ function evaluate(
     while (spec.weekday === true && (date.getUTCDay() === 0 || date.getUTCDay() === 6)) {
       date.setUTCDate(date.getUTCDate() + 1);
     }
-    // DatePicker before Flow JSON 5.0 sends a UTC timestamp in ms as a string (PROTOCOL.md §8).
+    // DatePicker before Flow JSON 5.0 sends a UTC timestamp in ms as a string (src/protocol/NOTES.md, "Flow JSON facts").
     if (field.component === 'DatePicker' && compareVersions(flowVersion, '5.0') < 0) return String(date.getTime());
     return date.toISOString().slice(0, 10);
   }

@@ -1,10 +1,10 @@
 import type { KeyObject } from 'node:crypto';
-import type { RegisteredFlow } from '../../flows';
-import { routeAllowed } from '../../flows/screen-runner';
+import type { RegisteredFlow } from '../../endpoint';
+import { routeAllowed } from '../../endpoint/screen-runner';
 import type { ErrorObject } from '../../validation';
 import { DevtoolError } from '../errors';
 import { buildScreenView, emptyValue, renderScreen, resolveBindings, type ScreenView } from './screen-view';
-import { MAX_RESPONSE_BYTES } from '../../flows/data-api';
+import { MAX_RESPONSE_BYTES } from '../../endpoint/data-api';
 import type { PickerFiles } from './picker-files';
 import { BadReplyError, openReply, postSealed, preview, sealRequest, signFlowToken } from './wire';
 
@@ -313,7 +313,7 @@ export class Simulator {
     throw new BadReplyError(`${sent.label}: ${describeStatus(reply.status, reply.body, sealed)}`);
   }
 
-  /** The health check WhatsApp sends before publishing and now and then (PROTOCOL.md §3.2). */
+  /** The health check WhatsApp sends before publishing and now and then (src/protocol/NOTES.md, "Health check"). */
   async #ping(): Promise<void> {
     const { publicKey, appSecret, url } = this.options;
     const label = 'ping (health check)';
@@ -326,7 +326,7 @@ export class Simulator {
       const mismatch: Mismatch = {
         step: label,
         rule: 'health check',
-        message: `expected {"data":{"status":"active"}} (PROTOCOL.md §3.2), got ${preview(JSON.stringify(json))}`,
+        message: `expected {"data":{"status":"active"}} (src/protocol/NOTES.md, "Health check"), got ${preview(JSON.stringify(json))}`,
       };
       this.#mismatches.push(mismatch);
       this.options.out(formatMismatch(mismatch));
@@ -371,7 +371,7 @@ export class Simulator {
     const { flow, token } = this.options;
     if (typeof json.screen !== 'string' || !isObject(json.data)) {
       throw new BadReplyError(
-        `${sent.label}: the reply must be {"screen": "...", "data": {...}} (PROTOCOL.md §4.1), got ${preview(JSON.stringify(json))}`,
+        `${sent.label}: the reply must be {"screen": "...", "data": {...}} (src/protocol/NOTES.md, "Responses"), got ${preview(JSON.stringify(json))}`,
       );
     }
     const screen = json.screen;

@@ -11,7 +11,7 @@ import { decodeStrictBase64 } from '../../crypto';
 import { DevtoolError } from '../errors';
 
 /**
- * WhatsApp's side of the data channel (PROTOCOL.md §2): a fresh AES-128 key and 16-byte IV per
+ * WhatsApp's side of the data channel (src/protocol/NOTES.md, "Envelope encryption"): a fresh AES-128 key and 16-byte IV per
  * request, the key wrapped with RSA-OAEP (SHA-256 for OAEP and MGF1), the payload sealed with
  * AES-128-GCM, tag appended; the reply opened under the same key with every IV bit inverted.
  * node:crypto is fine here: the simulator is never on the request path, and the component tests
@@ -67,7 +67,7 @@ export function openReply(body: string, aesKey: Buffer, iv: Buffer): Record<stri
   } catch {
     throw new BadReplyError(
       "the reply does not decrypt with the request's AES key and the inverted IV " +
-        '(a phone reports response-decryption-error; PROTOCOL.md §2.2)',
+        '(a phone reports response-decryption-error; src/protocol/NOTES.md, "Envelope encryption")',
     );
   }
   let json: unknown;
@@ -88,7 +88,7 @@ export interface HttpReply {
   readonly body: string;
 }
 
-/** POSTs one sealed request, signed like Meta signs it when an app secret is known (PROTOCOL.md §5.2). */
+/** POSTs one sealed request, signed like Meta signs it when an app secret is known (src/protocol/NOTES.md, "Request signature"). */
 export async function postSealed(
   url: string,
   sealed: SealedRequest,

@@ -10,11 +10,12 @@ import {
 } from '../protocol';
 import { describeErrors } from '../validation';
 import { UNAVAILABLE_MEDIA, type MediaFiles } from '../media';
-import type { FlowContext, Handler, ScreenRequest } from './api';
+import type { FlowContext, Handler, ScreenRequest } from '../flow-api';
 import { fieldErrorsFrom } from './field-errors';
 import type { RegisteredFlow, RegisteredScreen } from './registry';
 import { requiredScreens } from './session-position';
-import type { SessionState } from './session-state';
+import type { SessionState } from '../storage/session-state';
+import { FlowgateError } from '../errors';
 
 export const GENERIC_ERROR_MESSAGE = 'Something went wrong on our side. Please try again.';
 export const TIMEOUT_MESSAGE = 'This is taking longer than usual. Please try again.';
@@ -38,13 +39,12 @@ export interface ScreenOutcome {
 }
 
 /** Developer code failed and no screen can carry the error (e.g. during INIT): answered with 500. */
-export class HandlerFailedError extends Error {
+export class HandlerFailedError extends FlowgateError {
   constructor(
     message: string,
     readonly outcome: 'handler_failed' | 'handler_timeout',
   ) {
-    super(message);
-    this.name = 'HandlerFailedError';
+    super(outcome, message);
   }
 }
 
@@ -151,7 +151,7 @@ async function callHandler(
 ): Promise<HandlerCall> {
   const controller = new AbortController();
   // No copies: `data` is this request's own parse and the answers this attempt's own parse of the
-  // session (src/flows/session-step.ts), so freezing them in place keeps the handler from changing
+  // session (src/endpoint/session-step.ts), so freezing them in place keeps the handler from changing
   // what is stored, and the answers object itself (which the runner still assigns to) is a
   // shallow copy of frozen values.
   const request: ScreenRequest = Object.freeze({ flowId: flow.id, action, screen, data: deepFreeze(data) });
@@ -216,7 +216,7 @@ function resolveResult(
 ): ScreenOutcome {
   if (result.kind === 'complete') {
     // Completion requires the answers of every screen the flow cannot be completed without
-    // (src/flows/session-position.ts, requiredScreens): a second line behind the position check.
+    // (src/endpoint/session-position.ts, requiredScreens): a second line behind the position check.
     const missing = current ? requiredScreens(flow, current.model.id).filter((id) => !state.answers[id]) : [];
     if (current && missing.length > 0) {
       throw new OutOfSequenceError(`completion from ${current.model.id} without answers of ${missing.join(', ')}`);
@@ -276,7 +276,7 @@ function resolveResult(
 }
 
 /**
- * PROTOCOL.md §4.1 and §8: INIT may open an entry screen; data_exchange may refresh the current
+ * src/protocol/NOTES.md, "Responses" and "Flow JSON facts": INIT may open an entry screen; data_exchange may refresh the current
  * screen or follow one of its routes; BACK returns to the current screen or one that routes to it.
  */
 export function routeAllowed(
@@ -316,7 +316,7 @@ function errorOnScreen(
     if (outcome === 'invalid_data' && !explicitData && !state.screens[model.id]) {
       // Invalid input from a screen this session never sent data for (no INIT before it, e.g. a
       // flow opened with flow_action "navigate", or a forged request): the screen cannot be re-shown
-      // without its declared data (PROTOCOL.md §4.1), and no developer code failed, so this is a
+      // without its declared data (src/protocol/NOTES.md, "Responses"), and no developer code failed, so this is a
       // refused request (400), not a 500 logged as a handler failure. Found by the property tests.
       throw new MalformedRequestError(`invalid data from screen ${model.id}, which this session has not shown`);
     }

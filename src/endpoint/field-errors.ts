@@ -2,7 +2,7 @@ import type { ErrorObject } from '../validation';
 
 /**
  * Turns schema errors on a payload into one short message per form field — short because Meta caps
- * TextInput error text at 30 characters (PROTOCOL.md §8). Messages never echo the value.
+ * TextInput error text at 30 characters (src/protocol/NOTES.md, "Flow JSON facts"). Messages never echo the value.
  */
 export function fieldErrorsFrom(
   errors: readonly ErrorObject[],

@@ -9,7 +9,7 @@ import {
   type DecryptedEnvelope,
   type RsaTimeSink,
 } from '../crypto';
-import { statusOf } from '../http/error-status';
+import { httpStatusOf } from '../errors';
 import { errorSummary, type Logger } from '../logging';
 import type { MediaService } from '../media';
 import {
@@ -38,7 +38,7 @@ import {
   withVersion,
   type TokenSignaturePolicy,
 } from './data-api';
-import { isDatabaseUnavailable } from './database-errors';
+import { isDatabaseUnavailable } from '../storage/database-errors';
 import { assessNotification, noticeHashKey } from './error-notification';
 import type { FlowHttpRequest, FlowHttpResponse, RequestObservation } from './endpoint-types';
 import type { RegisteredFlow, Registry } from './registry';
@@ -79,8 +79,8 @@ export interface DispatcherDeps {
 }
 
 /**
- * The pure core of the endpoint (DESIGN.md practice 1): raw bytes and headers in, status and body
- * out, never Express objects. Order matters and follows PROTOCOL.md: flow, signature (432, before
+ * The pure core of the endpoint (src/ARCHITECTURE.md, rule 1): raw bytes and headers in, status and body
+ * out, never Express objects. Order matters and follows src/protocol/NOTES.md: flow, signature (432, before
  * any RSA work), envelope (400), decryption (421), request schema (400), ping, error notification,
  * flow token (427), then the screen handler between a read of the session and a guarded write
  * (SessionStep). Every request ends in exactly one audit event.
@@ -147,7 +147,7 @@ export class Dispatcher {
       throw new MalformedRequestError('decrypted payload is not JSON');
     }
     const data = (parsed as { data?: unknown } | null)?.data;
-    // Error notifications come first: they may carry an action we would otherwise refuse (PROTOCOL.md §3.3).
+    // Error notifications come first: they may carry an action we would otherwise refuse (src/protocol/NOTES.md, "Error notifications").
     if (isErrorNotification(data)) {
       if (!validateErrorNotification(parsed))
         throw new MalformedRequestError(`error notification: ${describeErrors(validateErrorNotification.errors)}`);
@@ -168,7 +168,7 @@ export class Dispatcher {
   ): Promise<FlowHttpResponse> {
     if (isErrorNotification(request.data)) {
       // Acknowledged, never routed to developer code; kept only as key, length and keyed hash,
-      // throttled per token (src/flows/error-notification.ts). The token must be genuine.
+      // throttled per token (src/endpoint/error-notification.ts). The token must be genuine.
       assertKnownVersion(request, this.deps.logger, input.requestId);
       const token = await this.deps.tokens.verify(request.flow_token, flow.id);
       trace.tokenHash = tokenHash(token.id);
@@ -256,7 +256,7 @@ export class Dispatcher {
       : err instanceof TokenQueueWaitError
         ? new ServiceUnavailableError('flow token busy')
         : err;
-    const status = statusOf(error);
+    const status = httpStatusOf(error);
     const code = error instanceof ProtocolError ? error.code : 'internal_error';
     const outcome =
       error instanceof HandlerFailedError || error instanceof ResponseTooLargeError ? error.outcome : code;
@@ -290,7 +290,7 @@ export class Dispatcher {
     }
     this.#observe(trace, input, outcome, status, started, code);
     if (error instanceof FlowTokenNoLongerValidError) {
-      // PROTOCOL.md §5.1: both code sources encrypt the 427 body like any response.
+      // src/protocol/NOTES.md, "Status codes": both code sources encrypt the 427 body like any response.
       const json = JSON.stringify({ error_msg: error.userMessage });
       const body = trace.envelope ? encryptResponse(json, trace.envelope.aesKey, trace.envelope.iv) : json;
       return {

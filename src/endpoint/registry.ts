@@ -11,7 +11,8 @@ import {
 } from '../flow-json';
 import { resolveConsents, type RegisteredConsent } from '../consents/declaration';
 import { compileSchema, SchemaCompileError, type ValidateFunction } from '../validation';
-import { FLOW_ID_PATTERN, type FlowDefinition, type ScreenDefinition } from './api';
+import { FLOW_ID_PATTERN, type FlowDefinition, type ScreenDefinition } from '../flow-api';
+import { FlowgateError } from '../errors';
 
 /** One way a screen's incoming data may look: a derived action schema or an override file. */
 export interface IncomingValidator {
@@ -48,10 +49,9 @@ export interface RegisteredFlow {
 export type Registry = ReadonlyMap<string, RegisteredFlow>;
 
 /** A flow that cannot be served; the message lists every problem with flow, screen and path. */
-export class RegistrationError extends Error {
+export class RegistrationError extends FlowgateError {
   constructor(readonly problems: readonly string[]) {
-    super(`flow registration failed:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'RegistrationError';
+    super('flow_registration_failed', `flow registration failed:\n  - ${problems.join('\n  - ')}`);
   }
 }
 
@@ -63,8 +63,8 @@ export interface RegistryOptions {
 }
 
 /**
- * Checks every registration against its Flow JSON and compiles every schema, at boot (DESIGN.md
- * practice 4). Any problem stops the start; the result is frozen and read-only afterwards.
+ * Checks every registration against its Flow JSON and compiles every schema, at boot (src/ARCHITECTURE.md,
+ * rule 4). Any problem stops the start; the result is frozen and read-only afterwards.
  */
 export function buildRegistry(definitions: readonly FlowDefinition[], options: RegistryOptions): Registry {
   const problems: string[] = [];

@@ -8,6 +8,7 @@ import {
   type DecryptedRequest,
 } from '../protocol';
 import type { FlowTokenSignatureVerifier } from '../tokens';
+import { FlowgateError } from '../errors';
 
 /**
  * What Data API 4.0 adds to a request's way through the dispatcher (src/protocol/NOTES.md, "Data
@@ -31,11 +32,13 @@ export const MAX_RESPONSE_BYTES = 1_000_000;
 const GCM_TAG_BYTES = 16;
 
 /** A handler's answer too large for WhatsApp's data channel: a developer error, answered 500. */
-export class ResponseTooLargeError extends Error {
+export class ResponseTooLargeError extends FlowgateError {
   readonly outcome = 'response_too_large';
   constructor(readonly bytes: number) {
-    super(`encrypted response of ${bytes} bytes exceeds the ${MAX_RESPONSE_BYTES}-byte data-channel limit`);
-    this.name = 'ResponseTooLargeError';
+    super(
+      'response_too_large',
+      `encrypted response of ${bytes} bytes exceeds the ${MAX_RESPONSE_BYTES}-byte data-channel limit`,
+    );
   }
 }
 

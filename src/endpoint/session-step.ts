@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { redactFields, type AuditLog } from '../audit';
 import type { AtRestCipher } from '../crypto';
+import { FlowgateError } from '../errors';
 import type { Logger } from '../logging';
 import type { MediaService } from '../media';
 import {
@@ -37,7 +38,7 @@ import {
   parseSessionState,
   sealSessionJson,
   sessionStateJson,
-} from './session-state';
+} from '../storage/session-state';
 import { TokenQueue } from './token-queue';
 
 export interface SessionStepDeps {
@@ -92,7 +93,11 @@ const changed = (now?: KnownSession): SessionChanged => ({ changed: true, now })
 const SESSION_NOW_READ = { name: 'session_now', text: SESSION_NOW } as const;
 
 /** Thrown inside a completion's transaction to roll it back as SESSION_CHANGED. */
-class SessionChangedError extends Error {}
+class SessionChangedError extends FlowgateError {
+  constructor() {
+    super('session_changed', 'the session changed between read and write');
+  }
+}
 
 /**
  * Attempts of one request whose session requests of the same token in other processes keep
@@ -136,7 +141,7 @@ const TOO_FAST_MESSAGE = 'You are going a bit fast. Please wait a moment and try
  */
 export class SessionStep {
   readonly #queue = new TokenQueue();
-  /** What this process last read or wrote of each token's session (src/flows/session-cache.ts). */
+  /** What this process last read or wrote of each token's session (src/endpoint/session-cache.ts). */
   readonly #cache = new SessionCache();
 
   constructor(private readonly deps: SessionStepDeps) {}
@@ -234,7 +239,7 @@ export class SessionStep {
     // must leave nothing of that behind.
     const state = stateBefore === undefined ? emptySessionState() : parseSessionState(stateBefore);
     // Sessions follow the flow: a request from a screen this session cannot be on is refused
-    // before any developer code runs, and nothing of it is written (src/flows/session-position.ts).
+    // before any developer code runs, and nothing of it is written (src/endpoint/session-position.ts).
     const refusal = positionRefusal(
       flow,
       request.action,
@@ -405,7 +410,7 @@ export function submissionAad(flowId: string, tokenId: string, subjectId: string
 }
 
 /**
- * The per-token limit answered in protocol terms (PROTOCOL.md §4.2): HTTP 200, the screen the user
+ * The per-token limit answered in protocol terms (src/protocol/NOTES.md, "Responses"): HTTP 200, the screen the user
  * is on, its last data and an error message. INIT has no current screen: the entry screen already
  * shown (reopening the flow) carries it. When no shown screen can carry it (a very first INIT),
  * the request goes through: any other answer (400, 427) would break the flow, and a 4xx would
