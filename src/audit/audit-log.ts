@@ -6,6 +6,7 @@ import {
   statement,
   type BoundStatement,
   type DirectSql,
+  type Row,
   type SqlQueryable,
   type Statement,
 } from '../storage';
@@ -24,19 +25,50 @@ export interface AuditLogOptions {
 
 const APPEND = statement('flowgate_audit_append', 'select audit_append($1, $2::jsonb)');
 
-/** The combined statement of each `alongside` statement, made once. */
+/** A guarded write sent with an audit event, and what to read instead when it did not happen. */
+export interface GuardedWrite extends BoundStatement {
+  /**
+   * A SELECT on the write's own parameters, returned (as `current`) only when the write wrote
+   * nothing: what the write's guard refused, read in the same round trip.
+   */
+  readonly otherwise?: { readonly name: string; readonly text: string };
+}
+
+/** What a guarded write with its audit event did. */
+export interface GuardedWriteResult {
+  readonly written: boolean;
+  /** The `otherwise` row when nothing was written (undefined without `otherwise`, or no row). */
+  readonly current: Row | undefined;
+}
+
+/** The combined statement of each write (and audit setting), made once. */
 const alongsideStatements = new Map<string, Statement>();
 
-function appendAlongside(write: Statement): Statement {
-  let combined = alongsideStatements.get(write.name);
+/**
+ * One statement: the write as a data-modifying WITH, the audit append only when it returned a row
+ * (`audited`), and the `otherwise` read only when it did not. Every part sees the same snapshot;
+ * the append and the write commit together or not at all.
+ */
+function appendAlongside(write: GuardedWrite, audited: boolean): Statement {
+  const name = `${write.statement.name}${write.otherwise ? `_or_${write.otherwise.name}` : ''}${audited ? '_audited' : ''}`;
+  let combined = alongsideStatements.get(name);
   if (!combined) {
     // The write's own parameters come first ($1…$n); the append's two follow.
-    const n = (write.text.match(/\$\d+/g) ?? []).reduce((max, p) => Math.max(max, Number(p.slice(1))), 0);
+    const n = (write.statement.text.match(/\$\d+/g) ?? []).reduce((max, p) => Math.max(max, Number(p.slice(1))), 0);
+    const appended = audited
+      ? `, appended AS (SELECT audit_append($${n + 1}, $${n + 2}::jsonb) AS chain FROM alongside)`
+      : '';
+    const written = audited ? '(SELECT count(*) FROM appended)' : '(SELECT count(*) FROM alongside)';
+    const otherwise = write.otherwise
+      ? ` LEFT JOIN (${write.otherwise.text}) otherwise ON NOT EXISTS (SELECT 1 FROM alongside)`
+      : '';
     combined = statement(
-      `${write.name}_audited`,
-      `with alongside as (${write.text}) select audit_append($${n + 1}, $${n + 2}::jsonb) from alongside`,
+      name,
+      `WITH alongside AS (${write.statement.text})${appended}
+       SELECT ${written}::integer AS written_rows${write.otherwise ? ', otherwise.*' : ''}
+         FROM (SELECT 1) AS one${otherwise}`,
     );
-    alongsideStatements.set(write.name, combined);
+    alongsideStatements.set(name, combined);
   }
   return combined;
 }
@@ -112,23 +144,23 @@ export class AuditLog {
     await trx.raw('select audit_append(?, ?::jsonb)', this.#arguments([await this.#stamped(event, trx)]));
   }
 
+  /** Appends for a request inside its transaction (src/storage/direct-sql.ts). */
+  async appendInRequest(db: SqlQueryable, event: AuditEvent): Promise<void> {
+    if (!this.#options.enabled) return;
+    await db.query(APPEND, this.#arguments([event]));
+  }
+
   /**
-   * Appends for a request (src/storage/direct-sql.ts), in its transaction or as one statement of its
-   * own. `alongside`: a data-modifying statement that returns one row when it wrote (the guarded
-   * session upsert), sent in the same statement as the append (a data-modifying WITH): one round
-   * trip, and the event is appended only if the write happened. Returns whether it did; always
-   * true without `alongside`.
+   * A request's guarded write (the session upsert) and its audit event in one statement, its own
+   * transaction: one round trip, and the event is appended only if the write happened. With
+   * `write.otherwise`, what the guard refused comes back in the same round trip.
    */
-  async appendInRequest(db: SqlQueryable, event: AuditEvent, alongside?: BoundStatement): Promise<boolean> {
-    if (!this.#options.enabled) {
-      return alongside ? (await db.query(alongside.statement, alongside.values)).length === 1 : true;
-    }
-    const args = this.#arguments([event]);
-    if (!alongside) {
-      await db.query(APPEND, args);
-      return true;
-    }
-    return (await db.query(appendAlongside(alongside.statement), [...alongside.values, ...args])).length === 1;
+  async appendWithWrite(db: SqlQueryable, event: AuditEvent, write: GuardedWrite): Promise<GuardedWriteResult> {
+    const audited = this.#options.enabled;
+    const values = audited ? [...write.values, ...this.#arguments([event])] : write.values;
+    const row = (await db.query(appendAlongside(write, audited), values))[0];
+    const written = Number(row?.written_rows ?? 0) === 1;
+    return { written, current: written || !write.otherwise ? undefined : row };
   }
 
   /**

@@ -1,5 +1,5 @@
 export { AuditLog, auditArgument } from './audit-log';
-export type { AuditLogOptions } from './audit-log';
+export type { AuditLogOptions, GuardedWrite, GuardedWriteResult } from './audit-log';
 export { COMPLIANCE_OUTCOMES, isComplianceOutcome } from './event';
 export type {
   AuditActor,

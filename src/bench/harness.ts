@@ -86,7 +86,7 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
     RATE_LIMIT_FAILED_PER_IP_PER_MINUTE: '100000',
     RATE_LIMIT_GLOBAL_PER_SECOND: '1000000',
     ...(options.databaseUrl
-      ? { DATABASE_URL: options.databaseUrl, DATABASE_SCHEMA: schema as string }
+      ? { DATABASE_URL: withApplicationName(options.databaseUrl, schema as string), DATABASE_SCHEMA: schema as string }
       : { PGLITE_DATA_DIR: 'memory://' }),
     ...(options.env ?? {}),
   };
@@ -160,6 +160,17 @@ export async function startBenchServer(options: BenchServerOptions): Promise<Ben
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The URL with `application_name` set to the bench's schema: pg lets the URL's parameters override
+ * the pool's own, so the bench's backends can be told apart on a shared server (src/bench/ratios.ts
+ * reads their CPU time).
+ */
+function withApplicationName(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set('application_name', name);
+  return parsed.toString();
 }
 
 /** Issues a flow token through the token API (as the business's messaging system would). */

@@ -19,3 +19,6 @@ export type { SealedBody } from './whatsapp-sealer';
 export { runSoak, formatSoak, formatSample } from './soak';
 export type { SoakOptions, SoakReport, SoakSample } from './soak';
 export type { Usage } from './server';
+export { runRatios, formatRatios } from './ratios';
+export type { RatioOptions, RatioReport, RatioSample } from './ratios';
+export { startBareServer } from './bare-server';

@@ -1,10 +1,11 @@
 import { cpus } from 'node:os';
-import { runBench, formatReport, type Scenario } from '../bench';
+import { formatRatios, formatReport, runBench, runRatios, type Scenario } from '../bench';
 import { loadVariables } from '../config';
 import { exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
 
 const USAGE = `Usage: npm run bench -- [--duration S] [--connections 1,16,64] [--scenarios ping,exchange]
                         [--audit on,off] [--workers N] [--pin-database] [--json]
+       npm run bench -- --rounds N [--duration S] [--connections C] [--workers N] [--json]
 
 Starts flowgate on a loopback port in a child process (node:cluster, --workers processes; default
 one per core with DATABASE_URL, one with PGlite) and loads it with prebuilt WhatsApp-encrypted
@@ -27,6 +28,13 @@ embedded PGlite database in memory (noted in the report).
                      (its postmaster and backends; it must run on this host) to the load
                      generator's cores for the run, as if the database had a host of its own;
                      their CPU lists are restored afterwards; needs the right to change them
+  --rounds N         instead: N interleaved rounds of a bare decrypt-and-answer server (same keys,
+                     cores and workers), flowgate's audited ping and its audited data_exchange,
+                     at one connection count (default 16); prints each one's rate as a ratio to
+                     the bare server's in the same round, p99 and CPU per request (node, and the
+                     service's PostgreSQL backends when the database runs on this host): median
+                     and [min–max] over the rounds, against the targets of the README's
+                     performance section
   --json             print the report as JSON`;
 
 export async function benchCommand(argv: string[], io: Io): Promise<number> {
@@ -37,6 +45,7 @@ export async function benchCommand(argv: string[], io: Io): Promise<number> {
     audit: { type: 'string' },
     workers: { type: 'string' },
     'pin-database': { type: 'boolean' },
+    rounds: { type: 'string' },
     json: { type: 'boolean' },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
@@ -56,6 +65,22 @@ export async function benchCommand(argv: string[], io: Io): Promise<number> {
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError('--workers takes 1 to 64');
   if (!databaseUrl && workers > 1) throw new UsageError('PGlite serves one process: --workers 1 without DATABASE_URL');
   if (!databaseUrl) io.err('note: DATABASE_URL is not set; measuring the embedded PGlite database, not PostgreSQL');
+  if (values.rounds !== undefined) {
+    const rounds = Number(values.rounds);
+    if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) throw new UsageError('--rounds takes 1 to 100');
+    const single = connections.length === 1 ? connections[0] : values.connections === undefined ? 16 : undefined;
+    if (single === undefined) throw new UsageError('--rounds measures one connection count: --connections C');
+    const report = await runRatios({
+      databaseUrl,
+      rounds,
+      durationMs: duration * 1000,
+      connections: single,
+      workers,
+      progress: values.json ? undefined : (line) => io.err(line),
+    });
+    io.out(values.json ? JSON.stringify(report, null, 2) : formatRatios(report));
+    return report.samples.some((s) => s.errors > 0) ? 1 : 0;
+  }
   const pinDatabase = values['pin-database'] === true;
   if (pinDatabase && (!databaseUrl || workers >= cpus().length))
     throw new UsageError('--pin-database needs DATABASE_URL and fewer --workers than cores');

@@ -150,14 +150,25 @@ async function callHandler(
   env: RunEnvironment,
 ): Promise<HandlerCall> {
   const controller = new AbortController();
-  const request: ScreenRequest = deepFreeze({ flowId: flow.id, action, screen, data: structuredClone(data) });
+  // No copies: `data` is this request's own parse and the answers this attempt's own parse of the
+  // session (src/endpoint/session-step.ts), so freezing them in place keeps the handler from changing
+  // what is stored, and the answers object itself (which the runner still assigns to) is a
+  // shallow copy of frozen values.
+  const request: ScreenRequest = Object.freeze({ flowId: flow.id, action, screen, data: deepFreeze(data) });
+  let logger: FlowContext['logger'] | undefined;
   const context: FlowContext = Object.freeze({
     requestId: env.requestId,
     subject: env.subject,
-    logger: env.logger.child({ flowId: flow.id, screen: screen ?? '(init)', requestId: env.requestId }),
+    // Made when a handler first logs: most never do, and a child logger per call is not free.
+    get logger(): FlowContext['logger'] {
+      logger ??= env.logger.child({ flowId: flow.id, screen: screen ?? '(init)', requestId: env.requestId });
+      return logger;
+    },
     signal: controller.signal,
     session: sessionValues(state),
-    answers: deepFreeze(structuredClone(state.answers)),
+    answers: Object.freeze(
+      Object.fromEntries(Object.entries(state.answers).map(([id, answer]) => [id, deepFreeze(answer)])),
+    ),
     afterCommit: env.afterCommit,
     afterRollback: env.afterRollback,
     media: env.media

@@ -14,8 +14,11 @@ import {
   insertSubmission,
   markTokenCompleted,
   readSession,
+  SESSION_NOW,
+  sessionReadOf,
   sessionUpsert,
   type DirectSql,
+  type SessionRead,
   type SqlTransaction,
 } from '../storage';
 import { recordCompletionConsents } from '../consents';
@@ -28,7 +31,14 @@ import type { RegisteredFlow } from './registry';
 import { auditEventOf, type Trace } from './request-trace';
 import { runScreenRequest, type ScreenOutcome } from './screen-runner';
 import { positionRefusal } from './session-position';
-import { emptySessionState, openSessionState, sealSessionState } from '../storage/session-state';
+import { SessionCache, type KnownSession } from './session-cache';
+import {
+  emptySessionState,
+  openSessionJson,
+  parseSessionState,
+  sealSessionJson,
+  sessionStateJson,
+} from '../storage/session-state';
 import { TokenQueue } from './token-queue';
 
 export interface SessionStepDeps {
@@ -68,8 +78,19 @@ export interface StoredReply {
   readonly outcome: string;
 }
 
-/** The session changed between this attempt's read and its write: nothing was stored. */
-const SESSION_CHANGED = Symbol('session changed');
+/**
+ * The session changed between this attempt's read and its write: nothing was stored. `now`: the
+ * session as the refused write found it (read in the same statement); undefined, read it again.
+ */
+interface SessionChanged {
+  readonly changed: true;
+  readonly now: KnownSession | undefined;
+}
+
+const changed = (now?: KnownSession): SessionChanged => ({ changed: true, now });
+
+/** The write of `session.otherwise`: the session as it is, when the guarded write was refused. */
+const SESSION_NOW_READ = { name: 'session_now', text: SESSION_NOW } as const;
 
 /** Thrown inside a completion's transaction to roll it back as SESSION_CHANGED. */
 class SessionChangedError extends FlowgateError {
@@ -93,21 +114,35 @@ const MAX_ATTEMPTS = 4;
  */
 const QUEUE_WAIT_MS = 5000;
 
+/**
+ * Share of remembered sessions that must have been current for the next request to skip its
+ * read. A miss costs about what a read saves plus a second handler run, so below about two in
+ * three guessing loses; measured with two workers and no affinity (README, performance), about
+ * half the guesses missed and `data_exchange` got slower.
+ */
+const MIN_HIT_RATE = 0.7;
+
 const TOO_FAST_MESSAGE = 'You are going a bit fast. Please wait a moment and try again.';
 
 /**
  * The session step of a request: read, run, write — without holding a connection or a lock while
  * developer code runs (a slow handler once held a pooled connection and the token's row lock for
  * up to HANDLER_TIMEOUT_MS, so ten slow handlers could starve every other request of the pool).
- * The session is read without a lock; the handler runs; the session upsert is guarded by the
- * version read (src/storage/token-repository.ts, UPSERT_SESSION) and sent with the audit event in
- * one statement. Within this process the requests of one token wait for each other (TokenQueue);
- * when a request of the same token served by another process committed in between, nothing is
- * written, the attempt's rollback effects run, and the request runs again on the new state — the
- * order a row lock would have given, at the cost of running the handler again.
+ * The session is read without a lock — or not at all, when this process wrote it last and
+ * remembers it (SessionCache) — the handler runs; the session upsert is guarded by the version
+ * read (src/storage/token-repository.ts, UPSERT_SESSION) and sent with the audit event in one
+ * statement: one round trip for the usual request. Within this process the requests of one token
+ * wait for each other (TokenQueue); when a request of the same token served by another process
+ * (or a revocation, an erasure, a purge) committed in between, nothing is written, the attempt's
+ * rollback effects run, and the request runs again on the new state, which the refused statement
+ * returned — the order a row lock would have given, at the cost of running the handler again.
+ * A remembered session therefore costs a second handler run only when the token moved between
+ * processes; revocation is still enforced by the write, before anything is stored or answered.
  */
 export class SessionStep {
   readonly #queue = new TokenQueue();
+  /** What this process last read or wrote of each token's session (src/endpoint/session-cache.ts). */
+  readonly #cache = new SessionCache();
 
   constructor(private readonly deps: SessionStepDeps) {}
 
@@ -117,19 +152,43 @@ export class SessionStep {
   }
 
   async #untilStored(call: SessionCall): Promise<StoredReply> {
+    const tokenId = call.verified.id;
+    let known = this.#cache.get(tokenId);
+    // A remembered session is used without reading only while it has mostly been current: with
+    // several workers and no affinity, a token's next request often reaches another worker, and a
+    // guess that misses costs a refused statement and a second handler run. Otherwise it is read
+    // first, and the read tells whether the guess would have held.
+    const guessed = known !== undefined && this.#hitRate >= MIN_HIT_RATE;
+    if (known && !guessed) {
+      const remembered = known;
+      try {
+        known = await this.#read(call);
+      } catch (err) {
+        this.#cache.forget(tokenId);
+        throw err;
+      }
+      this.#observeGuess(
+        known.read.token.status === 'active' &&
+          known.read.session?.requestCount === remembered.read.session?.requestCount,
+      );
+    }
     for (let attempt = 1; ; attempt++) {
       const effects = new HandlerEffects(this.deps.logger, { flowId: call.flow.id, requestId: call.input.requestId });
-      let reply: StoredReply | typeof SESSION_CHANGED;
+      let reply: StoredReply | SessionChanged;
       try {
-        reply = await this.#attempt(call, effects);
+        reply = await this.#attempt(call, effects, known ?? (await this.#read(call)));
       } catch (err) {
         // Nothing of this request was stored: what the handler took outside flowgate goes back.
+        this.#cache.forget(tokenId);
         effects.rollback();
         throw err;
       }
-      if (reply === SESSION_CHANGED) {
+      if (attempt === 1 && guessed) this.#observeGuess(!('changed' in reply));
+      if ('changed' in reply) {
         effects.rollback();
+        this.#cache.forget(tokenId);
         if (attempt >= MAX_ATTEMPTS) throw new ServiceUnavailableError('session kept changing');
+        known = reply.now;
         continue;
       }
       // A handler that failed or ran out of time had its result rejected: its commit effects must
@@ -140,25 +199,45 @@ export class SessionStep {
     }
   }
 
-  async #attempt(call: SessionCall, effects: HandlerEffects): Promise<StoredReply | typeof SESSION_CHANGED> {
+  /** Moving share of remembered sessions that were still current (about the last 20 requests). */
+  #hitRate = 1;
+
+  #observeGuess(current: boolean): void {
+    this.#hitRate = this.#hitRate * 0.95 + (current ? 0.05 : 0);
+  }
+
+  async #read(call: SessionCall): Promise<KnownSession> {
+    const read = await readSession(this.deps.sql, call.verified.id);
+    if (!read) throw new FlowTokenNoLongerValidError('unknown');
+    return knownOf(read);
+  }
+
+  async #attempt(
+    call: SessionCall,
+    effects: HandlerEffects,
+    known: KnownSession,
+  ): Promise<StoredReply | SessionChanged> {
     const { deps } = this;
     const { flow, request, verified, trace, input, started } = call;
+    const { read } = known;
     trace.fields = undefined;
     trace.detail = undefined;
-    const read = await readSession(deps.sql, verified.id);
-    if (!read) throw new FlowTokenNoLongerValidError('unknown');
     // The per-token limit, counted in the session row: exact across workers and instances, and
     // free — the count is written back with the session below (migration 20261129000007).
     const rate = countRequest(read.session);
     const allowed = deps.perTokenPerMinute === undefined || rate.count <= deps.perTokenPerMinute;
-    if (read.subjectSalt) trace.subjectRef = subjectRef(read.token.subjectId, read.subjectSalt);
+    trace.subjectRef = known.subjectRef;
     if (read.token.flowId !== flow.id) throw new FlowTokenNoLongerValidError('wrong_flow');
     if (read.token.status !== 'active') throw new FlowTokenNoLongerValidError(read.token.status);
     if (read.token.expiresAt.getTime() <= Date.now()) throw new FlowTokenNoLongerValidError('expired');
 
-    const state = read.session
-      ? openSessionState(deps.cipher, flow.id, verified.id, read.session.stateKeyId, read.session.state)
-      : emptySessionState();
+    const stateBefore = read.session
+      ? (known.stateJson ??
+        openSessionJson(deps.cipher, flow.id, verified.id, read.session.stateKeyId, read.session.state))
+      : undefined;
+    // Parsed for this attempt alone: the handler and the runner change it, and a refused write
+    // must leave nothing of that behind.
+    const state = stateBefore === undefined ? emptySessionState() : parseSessionState(stateBefore);
     // Sessions follow the flow: a request from a screen this session cannot be on is refused
     // before any developer code runs, and nothing of it is written (src/endpoint/session-position.ts).
     const refusal = positionRefusal(
@@ -212,21 +291,25 @@ export class SessionStep {
       trace.fields = redactFields(request.data ?? undefined, redactionRules(flow, screen, true, shownBefore));
     }
 
-    const sealed = sealSessionState(deps.cipher, flow.id, verified.id, state);
+    const stateJson = sessionStateJson(state);
+    // Unchanged state keeps its ciphertext (sealing costs a tenth of a millisecond): the same
+    // bytes under the same key and associated data, unless the key has been rotated since.
+    const sealed =
+      read.session && stateJson === stateBefore && read.session.stateKeyId === deps.cipher.currentKeyId
+        ? { keyId: read.session.stateKeyId, blob: read.session.state }
+        : sealSessionJson(deps.cipher, flow.id, verified.id, stateJson);
     const completing = outcome.outcome === 'completed' && outcome.submission !== undefined;
-    const save = sessionUpsert(
-      {
-        tokenId: verified.id,
-        flowId: flow.id,
-        currentScreen: outcome.screenAfter,
-        stateKeyId: sealed.keyId,
-        state: sealed.blob,
-        rateWindow: rate.window,
-        rateCount: rate.count,
-        readAtCount: read.session?.requestCount ?? 0,
-      },
-      completing,
-    );
+    const written = {
+      tokenId: verified.id,
+      flowId: flow.id,
+      currentScreen: outcome.screenAfter,
+      stateKeyId: sealed.keyId,
+      state: sealed.blob,
+      rateWindow: rate.window,
+      rateCount: rate.count,
+      readAtCount: read.session?.requestCount ?? 0,
+    };
+    const save = sessionUpsert(written, completing);
     const reply: StoredReply = { json: outcome.response, outcome: outcome.outcome };
     const event = () => auditEventOf(trace, input, outcome.outcome, 200, started);
     if (completing && outcome.submission) {
@@ -253,12 +336,40 @@ export class SessionStep {
           return reply;
         });
       } catch (err) {
-        if (err instanceof SessionChangedError) return SESSION_CHANGED;
+        if (err instanceof SessionChangedError) return changed();
         throw err;
       }
     }
-    // The usual step: session upsert and audit event in one statement, its own transaction.
-    return (await deps.audit.appendInRequest(deps.sql, event(), save)) ? reply : SESSION_CHANGED;
+    // The usual step: session upsert and audit event in one statement, its own transaction; when
+    // the write is refused, the same statement reads the session as it now is.
+    const result = await deps.audit.appendWithWrite(deps.sql, event(), { ...save, otherwise: SESSION_NOW_READ });
+    if (!result.written) {
+      // Read in the statement's snapshot, the row may predate what refused the write (a commit
+      // the write waited for): used only when it explains the refusal, else read again.
+      const now = sessionReadOf(result.current);
+      const explains =
+        now !== undefined &&
+        (now.token.status !== 'active' || (now.session?.requestCount ?? 0) !== written.readAtCount);
+      return changed(explains ? knownOf(now) : undefined);
+    }
+    this.#cache.set(verified.id, {
+      read: {
+        token: read.token,
+        subjectSalt: read.subjectSalt,
+        session: {
+          currentScreen: written.currentScreen,
+          stateKeyId: written.stateKeyId,
+          state: written.state,
+          requestCount: written.readAtCount + 1,
+          rateWindow: written.rateWindow,
+          rateCount: written.rateCount,
+        },
+      },
+      subjectRef: known.subjectRef,
+      stateJson,
+      at: Date.now(),
+    });
+    return reply;
   }
 
   async #storeSubmission(
@@ -281,6 +392,16 @@ export class SessionStep {
     });
     return id;
   }
+}
+
+/** A session as read, with its subject reference worked out once. */
+function knownOf(read: SessionRead): KnownSession {
+  return {
+    read,
+    subjectRef: read.subjectSalt ? subjectRef(read.token.subjectId, read.subjectSalt) : undefined,
+    stateJson: undefined,
+    at: Date.now(),
+  };
 }
 
 /** The additional data that binds a stored submission's ciphertext to its row. */

@@ -32,6 +32,43 @@ export function sealSessionState(
   return cipher.seal(json, aad(flowId, tokenId));
 }
 
+/** The state as the JSON that is sealed (refused past MAX_SESSION_BYTES). */
+export function sessionStateJson(state: SessionState): string {
+  const json = JSON.stringify(state);
+  // Characters never take fewer bytes than UTF-16 units: only a long string needs counting.
+  if (json.length > MAX_SESSION_BYTES / 4 && Buffer.byteLength(json) > MAX_SESSION_BYTES) {
+    throw new Error(`session state exceeds ${MAX_SESSION_BYTES} bytes`);
+  }
+  return json;
+}
+
+/** Seals a state already serialised by sessionStateJson. */
+export function sealSessionJson(
+  cipher: AtRestCipher,
+  flowId: string,
+  tokenId: string,
+  json: string,
+): { keyId: string; blob: Buffer } {
+  return cipher.seal(json, aad(flowId, tokenId));
+}
+
+/** The sealed state's JSON, checked against the token and flow it belongs to. */
+export function openSessionJson(
+  cipher: AtRestCipher,
+  flowId: string,
+  tokenId: string,
+  keyId: string,
+  blob: Buffer,
+): string {
+  return cipher.open({ keyId, blob }, aad(flowId, tokenId)).toString('utf8');
+}
+
+/** A fresh, mutable state from its JSON (each request gets its own objects). */
+export function parseSessionState(json: string): SessionState {
+  const parsed = JSON.parse(json) as Partial<SessionState>;
+  return { screens: parsed.screens ?? {}, answers: parsed.answers ?? {}, values: parsed.values ?? {} };
+}
+
 export function openSessionState(
   cipher: AtRestCipher,
   flowId: string,

@@ -78,24 +78,29 @@ export async function findToken(db: Knex, id: string): Promise<TokenRow | undefi
   return row ? toTokenRow(row) : undefined;
 }
 
-const READ_SESSION = statement(
-  'flowgate_read_session',
-  `SELECT t.id, t.flow_id, t.subject_id, t.status, t.issued_at, t.expires_at, s.salt,
+/** The columns of a token with its subject's salt and its session (sessionReadOf reads them). */
+const SESSION_COLUMNS = `t.id, t.flow_id, t.subject_id, t.status, t.issued_at, t.expires_at, s.salt,
           fs.token_id AS session_token_id, fs.current_screen, fs.state_key_id, fs.state, fs.request_count,
-          fs.rate_window, fs.rate_count
-     FROM flow_tokens t
+          fs.rate_window, fs.rate_count`;
+
+const SESSION_FROM = `FROM flow_tokens t
      LEFT JOIN subjects s ON s.subject_id = t.subject_id
      LEFT JOIN flow_sessions fs ON fs.token_id = t.id
-    WHERE t.id = $1`,
-);
+    WHERE t.id = $1`;
+
+const READ_SESSION = statement('flowgate_read_session', `SELECT ${SESSION_COLUMNS} ${SESSION_FROM}`);
 
 /**
  * Reads a token with its session and the subject's salt, in one round trip and without a lock:
  * the session's `requestCount` is its version, which the write checks (UPSERT_SESSION).
  */
 export async function readSession(db: SqlQueryable, tokenId: string): Promise<SessionRead | undefined> {
-  const row = (await db.query(READ_SESSION, [tokenId]))[0];
-  if (!row) return undefined;
+  return sessionReadOf((await db.query(READ_SESSION, [tokenId]))[0]);
+}
+
+/** A row of SESSION_COLUMNS as a SessionRead; undefined when there is none or its token is null. */
+export function sessionReadOf(row: Record<string, unknown> | undefined): SessionRead | undefined {
+  if (!row || row.id === null || row.id === undefined) return undefined;
   return {
     token: toTokenRow(row),
     subjectSalt: row.salt === null || row.salt === undefined ? undefined : toBuffer(row.salt),
@@ -144,6 +149,9 @@ const upsertSessionText = (tokenGuard: string): string =>
           (token_id, flow_id, current_screen, state_key_id, state, request_count, rate_window, rate_count)
    SELECT $1::text, $2::text, $3::text, $4::text, $5::bytea, 1, $6::bigint, $7::integer
     ${tokenGuard}
+      -- Read with a session (a version above 0), the row must still be there: a session deleted
+      -- since (retention purge) is not recreated from what the writer remembered of it.
+      AND ($8::integer = 0 OR EXISTS (SELECT 1 FROM flow_sessions WHERE token_id = $1::text))
    ON CONFLICT (token_id) DO UPDATE
       SET current_screen = excluded.current_screen,
           state_key_id = excluded.state_key_id,
@@ -156,12 +164,23 @@ const upsertSessionText = (tokenGuard: string): string =>
    RETURNING token_id`;
 
 export const UPSERT_SESSION = statement(
-  'flowgate_upsert_session_v3',
+  'flowgate_upsert_session_v4',
   upsertSessionText(`WHERE EXISTS (SELECT 1 FROM flow_tokens WHERE id = $1::text AND status = 'active' FOR SHARE)`),
 );
 
+/**
+ * When the guarded write did not happen, the same statement reads what is there now (SESSION_COLUMNS;
+ * $1 is the token id): the request runs again on it without another round trip (AuditLog.appendInRequest
+ * sends it as `otherwise`). Read in the statement's snapshot, it can be older than the version that
+ * refused the write, in which case the next write is refused too and the caller reads on its own.
+ */
+export const SESSION_NOW = `SELECT ${SESSION_COLUMNS} ${SESSION_FROM}`;
+
 /** The same write after the caller locked and completed the token itself (markTokenCompleted). */
-const UPSERT_SESSION_OF_COMPLETED = statement('flowgate_upsert_session_of_completed', upsertSessionText(''));
+const UPSERT_SESSION_OF_COMPLETED = statement(
+  'flowgate_upsert_session_of_completed_v2',
+  upsertSessionText('WHERE true'),
+);
 
 /**
  * The guarded session upsert, not yet sent, so a caller may send it in one statement with another

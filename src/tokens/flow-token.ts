@@ -21,6 +21,9 @@ const ALGORITHM = 'HS256';
 /** Tolerated clock difference between issuing and verifying hosts. */
 const CLOCK_TOLERANCE_SECONDS = 30;
 
+/** Verified tokens remembered per process (see FlowTokenCodec.verify); the oldest go first past it. */
+const VERIFIED_CACHE_MAX = 4096;
+
 /**
  * Flow tokens are compact HS256 JWTs: `flw` (flow id), `sub` (pseudonymous subject), `jti`
  * (random id, the key of the token's row and session), `exp`. No `iat` or `typ`: Meta does not
@@ -30,6 +33,8 @@ const CLOCK_TOLERANCE_SECONDS = 30;
 export class FlowTokenCodec {
   readonly #signingKey: KeyObject;
   readonly #verifyKeys: readonly KeyObject[];
+  /** Token text → what verifying it gave, until its expiry (the token's own `exp`, with the tolerance). */
+  readonly #verified = new Map<string, { readonly token: VerifiedToken; readonly validUntil: number }>();
 
   /** `secrets[0]` signs; all verify (rotation). */
   constructor(secrets: readonly string[]) {
@@ -54,8 +59,35 @@ export class FlowTokenCodec {
     return { token, id, flowId, subject, expiresAt: new Date(exp * 1000) };
   }
 
-  /** Checks signature, expiry and flow; throws FlowTokenNoLongerValidError (427) with the reason. */
+  /**
+   * Checks signature, expiry and flow; throws FlowTokenNoLongerValidError (427) with the reason.
+   * A token that verified is remembered until it expires: its text cannot change what it says,
+   * and each of a user's requests carries the same one (verifying costs ~0.1 ms, a tenth of a
+   * request's CPU). Revocation and completion are not the signature's business: the session
+   * statement checks the token's row on every request (src/storage/token-repository.ts).
+   */
   async verify(token: string | undefined, flowId: string): Promise<VerifiedToken> {
+    const known = typeof token === 'string' ? this.#verified.get(token) : undefined;
+    if (known) {
+      if (Date.now() < known.validUntil) {
+        if (known.token.flowId !== flowId) throw new FlowTokenNoLongerValidError('wrong_flow');
+        return known.token;
+      }
+      this.#verified.delete(token as string);
+    }
+    const verified = await this.#verify(token, flowId);
+    if (this.#verified.size >= VERIFIED_CACHE_MAX) {
+      const oldest = this.#verified.keys().next();
+      if (!oldest.done) this.#verified.delete(oldest.value);
+    }
+    this.#verified.set(token as string, {
+      token: verified,
+      validUntil: verified.expiresAt.getTime() + CLOCK_TOLERANCE_SECONDS * 1000,
+    });
+    return verified;
+  }
+
+  async #verify(token: string | undefined, flowId: string): Promise<VerifiedToken> {
     if (typeof token !== 'string' || token === '') throw new FlowTokenNoLongerValidError('missing');
     if (token.length > 2048 || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) {
       throw new FlowTokenNoLongerValidError('malformed');

@@ -40,13 +40,33 @@ export function freeSlots(date: string, now = Date.now()): Option[] {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || date < min_date || date > max_date) return [];
   const weekday = new Date(`${date}T00:00:00Z`).getUTCDay();
   if (weekday === 0 || weekday === 6) return [];
-  const slots: Option[] = [];
-  for (let minutes = 9 * 60; minutes <= 16 * 60 + 30; minutes += 30) {
-    const time = `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
-    const taken = createHash('sha256').update(`${date}|${time}`).digest()[0]! % 3 === 0;
-    if (!taken && !booked.has(slotKey(date, time))) slots.push({ id: time, title: time });
+  return openTimes(date)
+    .filter((time) => !booked.has(slotKey(date, time)))
+    .map((time) => ({ id: time, title: time }));
+}
+
+/** The day's times the stand-in system ever offers, by date: at most the 31 days of the window. */
+const openTimesByDate = new Map<string, readonly string[]>();
+
+/**
+ * The times of a day that its (deterministic) pattern leaves open, worked out once per date: 16
+ * hashes a call otherwise, a fifth of the handler's time under load. Dates behind the window are
+ * dropped as the window moves, so the memo stays bounded.
+ */
+function openTimes(date: string): readonly string[] {
+  let times = openTimesByDate.get(date);
+  if (!times) {
+    const open: string[] = [];
+    for (let minutes = 9 * 60; minutes <= 16 * 60 + 30; minutes += 30) {
+      const time = `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
+      if (createHash('sha256').update(`${date}|${time}`).digest()[0]! % 3 !== 0) open.push(time);
+    }
+    times = open;
+    const today = isoDate(Date.now());
+    for (const old of openTimesByDate.keys()) if (old < today) openTimesByDate.delete(old);
+    openTimesByDate.set(date, times);
   }
-  return slots;
+  return times;
 }
 
 /** Books a slot; false when someone else took it first. */
