@@ -256,7 +256,7 @@ export async function exchangePool(server: BenchServer, tokens: number, perToken
   agent.destroy();
   // Interleave tokens so consecutive requests rarely share a token (and wait in its queue).
   const pool: PoolEntry[] = [];
-  for (let k = 0; k < perToken; k++) for (const p of perTokenPools) pool.push(p[k] as PoolEntry);
+  for (let k = 0; k < perToken; k++) for (const p of perTokenPools) pool.push(p[k]);
   return pool;
 }
 
@@ -270,11 +270,11 @@ export function measureRsaPerSecond(privateKeyPem: string, publicKeyPem: string,
     ),
   );
   for (let i = 0; i < 50; i++)
-    privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, wrapped[i % 64] as Buffer);
+    privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, wrapped[i % 64]);
   let n = 0;
   const start = performance.now();
   while (performance.now() - start < durationMs) {
-    privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, wrapped[n % 64] as Buffer);
+    privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, wrapped[n % 64]);
     n++;
   }
   return n / ((performance.now() - start) / 1000);

@@ -134,13 +134,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     const connection = options.reuse?.[i] ?? new RawConnection(url.hostname, Number(url.port));
     while (performance.now() < end) {
       const index = next++ % options.pool.length;
-      const entry = options.pool[index] as PoolEntry;
+      const entry = options.pool[index];
       const sentAt = performance.now();
       sent++;
       let ok = false;
       let kind = 'network';
       try {
-        const res = await connection.request(bytes[index] as Buffer, timeoutMs);
+        const res = await connection.request(bytes[index], timeoutMs);
         ok = entry.check(res.status, res.body);
         kind = String(res.status);
       } catch (err) {
@@ -185,6 +185,6 @@ export function latencySummary(latencies: readonly number[]): {
 } {
   const sorted = Float64Array.from(latencies).sort();
   const pct = (p: number): number =>
-    sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number);
+    sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
   return { p50Ms: pct(0.5), p90Ms: pct(0.9), p99Ms: pct(0.99), maxMs: sorted.length ? pct(1) : 0 };
 }

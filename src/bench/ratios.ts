@@ -76,7 +76,7 @@ export async function runRatios(options: RatioOptions): Promise<RatioReport> {
     const samples: RatioSample[] = [];
     const order: RatioCase[] = ['bare', 'ping', 'exchange'];
     for (let round = 1; round <= options.rounds; round++) {
-      const rotated = order.map((_, i) => order[(i + round - 1) % order.length] as RatioCase);
+      const rotated = order.map((_, i) => order[(i + round - 1) % order.length]);
       for (const kind of rotated) {
         const sample = await measure(
           kind,
@@ -225,7 +225,7 @@ function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   if (sorted.length === 0) return NaN;
   const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 const spread = (values: readonly number[], digits: number): string =>

@@ -61,8 +61,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     // 45% ping, 45% data_exchange, 10% rejected, interleaved.
     const pool: PoolEntry[] = [];
     for (let i = 0; i < 512; i++) {
-      pool.push(pings[i % pings.length] as PoolEntry, exchanges[i % exchanges.length] as PoolEntry);
-      if (i % 5 === 0) pool.push(rejected[i % rejected.length] as PoolEntry);
+      pool.push(pings[i % pings.length], exchanges[i % exchanges.length]);
+      if (i % 5 === 0) pool.push(rejected[i % rejected.length]);
     }
     const samples: SoakSample[] = [];
     const errorKinds: Record<string, number> = {};
@@ -96,7 +96,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       samples.push(sample);
       progress(formatSample(sample));
     }
-    const settled = samples[Math.min(samples.length - 1, Math.max(1, Math.floor(samples.length / 5)))] as SoakSample;
+    const settled = samples[Math.min(samples.length - 1, Math.max(1, Math.floor(samples.length / 5)))];
     const tail = samples.slice(Math.floor((samples.length * 2) / 3));
     const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
     const heapTail = median(tail.map((s) => s.heapMb));

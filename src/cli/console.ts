@@ -57,13 +57,13 @@ export async function consoleCommand(argv: string[], io: Io): Promise<number> {
         );
       io.out(`(${users.length} user${users.length === 1 ? '' : 's'})`);
     } else if (action === 'add-user') {
-      await addUser(knex, ctx.audit, actor, name as string, password);
+      await addUser(knex, ctx.audit, actor, name, password);
       io.out(`added console user ${name}`);
     } else if (action === 'set-password') {
-      await setPassword(knex, ctx.audit, actor, name as string, password);
+      await setPassword(knex, ctx.audit, actor, name, password);
       io.out(`password of ${name} replaced`);
     } else {
-      await removeUser(knex, ctx.audit, actor, name as string);
+      await removeUser(knex, ctx.audit, actor, name);
       io.out(`removed console user ${name}`);
     }
     return 0;

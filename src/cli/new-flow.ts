@@ -11,7 +11,7 @@ which walks it. The id becomes the URL /flows/<flow-id>: lower-case letters, dig
 export async function newFlowCommand(argv: string[], io: Io): Promise<number> {
   const { positionals } = parseCommandLine(argv, {});
   if (positionals.length !== 1) throw new UsageError('give exactly one flow id');
-  const id = positionals[0] as string;
+  const id = positionals[0];
   const root = findProjectRoot(process.cwd());
   const files = scaffoldFlow(root, id);
   files.forEach((f) =>

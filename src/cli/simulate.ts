@@ -65,7 +65,7 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
     throw new UsageError(`--data-api-version must be 3.0 or 4.0, got "${dataApiVersion}"`);
   }
   if (positionals.length !== 1) throw new UsageError('give exactly one flow id');
-  const flowId = positionals[0] as string;
+  const flowId = positionals[0];
   const script = values.script ? parseWalkScript(readText(values.script, 'script'), values.script) : undefined;
   if (script?.flow !== undefined && script.flow !== flowId) {
     throw new UsageError(`${values.script} is a walk of flow "${script.flow}", not "${flowId}"`);

@@ -90,7 +90,7 @@ export async function reencryptMediaFiles(
       }
     }
     if (ids.length < BATCH) break;
-    after = ids[ids.length - 1] as string;
+    after = ids[ids.length - 1];
   }
   return { files, failed };
 }

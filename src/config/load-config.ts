@@ -153,7 +153,7 @@ export function loadDatabaseConfig(env: Env = process.env, options: LoadConfigOp
 
 const ALL = Object.keys(VARIABLES) as VarName[];
 const DATABASE_VARIABLES = ['DATABASE_URL', 'DATABASE_SCHEMA', 'DATABASE_POOL_MAX', 'PGLITE_DATA_DIR'] as const;
-const ORDER = new Map(ENV_SPEC.map((s, i) => [s.name as string, i]));
+const ORDER = new Map(ENV_SPEC.map((s, i) => [s.name, i]));
 
 function databaseConfig(values: Pick<EnvValues, (typeof DATABASE_VARIABLES)[number]>, cwd: string): Config['database'] {
   const dir = values.PGLITE_DATA_DIR;

@@ -85,7 +85,7 @@ export function resolveConsents(
     if (screens.length > 1) {
       return report(`${where}.field "${String(field)}" is an OptIn on several screens; say which with screen`);
     }
-    const screen = screens[0] as NonNullable<(typeof screens)[number]>;
+    const screen = screens[0];
     const ref = `\${form.${String(field)}}`;
     const payloadKey = screen.dataExchangeActions
       .flatMap((a) => Object.entries(a.payload))

@@ -82,7 +82,7 @@ export async function insertConsentRecordKnex(trx: Knex.Transaction, record: New
       request_id: record.requestId ?? null,
     })
     .returning('*')) as Record<string, unknown>[];
-  return toConsentRecord(rows[0] as Record<string, unknown>);
+  return toConsentRecord(rows[0]);
 }
 
 /**

@@ -452,7 +452,7 @@ function pageOf(value: unknown): number {
 }
 
 function auditForm(query: Record<string, unknown>): AuditForm {
-  const text = (k: string): string => (typeof query[k] === 'string' ? (query[k] as string).trim() : '');
+  const text = (k: string): string => (typeof query[k] === 'string' ? query[k].trim() : '');
   return {
     flow: text('flow'),
     outcome: text('outcome'),

@@ -26,7 +26,7 @@ export class AtRestCipher {
   constructor(keys: readonly SubmissionKey[]) {
     if (keys.length === 0) throw new Error('at-rest keyring is empty');
     this.#keys = new Map(keys.map((k) => [k.id, Buffer.from(k.key.reveal(), 'base64')]));
-    this.#currentId = (keys[0] as SubmissionKey).id;
+    this.#currentId = keys[0].id;
   }
 
   get currentKeyId(): string {

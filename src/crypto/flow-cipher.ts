@@ -55,7 +55,7 @@ export function decryptEnvelope(
 
   let lastFailure: DecryptFailure = 'bad_key_length';
   for (let keyIndex = 0; keyIndex < keys.length; keyIndex++) {
-    const key = keys[keyIndex] as KeyObject;
+    const key = keys[keyIndex];
     const modulusBytes = (key.asymmetricKeyDetails?.modulusLength ?? 0) / 8;
     if (wrappedKey.length !== modulusBytes) continue;
     let aesKey: Buffer;
@@ -96,7 +96,7 @@ function gcmOpen(aesKey: Buffer, iv: Buffer, data: Buffer): Buffer | undefined {
  */
 export function encryptResponse(json: string, aesKey: Buffer, iv: Buffer): string {
   const flipped = Buffer.allocUnsafe(iv.length);
-  for (let i = 0; i < iv.length; i++) flipped[i] = (iv[i] as number) ^ 0xff;
+  for (let i = 0; i < iv.length; i++) flipped[i] = iv[i] ^ 0xff;
   const cipher = createCipheriv(gcmName(aesKey), aesKey, flipped, { authTagLength: TAG_BYTES });
   return Buffer.concat([cipher.update(json, 'utf8'), cipher.final(), cipher.getAuthTag()]).toString('base64');
 }

@@ -12,7 +12,7 @@ export function isValidHubSignature(rawBody: Buffer, header: string | undefined,
   if (header === undefined) return false;
   const match = HEADER.exec(header.trim());
   if (!match) return false;
-  const given = Buffer.from((match[1] as string).toLowerCase(), 'hex');
+  const given = Buffer.from(match[1].toLowerCase(), 'hex');
   let valid = false;
   for (const secret of secrets) {
     const expected = createHmac('sha256', secret).update(rawBody).digest();

@@ -251,10 +251,10 @@ function checkNextCalls(flow: RegisteredFlow, dir: string, root: string): FlowDi
   for (const file of listTsFiles(dir)) {
     const text = readFileSync(file, 'utf8');
     const shown = relative(root, file);
-    const defined = [...text.matchAll(DEFINE_SCREEN)].map((m) => m[1] as string);
+    const defined = [...text.matchAll(DEFINE_SCREEN)].map((m) => m[1]);
     const owner = defined.length === 1 ? defined[0] : undefined;
     for (const m of text.matchAll(NEXT_CALL)) {
-      const target = m[1] as string;
+      const target = m[1];
       const line = `line ${text.slice(0, m.index).split('\n').length}`;
       const keys = literalKeys(text, (m.index ?? 0) + m[0].length);
       const screen = flow.screens.get(target);
@@ -322,7 +322,7 @@ function literalKeys(text: string, from: number): string[] | undefined {
   const parts: string[] = [];
   let quote: string | undefined;
   for (let i = start; i < text.length; i++) {
-    const c = text[i] as string;
+    const c = text[i];
     if (quote) {
       if (c === '\\') i += 1;
       else if (c === quote) quote = undefined;

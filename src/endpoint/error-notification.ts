@@ -88,7 +88,7 @@ export async function assessNotification(
   trace: Trace,
 ): Promise<NoticeDecision> {
   trace.tokenHash = tokenHash(verified.id);
-  const data = (request.data ?? {}) as Record<string, unknown>;
+  const data = request.data ?? {};
   const rawKey = typeof data.error_key === 'string' ? data.error_key : data.error;
   const errorKey = typeof rawKey === 'string' ? (KNOWN_ERROR_KEYS.has(rawKey) ? rawKey : OTHER_KEY) : null;
   trace.noticeKey = errorKey;

@@ -91,7 +91,7 @@ function parseRequest(plaintext: Buffer): DecryptedRequest {
   if (isErrorNotification(data)) {
     if (!validateErrorNotification(parsed))
       throw new MalformedRequestError(`error notification: ${describeErrors(validateErrorNotification.errors)}`);
-    return parsed as DecryptedRequest;
+    return parsed;
   }
   if (!validateDecryptedRequest(parsed))
     throw new MalformedRequestError(`request: ${describeErrors(validateDecryptedRequest.errors)}`);

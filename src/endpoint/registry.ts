@@ -194,8 +194,7 @@ function registerScreen(
       // `${screen.S.form.x}` (Flow JSON 4.0+) carries S's input: sensitive when S marks it so.
       const global =
         typeof value === 'string' ? /^\$\{screen\.([A-Za-z_]+)\.form\.([A-Za-z0-9_]+)\}$/.exec(value) : null;
-      if (global && model.screens.get(global[1] as string)?.sensitive.includes(global[2] as string))
-        sensitiveKeys.add(key);
+      if (global && model.screens.get(global[1])?.sensitive.includes(global[2])) sensitiveKeys.add(key);
     }
   }
   screen.sensitive.forEach((name) => sensitiveKeys.add(name));

@@ -103,7 +103,9 @@ export async function runScreenRequest(
     if (invalid)
       return errorOnScreen(flow, screen, state, invalid.message, invalid.fieldErrors, undefined, 'invalid_data', env);
     state.answers[screen.model.id] = data;
-    handler = screen.definition?.onDataExchange as Handler;
+    // Registration refuses a screen that sends data without a handler; checked again for the types.
+    handler = screen.definition?.onDataExchange;
+    if (!handler) throw new MalformedRequestError('data_exchange to a screen without a handler');
   }
 
   const outcome = await callHandler(handler, flow, action, currentId, data, state, env);

@@ -212,7 +212,7 @@ export function defineScreen<TData = Record<string, unknown>>(
   screen: string,
   handlers: Omit<ScreenDefinition<TData>, 'screen'>,
 ): ScreenDefinition<never> {
-  return Object.freeze({ screen, ...handlers }) as unknown as ScreenDefinition<never>;
+  return Object.freeze({ screen, ...handlers });
 }
 
 /**

@@ -68,8 +68,8 @@ function deriveAction(
     const field = formRef ? screen.fields.get(formRef) : undefined;
     const dataRef = typeof value === 'string' ? WHOLE_DATA.exec(value)?.[1] : undefined;
     const global = typeof value === 'string' ? WHOLE_SCREEN.exec(value) : null;
-    const other = global && flow ? flow.screens.get(global[1] as string) : undefined;
-    const otherField = other && global?.[2] === 'form' ? other.fields.get(global[3] as string) : undefined;
+    const other = global && flow ? flow.screens.get(global[1]) : undefined;
+    const otherField = other && global?.[2] === 'form' ? other.fields.get(global[3]) : undefined;
     if (field) {
       fieldOfKey[key] = field.name;
       properties[key] = fieldSchema(field.conditional ? { ...field, required: false } : field, flowVersion);
@@ -85,8 +85,8 @@ function deriveAction(
         flowVersion,
       );
       if (otherField.required === true && !otherField.conditional) required.push(key);
-    } else if (other && global?.[2] === 'data' && other.dataDeclaration[global[3] as string]) {
-      const echo = echoSchema(other, global[3] as string);
+    } else if (other && global?.[2] === 'data' && other.dataDeclaration[global[3]]) {
+      const echo = echoSchema(other, global[3]);
       properties[key] = echo.schema;
       if (echo.required) required.push(key);
     } else if (typeof value === 'string' && (dataRef !== undefined || formRef || global)) {

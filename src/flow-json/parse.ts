@@ -61,7 +61,7 @@ export function parseFlowJson(json: unknown): { model: FlowModel | undefined; pr
           error(`/routing_model/${escapePointer(from)}`, 'must be an array of screen ids');
           continue;
         }
-        routingModel[from] = to as string[];
+        routingModel[from] = to;
       }
     }
   }
@@ -113,10 +113,10 @@ function parseScreen(raw: unknown, index: number, version: string, problems: Pro
 
   const visit = (node: unknown, path: string, branches: readonly string[]): void => {
     if (typeof node === 'string') {
-      for (const m of node.matchAll(DATA_BINDING)) dataBindings.push({ key: m[1] as string, path });
-      for (const m of node.matchAll(FORM_BINDING)) formBindings.push({ key: m[1] as string, path });
+      for (const m of node.matchAll(DATA_BINDING)) dataBindings.push({ key: m[1], path });
+      for (const m of node.matchAll(FORM_BINDING)) formBindings.push({ key: m[1], path });
       for (const m of node.matchAll(SCREEN_BINDING)) {
-        screenBindings.push({ screen: m[1] as string, kind: m[2] as 'form' | 'data', key: m[3] as string, path });
+        screenBindings.push({ screen: m[1], kind: m[2] as 'form' | 'data', key: m[3], path });
       }
       return;
     }
@@ -237,16 +237,16 @@ function parseScreen(raw: unknown, index: number, version: string, problems: Pro
 function exclusive(a: readonly string[], b: readonly string[]): boolean {
   for (let i = 0; i < Math.min(a.length, b.length); i++) {
     if (a[i] === b[i]) continue;
-    const [ca] = (a[i] as string).split('#');
-    const [cb] = (b[i] as string).split('#');
+    const [ca] = a[i].split('#');
+    const [cb] = b[i].split('#');
     return ca === cb;
   }
   return false;
 }
 
 function readField(node: Json, path: string, component: InputComponent, conditional: boolean): FieldModel {
-  const num = (key: string): number | undefined => (typeof node[key] === 'number' ? (node[key] as number) : undefined);
-  const str = (key: string): string | undefined => (typeof node[key] === 'string' ? (node[key] as string) : undefined);
+  const num = (key: string): number | undefined => (typeof node[key] === 'number' ? node[key] : undefined);
+  const str = (key: string): string | undefined => (typeof node[key] === 'string' ? node[key] : undefined);
   const source = node['data-source'];
   const optionIds = Array.isArray(source) ? source.filter(isObject).map((o) => String(o.id)) : undefined;
   const optionsDataKey = typeof source === 'string' ? WHOLE_DATA_BINDING.exec(source)?.[1] : undefined;

@@ -54,7 +54,7 @@ export function generateFlowTypes(flowJsonText: string, options: GenerateOptions
       `    /** Screen ${screen.id}. */`,
       `    readonly ${propertyName(screen.id)}: {`,
       `      /** What this screen's data_exchange actions send (the handler's \`data\`). */`,
-      `      readonly request: ${overrides[screen.id] !== undefined ? declarationType(JSON.parse(overrides[screen.id] as string)) : requestType(flow, screen)};`,
+      `      readonly request: ${overrides[screen.id] !== undefined ? declarationType(JSON.parse(overrides[screen.id])) : requestType(flow, screen)};`,
       `      /** The data to show this screen: its \`data\` declaration. */`,
       `      readonly data: ${dataType(screen)};`,
       `      /** Where \`next()\` may go from onDataExchange: routing_model's routes, or this screen again. */`,

@@ -122,11 +122,9 @@ function bindingMember(flow: FlowInfo, screen: ScreenInfo, key: string, value: u
     if (data !== undefined) return dataMember(key, screen, data);
     const global = WHOLE_SCREEN.exec(value);
     if (global) {
-      const other = flow.screens.get(global[1] as string);
+      const other = flow.screens.get(global[1]);
       if (!other) return { key, type: 'unknown', optional: true };
-      return global[2] === 'form'
-        ? inputMember(key, other.inputs.get(global[3] as string))
-        : dataMember(key, other, global[3] as string);
+      return global[2] === 'form' ? inputMember(key, other.inputs.get(global[3])) : dataMember(key, other, global[3]);
     }
     // Text with bindings inside ("Hello ${form.name}") arrives as the filled-in string.
     if (ANY_BINDING.test(value)) return { key, type: 'string', optional: false };

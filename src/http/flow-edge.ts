@@ -94,7 +94,7 @@ function fastPathFor(req: IncomingMessage, limit: number): { flowId: string } | 
   if (!isIdentity(headers)) return undefined;
   const length = contentLength(headers);
   if (length === undefined || length > limit) return undefined;
-  return { flowId: match[1] as string };
+  return { flowId: match[1] };
 }
 
 function isIdentity(headers: IncomingHttpHeaders): boolean {
@@ -120,7 +120,7 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
       chunks.push(chunk);
       received += chunk.length;
     });
-    req.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received)));
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received)));
     req.once('error', () => resolve(undefined));
     req.once('close', () => {
       if (!req.complete) resolve(undefined);

@@ -27,7 +27,7 @@ export function webhookRouter(options: {
     res.status(429).set('Retry-After', String(refusal.retryAfterSeconds)).type('text/plain').send('');
   };
   router.get(path, edge, (req: Request, res: Response) => {
-    send(res, receiver.verify(req.query as Record<string, unknown>));
+    send(res, receiver.verify(req.query));
   });
   router.post(
     path,

@@ -42,7 +42,9 @@ export function installGracefulShutdown(targets: ShutdownTargets): (signal: stri
     server.on('request', (_req, res) => res.setHeader('Connection', 'close'));
     const idle = setInterval(() => server.closeIdleConnections(), 100);
     idle.unref();
-    server.close(async () => {
+    // The close callback cannot be awaited; the finishing steps catch their own failures.
+    server.close(() => void finishAfterClose());
+    async function finishAfterClose(): Promise<void> {
       clearInterval(idle);
       logger.info('in-flight requests finished; flushing audit and closing the database', { pid: process.pid });
       let code = 0;
@@ -64,7 +66,7 @@ export function installGracefulShutdown(targets: ShutdownTargets): (signal: stri
       clearTimeout(force);
       logger.info('stopped', { pid: process.pid, code });
       exit(code);
-    });
+    }
     server.closeIdleConnections();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

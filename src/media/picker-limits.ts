@@ -34,7 +34,7 @@ export function pickerLimitsOf(node: Readonly<Record<string, unknown>>, componen
     maxFileBytes: num('max-file-size-kb', 1, META_MAX_FILE_KB, META_MAX_FILE_KB) * 1024,
     allowedMimeTypes:
       kind === 'document' && Array.isArray(mime) && mime.every((m) => typeof m === 'string') && mime.length > 0
-        ? (mime as string[])
+        ? mime
         : undefined,
   };
 }

@@ -63,7 +63,7 @@ export class DirectSql implements SqlQueryable {
   #sent = 0;
 
   constructor(knex: Knex, kind: 'postgres' | 'pglite') {
-    this.#client = knex.client as unknown as PoolClient;
+    this.#client = knex.client;
     this.#kind = kind;
     this.#send = kind === 'postgres' ? sendPrepared : sendPlain;
   }

@@ -39,5 +39,5 @@ export function createListener(handler: RequestListener, options: ListenerOption
   server.once('close', () => reloader.stop());
   reloader.start();
   // An https.Server is an http.Server with TLS in front; callers only use what both have.
-  return { server: server as unknown as Server, scheme: 'https', tls: reloader };
+  return { server: server, scheme: 'https', tls: reloader };
 }

@@ -41,7 +41,7 @@ export class FlowTokenCodec {
     if (secrets.length === 0) throw new Error('at least one flow token secret is required');
     // KeyObjects made once: given bytes, jose makes a new KeyObject on every verify.
     const keys = secrets.map((s) => createSecretKey(Buffer.from(s, 'utf8')));
-    this.#signingKey = keys[0] as KeyObject;
+    this.#signingKey = keys[0];
     this.#verifyKeys = keys;
   }
 

@@ -88,7 +88,7 @@ export function tokenIdOf(tokenOrId: string): string {
   const parts = tokenOrId.split('.');
   if (parts.length !== 3) return tokenOrId;
   try {
-    const payload = JSON.parse(Buffer.from(parts[1] as string, 'base64url').toString('utf8')) as { jti?: unknown };
+    const payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as { jti?: unknown };
     return typeof payload.jti === 'string' ? payload.jti : tokenOrId;
   } catch {
     return tokenOrId;

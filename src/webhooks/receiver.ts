@@ -19,7 +19,6 @@ import {
   validateFlowReply,
   validateMessage,
   validateNotification,
-  type FlowReplyMessage,
   type Notification,
 } from './schemas';
 
@@ -180,7 +179,7 @@ export class WebhookReceiver {
         });
         continue;
       }
-      const result = await this.#store.handle(message as FlowReplyMessage, requestId);
+      const result = await this.#store.handle(message, requestId);
       this.deps.metrics.messages.inc({ kind: 'nfm_reply', outcome: result.outcome });
       this.#logReply(result, requestId);
       if (result.stored) hooks.push(this.#hooks.run(result.stored, requestId));

@@ -35,9 +35,9 @@ export function decodePng(png: Buffer): { width: number; height: number; rgba: B
     const filter = raw[y * (stride + 1)];
     const line = Buffer.from(raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1)));
     for (let x = 0; x < stride; x++) {
-      const a = x >= bpp ? (line[x - bpp] as number) : 0;
-      const b = prev[x] as number;
-      const c = x >= bpp ? (prev[x - bpp] as number) : 0;
+      const a = x >= bpp ? line[x - bpp] : 0;
+      const b = prev[x];
+      const c = x >= bpp ? prev[x - bpp] : 0;
       let add = 0;
       if (filter === 1) add = a;
       else if (filter === 2) add = b;
@@ -49,13 +49,13 @@ export function decodePng(png: Buffer): { width: number; height: number; rgba: B
         const pc = Math.abs(p - c);
         add = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
       }
-      line[x] = ((line[x] as number) + add) & 0xff;
+      line[x] = (line[x] + add) & 0xff;
     }
     for (let x = 0; x < width; x++) {
-      out[(y * width + x) * 4] = line[x * bpp] as number;
-      out[(y * width + x) * 4 + 1] = line[x * bpp + 1] as number;
-      out[(y * width + x) * 4 + 2] = line[x * bpp + 2] as number;
-      out[(y * width + x) * 4 + 3] = bpp === 4 ? (line[x * bpp + 3] as number) : 255;
+      out[(y * width + x) * 4] = line[x * bpp];
+      out[(y * width + x) * 4 + 1] = line[x * bpp + 1];
+      out[(y * width + x) * 4 + 2] = line[x * bpp + 2];
+      out[(y * width + x) * 4 + 3] = bpp === 4 ? line[x * bpp + 3] : 255;
     }
     prev = line;
   }
@@ -67,7 +67,7 @@ export function inkedPixels(image: { rgba: Buffer }): number {
   let n = 0;
   for (let i = 0; i < image.rgba.length; i += 4) {
     const [r, g, b, a] = [image.rgba[i], image.rgba[i + 1], image.rgba[i + 2], image.rgba[i + 3]] as number[];
-    if ((a as number) > 16 && ((r as number) < 235 || (g as number) < 235 || (b as number) < 235)) n++;
+    if (a > 16 && (r < 235 || g < 235 || b < 235)) n++;
   }
   return n;
 }
@@ -77,7 +77,7 @@ export function colouredPixels(image: { rgba: Buffer }): number {
   let n = 0;
   for (let i = 0; i < image.rgba.length; i += 4) {
     const [r, g, b] = [image.rgba[i], image.rgba[i + 1], image.rgba[i + 2]] as number[];
-    if (Math.max(r as number, g as number, b as number) - Math.min(r as number, g as number, b as number) > 60) n++;
+    if (Math.max(r, g, b) - Math.min(r, g, b) > 60) n++;
   }
   return n;
 }

@@ -71,8 +71,7 @@ describe('when a Flow JSON 7.3 flow talks Data API 4.0 with a valid flow_token_s
     });
     expect(replies.map((r) => ok(r).screen)).toEqual(['APPOINTMENT', 'APPOINTMENT', 'DETAILS', 'SUMMARY', 'SUCCESS']);
     for (const r of replies) expect(ok(r).version).toBe('4.0');
-    const params = (dataOf(replies[4] as FlowReply).extension_message_response as { params: Record<string, unknown> })
-      .params;
+    const params = (dataOf(replies[4]).extension_message_response as { params: Record<string, unknown> }).params;
     expect(params.flow_token).toBe(token);
   });
 
@@ -199,7 +198,7 @@ describe('when a Data API 3.0 flow and 3.0 requests are served beside 4.0', () =
       phone: '',
       notes: '',
     });
-    expect(ok(replies[4] as FlowReply).screen).toBe('SUCCESS');
+    expect(ok(replies[4]).screen).toBe('SUCCESS');
     for (const r of replies) expect(ok(r).version).toBe('3.0');
   });
 

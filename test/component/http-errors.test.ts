@@ -90,7 +90,7 @@ describe('421: the envelope cannot be decrypted', () => {
       'the GCM tag was tampered with',
       () => {
         const data = Buffer.from(good.encrypted_flow_data, 'base64');
-        data[data.length - 1] = (data[data.length - 1] as number) ^ 0x80;
+        data[data.length - 1] = data[data.length - 1] ^ 0x80;
         return { encrypted_flow_data: b64(data) };
       },
     ],
@@ -98,7 +98,7 @@ describe('421: the envelope cannot be decrypted', () => {
       'the ciphertext was tampered with',
       () => {
         const data = Buffer.from(good.encrypted_flow_data, 'base64');
-        data[0] = (data[0] as number) ^ 0x01;
+        data[0] = data[0] ^ 0x01;
         return { encrypted_flow_data: b64(data) };
       },
     ],
@@ -373,7 +373,7 @@ describe('413, 415, 404 at the edge', () => {
       headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign('x') },
       body: stream,
       duplex: 'half',
-    } as RequestInit);
+    });
     expect(res.status).toBe(413);
     expect(await res.text()).toBe('');
   });

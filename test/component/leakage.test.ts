@@ -55,7 +55,7 @@ beforeAll(async () => {
   });
   const pem = readFileSync(t.keys.privateKeyFile, 'utf8');
   expect(pem).toContain('ENCRYPTED');
-  const submissionKey = String(t.env.SUBMISSION_KEYS).split(':')[1] as string;
+  const submissionKey = String(t.env.SUBMISSION_KEYS).split(':')[1];
   secrets = {
     META_APP_SECRET: t.env.META_APP_SECRET as string,
     FLOW_TOKEN_SECRET: t.env.FLOW_TOKEN_SECRET as string,

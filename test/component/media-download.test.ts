@@ -81,7 +81,7 @@ function mediaObject(plain: Buffer, o: Options = {}) {
     // The file changes in transit and its hash with it: only the MAC can tell.
     served = Buffer.from(cdnFile);
     const at = o.tamper === 'mac' ? served.length - 1 : 3;
-    served[at] = (served[at] as number) ^ 0x40;
+    served[at] = served[at] ^ 0x40;
     encryptedHash = createHash('sha256').update(served).digest();
   }
   const key = randomBytes(8).toString('hex');
@@ -111,7 +111,7 @@ const sneaky = defineFlow({
     defineScreen<{ receipts: Record<string, unknown>[] }>('CLAIM', {
       async onDataExchange({ data }, ctx) {
         const codes: string[] = [];
-        const first = data.receipts[0] as Record<string, unknown>;
+        const first = data.receipts[0];
         for (const item of [{ ...first, cdn_url: `http://127.0.0.1:${port}/file/elsewhere` }, mediaObject(jpeg())]) {
           try {
             await ctx.media.fetch(item);
@@ -166,7 +166,7 @@ async function lastMediaEvent(): Promise<{ outcome: string; detail: Record<strin
     occurred_at: Date;
   }[];
   row.sort((a, b) => new Date(a.occurred_at).getTime() - new Date(b.occurred_at).getTime());
-  return row[row.length - 1] as { outcome: string; detail: Record<string, unknown> };
+  return row[row.length - 1];
 }
 
 async function expectRefused(reply: Record<string, unknown>, code: MediaErrorCode): Promise<void> {

@@ -19,12 +19,12 @@ describe('when WhatsApp walks the example flow', () => {
       notes: 'chest pain',
     });
     expect(replies.map((r) => ok(r).screen)).toEqual(['APPOINTMENT', 'APPOINTMENT', 'DETAILS', 'SUMMARY', 'SUCCESS']);
-    const init = dataOf(replies[0]!);
+    const init = dataOf(replies[0]);
     expect(init.is_time_enabled).toBe(false);
     expect((init.department as unknown[]).length).toBeGreaterThan(0);
-    expect(dataOf(replies[1]!).is_time_enabled).toBe(true);
-    expect(dataOf(replies[3]!).contact).toBe('Ada Lovelace, ada@example.com, +44 20 7946 0000');
-    const params = (dataOf(replies[4]!).extension_message_response as { params: Record<string, unknown> }).params;
+    expect(dataOf(replies[1]).is_time_enabled).toBe(true);
+    expect(dataOf(replies[3]).contact).toBe('Ada Lovelace, ada@example.com, +44 20 7946 0000');
+    const params = (dataOf(replies[4]).extension_message_response as { params: Record<string, unknown> }).params;
     expect(params.flow_token).toBe(token);
     expect(params.booking_ref).toMatch(/^[0-9A-F]{8}$/);
   });

@@ -41,7 +41,7 @@ type Delivery = { token: number; reply: number; link: 'flow_token' | 'context_id
 const schedule = fc.array(fc.array(delivery, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 5 });
 
 const tokenIdOf = (token: string): string =>
-  (JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as { jti: string }).jti;
+  (JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { jti: string }).jti;
 
 describe('when completion replies arrive in any order, any number of times', () => {
   it('then each token stores at most one reply, exactly when a genuine linkable one arrived', async () => {
@@ -77,7 +77,7 @@ describe('when completion replies arrive in any order, any number of times', () 
           const statuses = await Promise.all(
             group.map(async (d) => {
               const res = await postWebhook(`${t.baseUrl}/webhook`, bodyOf(d), {
-                secret: d.forged ? 'not-the-app-secret' : (t.env.META_APP_SECRET as string),
+                secret: d.forged ? 'not-the-app-secret' : t.env.META_APP_SECRET,
               });
               return res.status;
             }),

@@ -46,7 +46,7 @@ const post = (body: unknown, options: Parameters<typeof postWebhook>[2] = {}) =>
 const count = async (table: string, where: Record<string, unknown> = {}): Promise<number> =>
   Number(((await knex()(table).where(where).count({ n: '*' })) as { n: unknown }[])[0]?.n);
 const tokenIdOf = (token: string): string =>
-  (JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as { jti: string }).jti;
+  (JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { jti: string }).jti;
 const metrics = async (): Promise<string> => {
   const res = await fetch(`${t.baseUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
   expect(res.status).toBe(200);
@@ -463,12 +463,12 @@ describe('when a reply carries personal data', () => {
       field_names: unknown;
     }[];
     expect(submissions).toHaveLength(1);
-    const stored = Buffer.from(submissions[0]!.ciphertext).toString('latin1');
+    const stored = Buffer.from(submissions[0].ciphertext).toString('latin1');
     for (const canary of Object.values(canaries)) {
       expect(logs).not.toContain(canary);
       expect(dump).not.toContain(canary);
       expect(stored).not.toContain(canary);
-      expect(JSON.stringify(submissions[0]!.field_names)).not.toContain(canary);
+      expect(JSON.stringify(submissions[0].field_names)).not.toContain(canary);
     }
     // …and the reply itself is there, encrypted: the hook saw it decrypted.
     expect(hookControls.calls.at(-1)?.data).toMatchObject({ name: canaries.name, national_id: canaries.national_id });

@@ -115,7 +115,7 @@ describe('when the log holds rows written before the record had one definition',
         ).toBe(row.hash);
       }
       // The actor of an old compliance row is read out of `detail` as a field of its own.
-      expect(eventOfRow(rows[2] as Record<string, unknown>)).toMatchObject({
+      expect(eventOfRow(rows[2])).toMatchObject({
         actor: { via: 'cli', operator: 'kim', reason: 'T-1', osUser: 'kim', databaseUser: login },
         detail: { submission_id: 's-1', key_id: 'k1' },
       });

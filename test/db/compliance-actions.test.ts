@@ -29,12 +29,12 @@ beforeAll(async () => {
   f = new DbFixture({ SUBMISSION_KEYS: K1 });
   const running = await f.startService();
   for (const phone of [A, B, C, D]) tokens[phone] = await running.issueToken(phone);
-  await walkBookAppointment(running.client, tokens[A]!.token, answers('a'));
-  ok(await running.client.init(tokens[B]!.token));
-  await walkBookAppointment(running.client, tokens[C]!.token, answers('c'));
+  await walkBookAppointment(running.client, tokens[A].token, answers('a'));
+  ok(await running.client.init(tokens[B].token));
+  await walkBookAppointment(running.client, tokens[C].token, answers('c'));
   await f.withDb(async (knex) => {
     for (const phone of [A, C]) {
-      const row = await knex('submissions').where({ token_id: tokens[phone]!.id }).first('id');
+      const row = await knex('submissions').where({ token_id: tokens[phone].id }).first('id');
       submissionOf[phone] = row.id as string;
     }
   });
@@ -44,7 +44,7 @@ afterAll(async () => {
 });
 
 const decrypt = (phone: string, keys: string) =>
-  f.cli('submissions', ['decrypt', submissionOf[phone]!, '--operator', 'kim', '--reason', 'check'], {
+  f.cli('submissions', ['decrypt', submissionOf[phone], '--operator', 'kim', '--reason', 'check'], {
     SUBMISSION_KEYS: keys,
   });
 
@@ -90,7 +90,7 @@ describe('when the submission keyring is wrong or rotated', () => {
 
     // The service, now with only the new key, continues B's re-encrypted session.
     const running = await f.startService({ env: { SUBMISSION_KEYS: K2 } });
-    ok(await running.client.init(tokens[B]!.token));
+    ok(await running.client.init(tokens[B].token));
     await f.stopService();
   });
 });
@@ -140,8 +140,8 @@ describe('when a person asks to be erased', () => {
 
     const state = await f.withDb(async (knex) => ({
       submissions: await knex('submissions').count('* as n').first(),
-      sessions: await knex('flow_sessions').whereIn('token_id', [tokens[B]!.id, tokens[C]!.id]).count('* as n').first(),
-      tokens: await knex('flow_tokens').whereIn('id', [tokens[B]!.id, tokens[C]!.id]).select('status', 'subject_id'),
+      sessions: await knex('flow_sessions').whereIn('token_id', [tokens[B].id, tokens[C].id]).count('* as n').first(),
+      tokens: await knex('flow_tokens').whereIn('id', [tokens[B].id, tokens[C].id]).select('status', 'subject_id'),
       audit: await knex('audit_events').count('* as n').first(),
     }));
     expect(Number(state.submissions?.n)).toBe(0);
@@ -152,7 +152,7 @@ describe('when a person asks to be erased', () => {
     expect((await f.cli('audit', ['verify'])).code).toBe(0);
 
     const running = await f.startService({ env: { SUBMISSION_KEYS: K2 } });
-    const reply = await running.client.init(tokens[B]!.token);
+    const reply = await running.client.init(tokens[B].token);
     expect(reply.status).toBe(427);
     await f.stopService();
   });
@@ -160,11 +160,11 @@ describe('when a person asks to be erased', () => {
 
 describe('when a token is revoked through the CLI', () => {
   it('then the next request with it answers 427', async () => {
-    const r = await f.cli('token', ['revoke', '--id', tokens[D]!.id], { SUBMISSION_KEYS: K2 });
+    const r = await f.cli('token', ['revoke', '--id', tokens[D].id], { SUBMISSION_KEYS: K2 });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('revoked 1 token(s)');
     const running = await f.startService({ env: { SUBMISSION_KEYS: K2 } });
-    const reply = await running.client.init(tokens[D]!.token);
+    const reply = await running.client.init(tokens[D].token);
     expect(reply.status).toBe(427);
     await f.stopService();
   });

@@ -234,7 +234,7 @@ describe('when a person consents again under a new policy version and then withd
 
   it('then "who" answers per policy version and date, as CSV', async () => {
     expect(
-      subjectsIn(await who(['--policy-version', '2026-01', '--as-of', at.afterFirstGrants!.toISOString()])),
+      subjectsIn(await who(['--policy-version', '2026-01', '--as-of', at.afterFirstGrants.toISOString()])),
     ).toEqual([subjects[A], subjects[B], subjects[D]].sort());
     // Now: A moved to 2026-06, B withdrew, C declined; D still under 2026-01.
     expect(subjectsIn(await who(['--policy-version', '2026-01']))).toEqual([subjects[D]]);
@@ -277,7 +277,7 @@ describe('when a person consents again under a new policy version and then withd
     );
     expect(event.detail).toMatchObject({ via: 'cli', operator: 'kim', reason: 'T-42', policy_version: '2026-06' });
     expect(subjectsIn(await who([]))).toEqual([subjects[D]]);
-    expect(subjectsIn(await who(['--as-of', at.afterV2!.toISOString()]))).toEqual([subjects[A], subjects[D]].sort());
+    expect(subjectsIn(await who(['--as-of', at.afterV2.toISOString()]))).toEqual([subjects[A], subjects[D]].sort());
   });
 
   it('then the access export lists every consent event of the person', async () => {

@@ -125,9 +125,9 @@ describe('when a picker flow is walked through the simulator and its CDN stand-i
       ['sample-receipt.jpg', 'image/jpeg'],
       [`${NAME_CANARY}.pdf`, 'application/pdf'],
     ]);
-    expect(Buffer.from(data.media_files[0]!.content_base64, 'base64').equals(receipt)).toBe(true);
-    expect(Buffer.from(data.media_files[1]!.content_base64, 'base64').equals(invoice)).toBe(true);
-    const submission = data.submissions[0]!.data;
+    expect(Buffer.from(data.media_files[0].content_base64, 'base64').equals(receipt)).toBe(true);
+    expect(Buffer.from(data.media_files[1].content_base64, 'base64').equals(invoice)).toBe(true);
+    const submission = data.submissions[0].data;
     expect(submission.receipts).toHaveLength(1);
     expect(submission.documents).toHaveLength(1);
     expect(JSON.stringify(submission)).toContain(claimRef);
@@ -156,13 +156,13 @@ describe('when a picker flow is walked through the simulator and its CDN stand-i
     const keys = await f.withDb((knex) => knex('media_files').distinct('key_id').pluck('key_id'));
     expect(keys).toEqual(['k2']);
     const data = await exportOf(PHONE, K2);
-    expect(Buffer.from(data.media_files[1]!.content_base64, 'base64').equals(invoice)).toBe(true);
+    expect(Buffer.from(data.media_files[1].content_base64, 'base64').equals(invoice)).toBe(true);
   });
 
   it('then a sealed file moved to another row does not open (the export fails rather than mixing people)', async () => {
     await f.withDb(async (knex) => {
       const [a, b] = (await knex('media_files').orderBy('created_at')) as { id: string; ciphertext: Buffer }[];
-      await knex('media_files').where({ id: a!.id }).update({ ciphertext: b!.ciphertext });
+      await knex('media_files').where({ id: a.id }).update({ ciphertext: b.ciphertext });
     });
     const r = await f.cli('submissions', ['export', '--phone', PHONE, '--operator', 'kim', '--reason', 'DSAR-2'], {
       SUBMISSION_KEYS: K2,

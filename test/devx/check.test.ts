@@ -52,7 +52,7 @@ describe('when a developer runs npm run check', () => {
   it('then a Flow JSON without a terminal screen or data_api_version fails', async () => {
     const json = exampleFlowJson();
     delete json.data_api_version;
-    delete (json.screens[2] as Record<string, unknown>).terminal;
+    delete json.screens[2].terminal;
     const file = join(dir, 'no-terminal.json');
     writeFileSync(file, JSON.stringify(json));
     const run = await runCli('check', ['--file', file]);

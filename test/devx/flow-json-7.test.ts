@@ -28,7 +28,7 @@ const fixtureJson = (): Record<string, unknown> =>
   JSON.parse(readFileSync(join(FIXTURE, 'flow.json'), 'utf8')) as Record<string, unknown>;
 
 type Json = Record<string, unknown>;
-const screenOf = (json: Json, i: number): Json => (json.screens as Json[])[i] as Json;
+const screenOf = (json: Json, i: number): Json => (json.screens as Json[])[i];
 const childrenOf = (json: Json, i: number): Json[] => (screenOf(json, i).layout as { children: Json[] }).children;
 
 describe('when the checker reads a Flow JSON 7.3 flow on Data API 4.0', () => {
@@ -58,7 +58,7 @@ describe('when the checker reads a Flow JSON 7.3 flow on Data API 4.0', () => {
     [
       'an update_data key the screen does not declare',
       (j) => {
-        ((childrenOf(j, 0)[0] as Json)['on-select-action'] as { payload: Json }).payload.nope = 1;
+        (childrenOf(j, 0)[0]['on-select-action'] as { payload: Json }).payload.nope = 1;
       },
       'error',
       /update_data sets "nope", which is not declared/,
@@ -66,7 +66,7 @@ describe('when the checker reads a Flow JSON 7.3 flow on Data API 4.0', () => {
     [
       'a ${screen.S.form.x} naming no screen',
       (j) => {
-        (childrenOf(j, 1)[1] as Json).text = '${screen.NOWHERE.form.plan}';
+        childrenOf(j, 1)[1].text = '${screen.NOWHERE.form.plan}';
       },
       'error',
       /names no screen of this flow/,
@@ -74,7 +74,7 @@ describe('when the checker reads a Flow JSON 7.3 flow on Data API 4.0', () => {
     [
       'a ${screen.S.form.x} naming no input of S',
       (j) => {
-        (childrenOf(j, 1)[1] as Json).text = '${screen.CHOOSE.form.nope}';
+        childrenOf(j, 1)[1].text = '${screen.CHOOSE.form.nope}';
       },
       'error',
       /screen CHOOSE has no input named "nope"/,
@@ -82,7 +82,7 @@ describe('when the checker reads a Flow JSON 7.3 flow on Data API 4.0', () => {
     [
       'a ${screen.S.data.x} S does not declare',
       (j) => {
-        (childrenOf(j, 1)[1] as Json).text = '${screen.CHOOSE.data.nope}';
+        childrenOf(j, 1)[1].text = '${screen.CHOOSE.data.nope}';
       },
       'error',
       /"nope" is not declared in the data of screen CHOOSE/,
@@ -90,7 +90,7 @@ describe('when the checker reads a Flow JSON 7.3 flow on Data API 4.0', () => {
     [
       'open_url without a url',
       (j) => {
-        delete ((childrenOf(j, 0)[3] as Json)['on-click-action'] as Json).url;
+        delete (childrenOf(j, 0)[3]['on-click-action'] as Json).url;
       },
       'error',
       /open_url needs a url/,
@@ -98,7 +98,7 @@ describe('when the checker reads a Flow JSON 7.3 flow on Data API 4.0', () => {
     [
       'an action name flowgate does not know',
       (j) => {
-        ((childrenOf(j, 0)[3] as Json)['on-click-action'] as Json).name = 'teleport';
+        (childrenOf(j, 0)[3]['on-click-action'] as Json).name = 'teleport';
       },
       'warning',
       /action "teleport" is not one flowgate knows/,
@@ -146,7 +146,7 @@ describe('when the checker reads a Flow JSON 7.3 flow on Data API 4.0', () => {
 
   it('then the same input name in the two branches of one If is fine (only one is shown)', () => {
     const json = fixtureJson();
-    const ifNode = childrenOf(json, 0)[2] as Json;
+    const ifNode = childrenOf(json, 0)[2];
     ifNode.else = [{ type: 'TextInput', name: 'extras', label: 'Other note' }];
     expect(checkFlowJson(json).problems).toEqual([]);
   });

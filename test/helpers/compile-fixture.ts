@@ -23,7 +23,7 @@ const DIRECTIVE = /^\s*\/\/ @ts-expect-error ([a-z-]+): (.+)$/;
 export function expectedErrors(text: string): ExpectedError[] {
   return text.split('\n').flatMap((line, i) => {
     const m = DIRECTIVE.exec(line);
-    return m ? [{ line: i + 2, label: m[1] as string, fragment: (m[2] as string).trim() }] : [];
+    return m ? [{ line: i + 2, label: m[1], fragment: m[2].trim() }] : [];
   });
 }
 

@@ -17,7 +17,7 @@ export function readmeMetrics(): DocumentedMetric[] {
   const first = lines.findIndex((l, i) => i > start && l.startsWith('| Metric'));
   const metrics: DocumentedMetric[] = [];
   for (let i = first + 2; i < lines.length && lines[i]?.startsWith('|'); i++) {
-    const [, metricCell = '', typeCell = ''] = (lines[i] as string).split('|');
+    const [, metricCell = '', typeCell = ''] = lines[i].split('|');
     const name = /`([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(metricCell)?.[1];
     if (!name) throw new Error(`README metrics table: no metric name in ${lines[i]}`);
     metrics.push({ name, type: typeCell.trim() });
@@ -31,7 +31,7 @@ export function readmeMetrics(): DocumentedMetric[] {
  */
 export function readmeMismatches(exposition: string, documented = readmeMetrics()): string[] {
   const exposed = new Map<string, string>();
-  for (const m of exposition.matchAll(/^# TYPE (\S+) (\S+)$/gm)) exposed.set(m[1] as string, m[2] as string);
+  for (const m of exposition.matchAll(/^# TYPE (\S+) (\S+)$/gm)) exposed.set(m[1], m[2]);
   const problems: string[] = [];
   for (const { name, type } of documented) {
     const actual = exposed.get(name);

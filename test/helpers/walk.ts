@@ -24,7 +24,7 @@ export async function pickBookableDate(
     const data = dataOf(reply);
     if (data.is_time_enabled === true) {
       const times = data.time as { id: string }[];
-      return { date, time: (times[0] as { id: string }).id, reply };
+      return { date, time: times[0].id, reply };
     }
   }
   throw new Error('no bookable date in the window');

@@ -68,7 +68,7 @@ const databaseUrl = process.env.DATABASE_URL;
     await svc.waitForLog((l) => messageOf(l) === 'all 2 workers listening');
     for (const line of svc.logs) {
       const m = /^worker (\d) listening/.exec(messageOf(line));
-      if (m) workerPids.set(m[1] as string, line.pid as number);
+      if (m) workerPids.set(m[1], line.pid as number);
     }
   }, 60_000);
 

@@ -95,7 +95,7 @@ describe('when the Redis store talks to Redis', () => {
       expect((await b.hit('k', 60_000)).count).toBe(2);
       const keys = await look.keys(`${p}*`);
       expect(keys).toHaveLength(1);
-      const ttl = await look.pttl(keys[0] as string);
+      const ttl = await look.pttl(keys[0]);
       expect(ttl).toBeGreaterThan(0);
       // Kept through the next window too, which reads it as its previous one (sliding windows).
       expect(ttl).toBeLessThanOrEqual(121_000);

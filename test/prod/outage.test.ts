@@ -110,7 +110,7 @@ describeWithPostgres('when the database goes down under load and comes back', ()
     let nextToken = 0;
     const walker = async (): Promise<void> => {
       while (running && nextToken < tokens.length && slots.length > 0) {
-        const token = tokens[nextToken++]!;
+        const token = tokens[nextToken++];
         const slot = slots.shift()!;
         const steps: [string, string, Record<string, unknown>][] = [
           ['INIT', '', {}],

@@ -100,7 +100,7 @@ describe.each(cases)('when counters live in the $name store and time crosses a m
     const after: RawReply[] = [];
     for (let i = 0; i < 3; i++) after.push(await tokenApi(s, address, 'Bearer wrong'));
     expect(after.map((r) => r.status)).toEqual([429, 429, 429]);
-    const refused = after[2] as RawReply;
+    const refused = after[2];
     expect(JSON.parse(refused.body)).toEqual({
       error: 'too many requests to the token API from this address; see Retry-After',
     });

@@ -180,7 +180,7 @@ describe('A.2 response encryption', () => {
 
 function flipBit(b64Value: string, byteIndex: number): string {
   const buf = Buffer.from(b64Value, 'base64');
-  buf[byteIndex] = (buf[byteIndex] as number) ^ 0x01;
+  buf[byteIndex] = buf[byteIndex] ^ 0x01;
   return buf.toString('base64');
 }
 

@@ -28,8 +28,8 @@ describe('when the configuration table changes', () => {
   // The Default and Secret columns, as the definition (src/config/env-spec.ts) says them.
   const rows = new Map(
     [...readme.matchAll(/^\|\s*`([A-Z][A-Z0-9_]+)`\s*\|([^|]*)\|([^|]*)\|/gm)].map((m) => [
-      m[1] as string,
-      { count: 0, defaultText: (m[2] as string).trim(), secretText: (m[3] as string).trim() },
+      m[1],
+      { count: 0, defaultText: m[2].trim(), secretText: m[3].trim() },
     ]),
   );
   it.each(ENV_SPEC.map((v) => v.name))('then the README has one row for %s, with its default and secrecy', (name) => {
@@ -73,7 +73,7 @@ describe('when the configuration table changes', () => {
   it('then the README documents no variable the service does not read', () => {
     const documented = [...readme.matchAll(/^\|\s*`([A-Z][A-Z0-9_]+)`\s*\|/gm)].map((m) => m[1]);
     const known = new Set(ENV_SPEC.map((v) => v.name));
-    expect(documented.filter((name) => !known.has(name as string))).toEqual([]);
+    expect(documented.filter((name) => !known.has(name))).toEqual([]);
   });
 });
 

@@ -190,7 +190,7 @@ describe('when flow.json changes and the types are not regenerated', () => {
   it('then a changed flow.json is reported as stale, and a hand-edited file as edited', () => {
     writeFlowTypes(root);
     const json = JSON.parse(readFileSync(flowJson(), 'utf8')) as { screens: { data: Record<string, unknown> }[] };
-    (json.screens[2] as { data: Record<string, unknown> }).data.stars = { type: 'integer', __example__: 5 };
+    json.screens[2].data.stars = { type: 'integer', __example__: 5 };
     writeFileSync(flowJson(), JSON.stringify(json));
     expect(findStaleFlowTypes(root)).toEqual([
       { flowJson: 'src/flows/survey/flow.json', generated: 'src/flows/survey/flow.generated.ts', reason: 'stale' },
@@ -237,7 +237,7 @@ describe('when flow.json changes and the types are not regenerated', () => {
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
       await waitFor(() => out.includes('watching src/flows/survey/flow.json'));
       const json = JSON.parse(readFileSync(flowJson(), 'utf8')) as { screens: { data: Record<string, unknown> }[] };
-      (json.screens[2] as { data: Record<string, unknown> }).data.watched = { type: 'boolean', __example__: true };
+      json.screens[2].data.watched = { type: 'boolean', __example__: true };
       writeFileSync(flowJson(), JSON.stringify(json));
       await waitFor(() => readFileSync(generated(), 'utf8').includes('readonly watched: boolean'));
       expect(findStaleFlowTypes(root)).toEqual([]);

@@ -71,7 +71,7 @@ describe("when a picker file is checked and decrypted with Meta's algorithm", ()
   it('then a changed byte anywhere, a wrong hash, MAC, key or plaintext hash is refused with its own code', () => {
     const flipped = (buf: Buffer, at: number) => {
       const copy = Buffer.from(buf);
-      copy[at] = (copy[at] as number) ^ 1;
+      copy[at] = copy[at] ^ 1;
       return copy;
     };
     // The whole-file hash is checked first: any changed byte fails there.
@@ -212,12 +212,12 @@ describe('when any part of a file or its metadata is changed (property)', () => 
           let k: MediaKeys = keys;
           if (change.kind === 'flip') {
             f = Buffer.from(file);
-            f[change.at] = (f[change.at] as number) ^ (1 << change.bit);
+            f[change.at] = f[change.at] ^ (1 << change.bit);
           } else if (change.kind === 'cut') f = file.subarray(0, change.at);
           else if (change.kind === 'append') f = Buffer.concat([file, Buffer.from(change.extra)]);
           else {
             const v = Buffer.from(keys[change.which]);
-            v[change.at] = (v[change.at] as number) ^ 1;
+            v[change.at] = v[change.at] ^ 1;
             k = { ...keys, [change.which]: v };
           }
           expect(codeOf(() => decryptMediaFile(f, k))).toMatch(/^media_/);

@@ -79,7 +79,7 @@ describe('when the PEM is in a supported form', () => {
   });
 
   it('then a plain key ignores a passphrase it does not need', () => {
-    expect(() => parsePrivateKeyPem(pems[4]![1], 'unused')).not.toThrow();
+    expect(() => parsePrivateKeyPem(pems[4][1], 'unused')).not.toThrow();
   });
 
   it('then the pywa PKCS#8 key of A.2 loads with its passphrase', () => {
@@ -107,7 +107,7 @@ describe('when the key cannot be used', () => {
   it('then a wrong passphrase that happens to yield valid CBC padding is still reported as such', () => {
     // ~1 in 300 wrong passphrases decrypt to garbage with valid padding: OpenSSL then says
     // ERR_OSSL_UNSUPPORTED instead of BAD_DECRYPT. Search for one (legacy PKCS#1 is fast to try).
-    const pem = pems[0]![1];
+    const pem = pems[0][1];
     let unlucky: string | undefined;
     for (let i = 0; i < 20_000 && !unlucky; i++) {
       try {
@@ -123,7 +123,7 @@ describe('when the key cannot be used', () => {
   });
 
   it('then an empty passphrase on an encrypted key is a wrong passphrase', () => {
-    expect(errorOf(() => parsePrivateKeyPem(pems[2]![1], '')).message).toContain('wrong passphrase');
+    expect(errorOf(() => parsePrivateKeyPem(pems[2][1], '')).message).toContain('wrong passphrase');
   });
 
   it('then a missing file, a public key, garbage, a small key and an EC key are refused with the reason', () => {

@@ -35,9 +35,7 @@ function problemsOf(definitions: readonly FlowDefinition[]): string[] {
 
 /** A deep copy of the misbehaving Flow JSON to break in one place. */
 function flowJson(): Record<string, unknown> & { screens: Record<string, unknown>[] } {
-  return structuredClone(misbehavingJson) as unknown as Record<string, unknown> & {
-    screens: Record<string, unknown>[];
-  };
+  return structuredClone(misbehavingJson);
 }
 
 const [start, middle] = misbehaving.screens as [FlowDefinition['screens'][0], FlowDefinition['screens'][0]];
@@ -79,7 +77,7 @@ describe('when handlers do not match the Flow JSON', () => {
 
   it('then a non-terminal screen the user cannot leave (no handler, no navigate) is named', () => {
     const json = flowJson();
-    const screen = json.screens[1] as Record<string, unknown>;
+    const screen = json.screens[1];
     delete screen.refresh_on_back;
     (screen.layout as { children: unknown[] }).children[1] = {
       type: 'Footer',
@@ -102,9 +100,7 @@ describe('when handlers do not match the Flow JSON', () => {
   });
 
   it('then a missing onInit, a bad flow id and a flow registered twice are named', () => {
-    expect(problemsOf([variant({ onInit: undefined as never })])).toEqual([
-      'flow "misbehaving": onInit handler is missing',
-    ]);
+    expect(problemsOf([variant({ onInit: undefined })])).toEqual(['flow "misbehaving": onInit handler is missing']);
     expect(problemsOf([variant({ id: 'Bad Id/1' })])[0]).toMatch(/^flow "Bad Id\/1": id must match/);
     expect(problemsOf([misbehaving, misbehaving])).toEqual(['flow "misbehaving": registered twice']);
   });
@@ -183,7 +179,7 @@ describe('when the Flow JSON is malformed', () => {
     [
       'with a screen id that is not letters',
       (j) => {
-        (j.screens[2] as Record<string, unknown>).id = 'END-1';
+        j.screens[2].id = 'END-1';
         return j;
       },
       /screen id must be letters and underscores \(flow.json \/screens\/2\/id\)/,
@@ -191,7 +187,7 @@ describe('when the Flow JSON is malformed', () => {
     [
       'with a SUCCESS screen',
       (j) => {
-        (j.screens[2] as Record<string, unknown>).id = 'SUCCESS';
+        j.screens[2].id = 'SUCCESS';
         return { ...j, routing_model: { START: ['MIDDLE'], MIDDLE: ['SUCCESS'], SUCCESS: [] } };
       },
       /"SUCCESS" is reserved/,
@@ -225,7 +221,7 @@ describe('when the Flow JSON is malformed', () => {
     [
       'without a terminal screen',
       (j) => {
-        delete (j.screens[2] as Record<string, unknown>).terminal;
+        delete j.screens[2].terminal;
         return j;
       },
       /no terminal screen/,

@@ -28,7 +28,7 @@ describe('when text holds control or bidi characters', () => {
     expect(lines).toHaveLength(2);
     // eslint-disable-next-line no-control-regex -- control characters are what is looked for
     expect(text).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
-    expect(JSON.parse(lines[0] as string)).toMatchObject({
+    expect(JSON.parse(lines[0])).toMatchObject({
       message: 'forged\ufffdline \ufffdevil',
       nested: { deeper: ['x\ufffdy', { 'k\ufffdy': 'v\ufffd' }] },
     });

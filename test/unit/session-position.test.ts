@@ -8,7 +8,7 @@ import { positionRefusal, possiblePositions, requiredScreens } from '../../src/e
 
 const registry = (definition: Parameters<typeof buildRegistry>[0][number]): RegisteredFlow => {
   const built = buildRegistry([definition], { schemaOverridesDir: tmpdir() });
-  return [...built.values()][0] as RegisteredFlow;
+  return [...built.values()][0];
 };
 
 /** A screen with one required input sent by data_exchange, or moved past with navigate. */

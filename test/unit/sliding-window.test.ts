@@ -30,8 +30,8 @@ describe('when requests arrive at any times', () => {
         (limit, times) => {
           const admitted = simulate(limit, times);
           for (let i = 0; i < admitted.length; i++) {
-            for (let j = i; j < admitted.length && (admitted[j] as number) - (admitted[i] as number) < W; j++) {
-              const stretch = (admitted[j] as number) - (admitted[i] as number);
+            for (let j = i; j < admitted.length && admitted[j] - admitted[i] < W; j++) {
+              const stretch = admitted[j] - admitted[i];
               expect(j - i + 1).toBeLessThanOrEqual(Math.floor(limit + (limit * stretch) / W + 1e-9));
             }
           }

@@ -70,8 +70,7 @@ export class InteractiveDriver implements Driver {
     );
     // Enter presses the screen's only Footer (the usual way on); links such as open_url need their number.
     const footers = choices.filter((a) => a.source === 'Footer');
-    const preset =
-      choices.length === 1 ? 1 : footers.length === 1 ? choices.indexOf(footers[0] as (typeof choices)[number]) + 1 : 0;
+    const preset = choices.length === 1 ? 1 : footers.length === 1 ? choices.indexOf(footers[0]) + 1 : 0;
     for (;;) {
       const answer = (await this.reader.ask(preset > 0 ? `Press (Enter = ${preset}): ` : 'Press: ')).toLowerCase();
       if (answer === 'q') return { kind: 'end' };

@@ -27,7 +27,7 @@ export class PickerFiles {
     }
     this.#cdn ??= await new LocalCdn().start();
     const cdn = this.#cdn;
-    return (files as string[]).map((file) => {
+    return files.map((file) => {
       const path = resolve(this.baseDir, file);
       let bytes: Buffer;
       try {

@@ -78,7 +78,7 @@ function lookup(scope: BindingScope, screen: string | undefined, kind: string, p
 export function resolveBindings(value: unknown, scope: BindingScope): unknown {
   if (typeof value === 'string') {
     const whole = WHOLE_BINDING.exec(value);
-    if (whole) return lookup(scope, whole[1], whole[2] as string, whole[3] as string);
+    if (whole) return lookup(scope, whole[1], whole[2], whole[3]);
     return value.replace(BINDING, (_m, screen: string | undefined, kind: string, path: string) => {
       const v = lookup(scope, screen, kind, path);
       return v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);

@@ -273,7 +273,7 @@ export class Simulator {
   #findAction(view: ScreenView, name: string | undefined, label: string) {
     const endpointish = view.actions.filter((a) => a.source === 'Footer');
     if (name === undefined) {
-      if (endpointish.length === 1) return endpointish[0] as (typeof view.actions)[number];
+      if (endpointish.length === 1) return endpointish[0];
       throw new SimulationError(
         `${label}: say which action to press (${view.actions.map((a) => `"${a.name}"`).join(', ') || 'none on this screen'})`,
       );

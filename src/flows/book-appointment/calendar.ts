@@ -59,7 +59,7 @@ function openTimes(date: string): readonly string[] {
     const open: string[] = [];
     for (let minutes = 9 * 60; minutes <= 16 * 60 + 30; minutes += 30) {
       const time = `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
-      if (createHash('sha256').update(`${date}|${time}`).digest()[0]! % 3 !== 0) open.push(time);
+      if (createHash('sha256').update(`${date}|${time}`).digest()[0] % 3 !== 0) open.push(time);
     }
     times = open;
     const today = isoDate(Date.now());
