@@ -115,8 +115,10 @@ function formatWithPrettier(root: string, files: string[]): void {
 
 function flowJson(): Record<string, unknown> {
   return {
-    version: '6.0',
-    data_api_version: '3.0',
+    // The pairing Meta recommends (src/protocol/NOTES.md, "Data API 4.0"): with 7.3 and "4.0"
+    // WhatsApp signs every request with flow_token_signature, which the service verifies.
+    version: '7.3',
+    data_api_version: '4.0',
     routing_model: { START: ['DONE'], DONE: [] },
     screens: [
       {
@@ -272,33 +274,40 @@ function walkScript(id: string): Record<string, unknown> {
 }
 
 function testTs(id: string): string {
-  return `import { startTestService, type TestService } from '../helpers/test-service';
+  return `import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT, runCli } from '../helpers/cli';
+import { startTestService, type TestService } from '../helpers/test-service';
 import { dataOf, ok } from '../helpers/walk';
 
+// Data API 4.0 as flow.json declares it, with flow_token_signature required as in production.
 let t: TestService;
 beforeAll(async () => {
-  t = await startTestService();
+  t = await startTestService({ env: { FLOW_TOKEN_SIGNATURE: 'required' } });
 });
 afterAll(async () => {
   await t.stop();
 });
 
+const client = () => t.client('${id}', { version: '4.0' });
+
 describe('when WhatsApp walks the ${id} flow', () => {
   it('then START, DONE and completion arrive in order', async () => {
     const token = await t.issueToken('+14155550100', '${id}');
-    const client = t.client('${id}');
-    expect(ok(await client.init(token)).screen).toBe('START');
-    const done = ok(await client.exchange(token, 'START', { name: 'Ada', topic: 'news' }));
+    const c = client();
+    expect(ok(await c.init(token)).screen).toBe('START');
+    const done = ok(await c.exchange(token, 'START', { name: 'Ada', topic: 'news' }));
     expect(done).toMatchObject({ screen: 'DONE', data: { greeting: 'Hello, Ada! Let us talk about News.' } });
-    const end = dataOf(await client.exchange(token, 'DONE', {}));
+    const end = dataOf(await c.exchange(token, 'DONE', {}));
     expect(end.extension_message_response).toEqual({ params: { flow_token: token, greeted: true } });
   });
 
   it('then a topic that was not offered keeps the user on START with a field error', async () => {
     const token = await t.issueToken('+14155550100', '${id}');
-    const client = t.client('${id}');
-    ok(await client.init(token));
-    const reply = ok(await client.exchange(token, 'START', { name: 'Ada', topic: 'anything' }));
+    const c = client();
+    ok(await c.init(token));
+    const reply = ok(await c.exchange(token, 'START', { name: 'Ada', topic: 'anything' }));
     expect(reply.screen).toBe('START');
     expect(reply.data).toMatchObject({ field_errors: { topic: 'Choose one of the options' } });
     expect(JSON.stringify(reply.data)).not.toContain('anything');
@@ -306,14 +315,48 @@ describe('when WhatsApp walks the ${id} flow', () => {
 
   it('then a name the handler refuses keeps the user on START with a field error', async () => {
     const token = await t.issueToken('+14155550100', '${id}');
-    const client = t.client('${id}');
-    ok(await client.init(token));
-    const reply = ok(await client.exchange(token, 'START', { name: 'A', topic: 'news' }));
+    const c = client();
+    ok(await c.init(token));
+    const reply = ok(await c.exchange(token, 'START', { name: 'A', topic: 'news' }));
     expect(reply.screen).toBe('START');
     expect(reply.data).toMatchObject({
       error_message: 'Please check your name.',
       field_errors: { name: 'At least 2 letters' },
     });
+  });
+
+  it('then a request without flow_token_signature is refused with 427', async () => {
+    const token = await t.issueToken('+14155550100', '${id}');
+    const reply = await t.client('${id}', { version: '4.0', tokenSignature: false }).init(token);
+    expect(reply.status).toBe(427);
+  });
+
+  it('then its walk script passes in the simulator (npm run simulate), signed, on data API 4.0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), '${id}-walk-'));
+    try {
+      const secretFile = join(dir, 'app-secret');
+      writeFileSync(secretFile, String(t.env.META_APP_SECRET));
+      const token = await t.issueToken('+14155550100', '${id}');
+      const run = await runCli('simulate', [
+        '${id}',
+        '--url',
+        t.baseUrl,
+        '--public-key',
+        join(t.keys.dir, 'public.pem'),
+        '--app-secret-file',
+        secretFile,
+        '--token',
+        token,
+        '--script',
+        join(PROJECT_ROOT, 'src/flows/${id}/walk.steps.json'),
+      ]);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toContain('(signed), data API 4.0');
+      expect(run.stdout).toMatch(/OK: completed/);
+      expect(run.code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 `;
