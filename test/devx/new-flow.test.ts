@@ -44,6 +44,12 @@ describe('when a developer runs npm run new-flow', () => {
     expect(readFileSync(join(copy, 'src/flows/registered.ts'), 'utf8')).toMatch(
       /import helloWorld from '\.\/hello-world';[\s\S]*\[bookAppointment, [^\]]*helloWorld\]/,
     );
+    // The current recommended pairing (src/protocol/NOTES.md, "Data API 4.0"), never 6.0 / 3.0.
+    const generated = JSON.parse(readFileSync(join(copy, 'src/flows/hello-world/flow.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(generated).toMatchObject({ version: '7.3', data_api_version: '4.0' });
     const again = await newFlow('hello-world');
     expect(again.code).toBe(1);
 
@@ -54,13 +60,15 @@ describe('when a developer runs npm run new-flow', () => {
     expect(prettier.code).toBe(0);
 
     // Jest's global setup compiles the copy with tsc (a full type-check: any type error fails the
-    // run), then the generated test walks the new flow through the real service.
+    // run), then the generated test boots the real service (flow_token_signature required), walks
+    // the new flow on data API 4.0, sees an unsigned request refused, and runs its walk script
+    // through the simulator CLI, signed.
     const jest = await runNode(
       [join(copy, 'node_modules/jest/bin/jest.js'), '--runInBand', '--ci', 'test/flows/hello-world.test.ts'],
-      { cwd: copy, env: { NODE_OPTIONS: '--experimental-vm-modules' }, timeoutMs: 240_000 },
+      { cwd: copy, env: { NODE_OPTIONS: '--experimental-vm-modules' }, timeoutMs: 360_000 },
     );
     // About 55 s alone; the limits are generous because CI runs it beside the other suites.
-    expect(jest.stderr).toMatch(/Tests:\s+3 passed, 3 total/);
+    expect(jest.stderr).toMatch(/Tests:\s+5 passed, 5 total/);
     expect(jest.code).toBe(0);
 
     // The copy's compiled check command now sees both flows.
@@ -100,5 +108,5 @@ describe('when a developer runs npm run new-flow', () => {
     expect(stale.stderr).toContain(
       'src/flows/hello-world/flow.generated.ts was generated from another version of src/flows/hello-world/flow.json: run `npm run types`',
     );
-  }, 360_000);
+  }, 540_000);
 });
