@@ -173,6 +173,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
                 apiKey: config.tokenApiKey.reveal(),
                 subjectHashKey: config.subjectHashKey.reveal(),
                 purposes: new Set([...registry.values()].flatMap((f) => f.consents.map((c) => c.purpose))),
+                limit: { perMinute: config.rateLimits.tokenApiPerMinute, rateLimiter },
               }),
             ]
           : []),

@@ -3,6 +3,7 @@ import rateLimit from 'express-rate-limit';
 import type { Knex } from 'knex';
 import type { AuditLog } from '../audit';
 import { latestPerPurpose, withdrawConsent } from '../consents';
+import { MemoryCounterStore, SlidingCounterStore, type RateLimiter } from '../ratelimit';
 import { errorSummary, type Logger } from '../logging';
 import { normalizePhoneNumber, subjectOf } from '../tokens';
 import { bearerMatches } from './bearer';
@@ -22,11 +23,34 @@ export function consentApiRouter(options: {
   subjectHashKey: string;
   /** Purposes the registered flows declare; others are refused (400), a typo must not "succeed". */
   purposes: ReadonlySet<string>;
+  /**
+   * Requests per address per sliding minute, counted before the key is checked, in the rate
+   * limiter's shared store as the token API does (src/http/token-api.ts): the limit holds across
+   * workers and instances. Without a rate limiter: this process's memory.
+   */
+  limit?: { perMinute: number; rateLimiter?: RateLimiter };
 }): Router {
   const router = express.Router();
+  const perMinute = options.limit?.perMinute ?? 600;
+  const limiter = options.limit?.rateLimiter;
   router.use(
     '/api/consents',
-    rateLimit({ windowMs: 60_000, limit: 600, standardHeaders: 'draft-8', legacyHeaders: false }),
+    rateLimit({
+      windowMs: 60_000,
+      limit: perMinute,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      store: new SlidingCounterStore(limiter?.counters ?? new MemoryCounterStore(), {
+        prefix: 'consent_api:',
+        limit: perMinute,
+        clock: limiter?.clock,
+      }),
+      // The counters fail open themselves (src/ratelimit/fail-open.ts).
+      passOnStoreError: true,
+      handler: (_req: Request, res: Response) => {
+        res.status(429).json({ error: 'too many requests to the consent API from this address; see Retry-After' });
+      },
+    }),
     (req: Request, res: Response, next: NextFunction) => {
       if (!bearerMatches(req.get('authorization'), options.apiKey)) {
         res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'missing or wrong bearer key' });
