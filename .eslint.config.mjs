@@ -26,7 +26,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['migrations/**/*.js', '.ci/*.js', 'src/**/*.js'],
+    files: ['migrations/**/*.js', '.ci/*.js', 'src/**/*.js', '.dependency-cruiser.cjs'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import type { AuditLog } from './audit';
-import type { Dispatcher } from './flows';
+import type { Dispatcher } from './endpoint';
 import { flowRouter, healthRouter, knownErrorReply, securityMiddleware, statusOf, tokenApiRouter } from './http';
 import { errorSummary, type Logger } from './logging';
 import type { RateLimiter } from './ratelimit';
@@ -46,7 +46,6 @@ export function buildApp(deps: AppDeps): Express {
       tokenApiRouter({
         tokens: deps.tokens,
         apiKey: deps.tokenApiKey,
-        audit: deps.audit,
         logger: deps.logger,
         limit: { perMinute: deps.tokenApiPerMinute ?? 600, rateLimiter: deps.rateLimiter },
       }),

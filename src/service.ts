@@ -5,7 +5,8 @@ import { buildApp } from './app';
 import { AuditLog } from './audit';
 import type { Config } from './config';
 import { AtRestCipher, loadPrivateKeyFile, writeKeyPair } from './crypto';
-import { buildRegistry, Dispatcher, type FlowDefinition, type Registry, type RequestObservation } from './flows';
+import { type FlowDefinition } from './flow-api';
+import { buildRegistry, Dispatcher, type Registry, type RequestObservation } from './endpoint';
 import { registeredFlows } from './flows/registered';
 import { createLogger, type Logger } from './logging';
 import { consentApiRouter } from './http/consent-api';
@@ -48,6 +49,8 @@ export interface ServiceOptions {
   readonly migrate?: boolean;
   /** What `/metrics` on the main port serves (default: this process's metrics; workers: the cluster's). */
   readonly renderMetrics?: () => Promise<string>;
+  /** Set in a cluster worker: its slot (src/metrics/flowgate-metrics.ts). */
+  readonly workerSlot?: string;
   /** The time per-address rate limits are reckoned in (default Date.now; tests move it across windows). */
   readonly rateLimitClock?: () => number;
 }
@@ -74,8 +77,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
 
   const database = await openDatabase(config.database, { migrate: options.migrate ?? true, logger });
   try {
-    const metrics = new FlowgateMetrics();
-    metrics.startProcessMetrics();
+    const metrics = new FlowgateMetrics({ workerSlot: options.workerSlot });
     const audit = new AuditLog(database, config.audit, logger);
     audit.onBatch((size) => metrics.auditBatch(size));
     await audit.init();
@@ -98,6 +100,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     const tokens = new TokenService({
       knex: database.knex,
       codec,
+      audit,
       subjectHashKey: config.subjectHashKey.reveal(),
       defaultTtlSeconds: config.flowTokens.ttlSeconds,
       flowIds: new Set(registry.keys()),
@@ -137,7 +140,7 @@ export async function createService(config: Config, options: ServiceOptions = {}
     });
     webhook.alerts.start();
     const metricsToken = config.metricsToken?.reveal();
-    const renderMetrics = options.renderMetrics ?? (async () => metrics.render());
+    const renderMetrics = options.renderMetrics ?? (() => metrics.render());
     const readiness = { draining: false };
     const app = buildApp({
       dispatcher,
@@ -206,7 +209,6 @@ export async function createService(config: Config, options: ServiceOptions = {}
         readiness.draining = true;
       },
       async close() {
-        metrics.stopProcessMetrics();
         webhook.alerts.stop();
         await audit.flush();
         await rateLimiter.close().catch((error: unknown) => logger.warn('closing the rate-limit store', { error }));

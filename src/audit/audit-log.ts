@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { isDatabaseUnavailable } from '../flows/database-errors';
+import { isDatabaseUnavailable } from '../storage/database-errors';
 import type { Logger } from '../logging';
 import {
   sessionLogin,
@@ -12,6 +12,7 @@ import {
 import { canonicalContent, GENESIS_HASH } from './chain';
 import type { AuditEvent } from './event';
 import { FlowgateError } from '../errors';
+import { columnsOf } from './record';
 
 export interface AuditLogOptions {
   readonly enabled: boolean;
@@ -228,14 +229,15 @@ export class AuditLog {
   }
 
   /**
-   * A compliance event with `detail.database_user`: the login of the connection that writes it,
-   * which the database requires of every compliance event (migration 20261129000008), so whoever
-   * runs a compliance command cannot record it under another login. Request events pass as they are.
+   * A compliance event whose actor carries `databaseUser`: the login of the connection that writes
+   * it, which the database requires of every compliance event (migration 20261129000008, stored as
+   * `detail.database_user`), so whoever runs a compliance command cannot record it under another
+   * login. Request events pass as they are.
    */
   async #stamped(event: AuditEvent, db: Knex | Knex.Transaction): Promise<AuditEvent> {
     if (event.kind !== 'compliance') return event;
     this.#login ??= await sessionLogin(db);
-    return { ...event, detail: { ...(event.detail ?? {}), database_user: this.#login } };
+    return { ...event, actor: { ...event.actor, databaseUser: this.#login } };
   }
 
   #arguments(events: readonly AuditEvent[]): [number, string] {
@@ -270,20 +272,5 @@ export function auditArgument(event: AuditEvent): Record<string, unknown> {
 }
 
 function toArgument(event: AuditEvent): Record<string, unknown> {
-  return {
-    content: canonicalContent(event),
-    occurred_at: event.occurredAt.toISOString(),
-    kind: event.kind,
-    request_id: event.requestId ?? null,
-    flow_id: event.flowId ?? null,
-    screen: event.screen ?? null,
-    action: event.action ?? null,
-    outcome: event.outcome,
-    http_status: event.httpStatus ?? null,
-    duration_ms: event.durationMs ?? null,
-    token_hash: event.tokenHash ?? null,
-    subject_ref: event.subjectRef ?? null,
-    fields: event.fields ?? null,
-    detail: event.detail ?? null,
-  };
+  return { content: canonicalContent(event), ...columnsOf(event) };
 }

@@ -1,28 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { AuditEvent } from './event';
+import { columnsOf } from './record';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
 /**
- * The hashed form of an event: fixed keys, nulls for absent values, object keys sorted at every
- * depth (jsonb does not keep key order), the time as an ISO string with milliseconds.
+ * The hashed form of an event: its columns (src/audit/record.ts) with nulls for absent values,
+ * object keys sorted at every depth (jsonb does not keep key order), the time as an ISO string
+ * with milliseconds.
  */
 export function canonicalContent(event: AuditEvent): string {
-  return canonicalJson({
-    kind: event.kind,
-    occurred_at: event.occurredAt.toISOString(),
-    request_id: event.requestId ?? null,
-    flow_id: event.flowId ?? null,
-    screen: event.screen ?? null,
-    action: event.action ?? null,
-    outcome: event.outcome,
-    http_status: event.httpStatus ?? null,
-    duration_ms: event.durationMs ?? null,
-    token_hash: event.tokenHash ?? null,
-    subject_ref: event.subjectRef ?? null,
-    fields: event.fields ?? null,
-    detail: event.detail ?? null,
-  });
+  return canonicalJson(columnsOf(event));
 }
 
 /** hash = SHA-256(prev_hash | chain | seq | canonical content), hex. */

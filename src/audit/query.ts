@@ -1,77 +1,41 @@
 import type { Knex } from 'knex';
-import { toDate, toJson, toNumber } from '../storage';
+import type { AuditOutcome } from './event';
+import { listedRowOf, type AuditRow } from './record';
 
 export interface AuditQuery {
   readonly flowId?: string;
   readonly from?: Date;
   readonly to?: Date;
-  readonly outcome?: string;
+  readonly outcome?: AuditOutcome;
   /** Subject refs to match (a phone number is turned into these before the query). */
   readonly subjectRefs?: readonly string[];
   readonly kind?: 'request' | 'compliance';
   readonly limit: number;
 }
 
-export interface AuditRow {
-  readonly occurred_at: string;
-  readonly kind: string;
-  readonly flow_id: string | null;
-  readonly screen: string | null;
-  readonly action: string | null;
-  readonly outcome: string;
-  readonly http_status: number | null;
-  readonly duration_ms: number | null;
-  readonly request_id: string | null;
-  readonly subject_ref: string | null;
-  readonly fields: string | null;
-  /** Non-personal facts: error kind, counts, and for compliance actions the operator and reason. */
-  readonly detail: string | null;
-  readonly chain: number;
-  readonly seq: number;
+/**
+ * Filters shared by the query CLI and the console's audit page (src/console/queries.ts): each
+ * given filter narrows `q`, an `audit_events` query.
+ */
+export function whereAudit(
+  q: Knex.QueryBuilder,
+  filter: Omit<AuditQuery, 'limit'> & { readonly httpStatus?: number },
+): Knex.QueryBuilder {
+  if (filter.flowId) q.where({ flow_id: filter.flowId });
+  if (filter.outcome) q.where({ outcome: filter.outcome });
+  if (filter.httpStatus !== undefined) q.where({ http_status: filter.httpStatus });
+  if (filter.kind) q.where({ kind: filter.kind });
+  if (filter.from) q.where('occurred_at', '>=', filter.from);
+  if (filter.to) q.where('occurred_at', '<', filter.to);
+  if (filter.subjectRefs) q.whereIn('subject_ref', filter.subjectRefs.length > 0 ? [...filter.subjectRefs] : ['-']);
+  return q;
 }
 
-export const AUDIT_COLUMNS: readonly (keyof AuditRow)[] = [
-  'occurred_at',
-  'kind',
-  'flow_id',
-  'screen',
-  'action',
-  'outcome',
-  'http_status',
-  'duration_ms',
-  'request_id',
-  'subject_ref',
-  'fields',
-  'detail',
-  'chain',
-  'seq',
-];
-
+/** Audit rows in the query's display form (src/audit/record.ts), oldest first. */
 export async function queryAuditEvents(knex: Knex, query: AuditQuery): Promise<AuditRow[]> {
   const q = knex('audit_events')
     .orderBy([{ column: 'occurred_at' }, { column: 'chain' }, { column: 'seq' }])
     .limit(query.limit);
-  if (query.flowId) q.where({ flow_id: query.flowId });
-  if (query.outcome) q.where({ outcome: query.outcome });
-  if (query.kind) q.where({ kind: query.kind });
-  if (query.from) q.where('occurred_at', '>=', query.from);
-  if (query.to) q.where('occurred_at', '<', query.to);
-  if (query.subjectRefs) q.whereIn('subject_ref', query.subjectRefs.length > 0 ? [...query.subjectRefs] : ['-']);
-  const rows = (await q) as Record<string, unknown>[];
-  return rows.map((r) => ({
-    occurred_at: toDate(r.occurred_at).toISOString(),
-    kind: String(r.kind),
-    flow_id: (r.flow_id as string | null) ?? null,
-    screen: (r.screen as string | null) ?? null,
-    action: (r.action as string | null) ?? null,
-    outcome: String(r.outcome),
-    http_status: r.http_status === null ? null : toNumber(r.http_status),
-    duration_ms: r.duration_ms === null ? null : toNumber(r.duration_ms),
-    request_id: (r.request_id as string | null) ?? null,
-    subject_ref: (r.subject_ref as string | null) ?? null,
-    fields: r.fields === null ? null : JSON.stringify(toJson(r.fields)),
-    detail: r.detail === null ? null : JSON.stringify(toJson(r.detail)),
-    chain: toNumber(r.chain),
-    seq: toNumber(r.seq),
-  }));
+  const rows = (await whereAudit(q, query)) as Record<string, unknown>[];
+  return rows.map(listedRowOf);
 }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import { toDate, toJson, toNumber } from '../storage';
+import { toNumber } from '../storage';
 import { chainHash, GENESIS_HASH } from './chain';
-import type { AuditEvent } from './event';
+import { eventOfRow } from './record';
 
 export interface BrokenLink {
   readonly chain: number;
@@ -75,7 +75,7 @@ async function verifyChain(
       const seq = toNumber(row.seq);
       if (seq !== expectedSeq) return broken(expectedSeq, `row ${expectedSeq} is missing (next row is ${seq})`);
       if (String(row.prev_hash) !== prevHash) return broken(seq, 'previous-hash link does not match the row before');
-      const recomputed = chainHash(prevHash, chain, seq, fromRow(row));
+      const recomputed = chainHash(prevHash, chain, seq, eventOfRow(row));
       if (recomputed !== String(row.hash)) return broken(seq, 'content does not match its hash (row altered)');
       prevHash = recomputed;
       expectedSeq++;
@@ -91,24 +91,4 @@ async function verifyChain(
     if (head.hash !== prevHash) return broken(rows, 'last row does not match the chain head hash');
   }
   return { chain, rows, lastHash: prevHash, broken: undefined };
-}
-
-export function fromRow(row: Record<string, unknown>): AuditEvent {
-  const opt = <T>(v: unknown, f: (x: unknown) => T): T | undefined =>
-    v === null || v === undefined ? undefined : f(v);
-  return {
-    occurredAt: toDate(row.occurred_at),
-    kind: row.kind as AuditEvent['kind'],
-    requestId: opt(row.request_id, String),
-    flowId: opt(row.flow_id, String),
-    screen: opt(row.screen, String),
-    action: opt(row.action, String),
-    outcome: String(row.outcome),
-    httpStatus: opt(row.http_status, toNumber),
-    durationMs: opt(row.duration_ms, toNumber),
-    tokenHash: opt(row.token_hash, String),
-    subjectRef: opt(row.subject_ref, String),
-    fields: opt(row.fields, (v) => toJson<Record<string, string>>(v)),
-    detail: opt(row.detail, (v) => toJson<Record<string, unknown>>(v)),
-  };
 }

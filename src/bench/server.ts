@@ -85,7 +85,7 @@ export async function serveBench(): Promise<void> {
         cpuMicros: cpu.user + cpu.system,
         // knex's statements and the request path's own (src/storage/direct-sql.ts).
         queries: queries + service.database.sql.statementsSent,
-        rsaMicros: service.metrics.rsaSeconds.get() * 1e6,
+        rsaMicros: service.metrics.rsaSecondsTotal * 1e6,
         rss: memory.rss,
         heapUsed: memory.heapUsed,
       } satisfies Usage,

@@ -1,5 +1,6 @@
 import { cpus } from 'node:os';
 import { runBench, formatReport, type Scenario } from '../bench';
+import { loadVariables } from '../config';
 import { exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
 
 const USAGE = `Usage: npm run bench -- [--duration S] [--connections 1,16,64] [--scenarios ping,exchange]
@@ -39,7 +40,7 @@ export async function benchCommand(argv: string[], io: Io): Promise<number> {
     json: { type: 'boolean' },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  const databaseUrl = process.env.DATABASE_URL || undefined;
+  const databaseUrl = loadVariables(['DATABASE_URL']).DATABASE_URL?.reveal();
   const duration = Number(values.duration ?? '10');
   if (!(duration > 0 && duration <= 600)) throw new UsageError('--duration must be 0 < S <= 600');
   const connections = (values.connections ?? '1,16,64').split(',').map(Number);

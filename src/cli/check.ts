@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { checkFlowJsonText, checkFlows, formatDiagnostic, type FlowDiagnostic } from '../devtools';
 import { describeStale, findStaleFlowTypes } from '../flow-types';
 import { registeredFlows } from '../flows/registered';
+import { loadVariables } from '../config';
 import { paths, projectRoot } from '../paths';
 import { CommandError, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
 
@@ -24,7 +25,7 @@ export async function checkCommand(argv: string[], io: Io): Promise<number> {
     production: { type: 'boolean' },
   });
   // The one setting this offline tool reads from the environment: it checks what a production start would refuse.
-  const production = values.production === true || process.env.NODE_ENV === 'production';
+  const production = values.production === true || loadVariables(['NODE_ENV']).NODE_ENV === 'production';
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   let diagnostics: FlowDiagnostic[];
   let checked: string;

@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { readPassphraseFile } from '../devtools/keys';
+import { loadVariables } from '../config';
 import { EXIT_FAILURE, EXIT_USAGE, FlowgateError, operatorMessage } from '../errors';
-import { isDatabaseUnavailable } from '../flows/database-errors';
+import { isDatabaseUnavailable } from '../storage/database-errors';
 
 /** A mistake in how a command was called: printed with the usage text, exit code 2. */
 export class UsageError extends FlowgateError {
@@ -78,8 +78,18 @@ export async function runCommand(
       );
       return EXIT_FAILURE;
     }
-    io.err(`error: ${operatorMessage(err)}`);
+    io.err(`error: ${operatorMessage(err, debugging(io))}`);
     return EXIT_FAILURE;
+  }
+}
+
+/** FLOWGATE_DEBUG; a bad value is noted, not a second failure on the way out of the first. */
+function debugging(io: Io): boolean {
+  try {
+    return loadVariables(['FLOWGATE_DEBUG']).FLOWGATE_DEBUG;
+  } catch (err) {
+    io.err(`note: ${(err as Error).message}`);
+    return false;
   }
 }
 
@@ -88,11 +98,4 @@ export function exitWith(code: Promise<number>): void {
   void code.then((c) => {
     process.exitCode = c;
   });
-}
-
-/** A secret from `NAME` or the file named by `NAME_FILE`, as the service reads it. */
-export function envSecret(name: string): string | undefined {
-  if (process.env[name]) return process.env[name];
-  const file = process.env[`${name}_FILE`];
-  return file ? readPassphraseFile(file) : undefined;
 }

@@ -107,7 +107,7 @@ async function withdraw(
         subjectId: subjectOfPhone(phone, ctx.config.subjectHashKey.reveal()),
         purpose,
         source: 'cli',
-        eventDetail: { via: 'cli', operator: claimed.operator, reason: claimed.reason, os_user: osAccount() },
+        actor: { via: 'cli', operator: claimed.operator, reason: claimed.reason, osUser: osAccount() },
       },
     );
     if (result.withdrawn) {

@@ -1,7 +1,7 @@
 import { AuditLog } from '../audit';
 import { loadConfig, type Config } from '../config';
 import { AtRestCipher } from '../crypto';
-import { buildRegistry, type Registry } from '../flows';
+import { buildRegistry, type Registry } from '../endpoint';
 import { registeredFlows } from '../flows/registered';
 import { createLogger, type Logger } from '../logging';
 import { paths } from '../paths';
@@ -40,6 +40,7 @@ export async function openCliContext(env: Record<string, string | undefined> = p
   const tokens = new TokenService({
     knex: database.knex,
     codec,
+    audit,
     subjectHashKey: config.subjectHashKey.reveal(),
     defaultTtlSeconds: config.flowTokens.ttlSeconds,
     flowIds: new Set(registry.keys()),

@@ -1,6 +1,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { checkKeys, generateKeys, readPassphraseFile, uploadInstructions } from '../devtools';
-import { envSecret, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
+import { loadVariables } from '../config';
+import { exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
 
 const USAGE = `Usage:
   npm run keys -- generate [--out-dir keys] [--passphrase-file F] [--force]
@@ -41,12 +42,13 @@ export async function keysCommand(argv: string[], io: Io): Promise<number> {
     return 0;
   }
   if (values['out-dir'] || values.force) throw new UsageError('--out-dir and --force go with generate');
-  const privateKeyFile = resolve(values.private ?? (process.env.FLOWS_PRIVATE_KEY_FILE || 'keys/private.pem'));
+  const configured = loadVariables(['FLOWS_PRIVATE_KEY_FILE', 'FLOWS_PRIVATE_KEY_PASSPHRASE']);
+  const privateKeyFile = resolve(values.private ?? configured.FLOWS_PRIVATE_KEY_FILE);
   const publicKeyFile = resolve(values.public ?? join(dirname(privateKeyFile), 'public.pem'));
   const result = checkKeys({
     privateKeyFile,
     publicKeyFile,
-    passphrase: passphrase ?? envSecret('FLOWS_PRIVATE_KEY_PASSPHRASE'),
+    passphrase: passphrase ?? configured.FLOWS_PRIVATE_KEY_PASSPHRASE?.reveal(),
   });
   io.out(
     `ok: ${privateKeyFile} (${result.bits}-bit RSA${result.encrypted ? ', encrypted' : ''}) and ${publicKeyFile} ` +

@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import {
   deliverCompletion,
   InteractiveDriver,
@@ -13,10 +13,11 @@ import {
   formatMismatch,
   type Driver,
 } from '../devtools';
-import { buildRegistry } from '../flows';
+import { buildRegistry } from '../endpoint';
 import { registeredFlows } from '../flows/registered';
+import { loadVariables } from '../config';
 import { paths } from '../paths';
-import { CommandError, envSecret, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
+import { CommandError, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
 
 const USAGE = `Usage: npm run simulate -- <flow-id> [--url http://127.0.0.1:3000] [--script steps.json]
           [--public-key keys/public.pem] [--app-secret-file F] [--token T] [--phone +E164] [--skip-ping]
@@ -73,7 +74,7 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
   const flow = registry.get(flowId);
   if (!flow) throw new CommandError(`no registered flow "${flowId}" (registered: ${[...registry.keys()].join(', ')})`);
 
-  const base = values.url ?? `http://127.0.0.1:${process.env.PORT ?? '3000'}`;
+  const base = values.url ?? `http://127.0.0.1:${loadVariables(['PORT']).PORT}`;
   let url: URL;
   try {
     url = new URL(base);
@@ -84,7 +85,7 @@ export async function simulateCommand(argv: string[], io: Io): Promise<number> {
   const publicKey = loadPublicKey(resolve(values['public-key'] ?? 'keys/public.pem'));
   const appSecret = values['app-secret-file']
     ? readPassphraseFile(values['app-secret-file'])
-    : envSecret('META_APP_SECRET');
+    : loadVariables(['META_APP_SECRET']).META_APP_SECRET?.reveal();
   const token = values.token ?? (await issueToken(url, flowId, values.phone ?? '+14155550100'));
 
   const out = (line: string): void => io.out(line);
@@ -175,7 +176,8 @@ function loadPublicKey(file: string): KeyObject {
 
 /** Issues a token through the running service's token API, as the business's messaging system would. */
 async function issueToken(base: URL, flowId: string, phone: string): Promise<string> {
-  const key = tokenApiKey();
+  // Set, or from keys/dev-secrets.json where `npm start` generated it (read, never created here).
+  const key = loadVariables(['TOKEN_API_KEY']).TOKEN_API_KEY?.reveal();
   if (!key) {
     throw new CommandError(
       'no flow token: pass --token, or set TOKEN_API_KEY (npm start writes one to keys/dev-secrets.json in development)',
@@ -207,19 +209,6 @@ async function issueToken(base: URL, flowId: string, phone: string): Promise<str
     );
   }
   return json.flow_token;
-}
-
-function tokenApiKey(): string | undefined {
-  if (process.env.TOKEN_API_KEY) return process.env.TOKEN_API_KEY;
-  if (process.env.TOKEN_API_KEY_FILE) return readPassphraseFile(process.env.TOKEN_API_KEY_FILE);
-  const devSecrets = join(resolve('keys'), 'dev-secrets.json');
-  if (!existsSync(devSecrets)) return undefined;
-  try {
-    const value = (JSON.parse(readFileSync(devSecrets, 'utf8')) as Record<string, unknown>).TOKEN_API_KEY;
-    return typeof value === 'string' ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 if (require.main === module) exitWith(runCommand(USAGE, simulateCommand));

@@ -1,4 +1,5 @@
 import { formatSoak, runSoak } from '../bench';
+import { loadVariables } from '../config';
 import { exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
 
 const USAGE = `Usage: npm run soak -- [--minutes N] [--rate R] [--sample S] [--json]
@@ -29,7 +30,7 @@ export async function soakCommand(argv: string[], io: Io): Promise<number> {
     ? Number(values.sample)
     : Math.min(60, Math.max(5, Math.round((minutes * 60) / 20)));
   if (!(sampleSeconds >= 1 && sampleSeconds <= 600)) throw new UsageError('--sample must be 1 to 600 seconds');
-  const databaseUrl = process.env.DATABASE_URL || undefined;
+  const databaseUrl = loadVariables(['DATABASE_URL']).DATABASE_URL?.reveal();
   if (!databaseUrl) io.err('note: DATABASE_URL is not set; soaking the embedded PGlite database');
   const report = await runSoak({
     databaseUrl,

@@ -1,5 +1,7 @@
 import { loadConfig } from '../config';
 import { osAccount } from '../compliance';
+import type { AuditActor } from '../audit';
+import type { RevokeTarget, TokenService } from '../tokens';
 import { CommandError, exitWith, parseCommandLine, runCommand, UsageError, type Io } from './cli';
 import { openCliContext } from './context';
 
@@ -43,8 +45,10 @@ export async function tokenCommand(argv: string[], io: Io): Promise<number> {
   }
   const chosen = [values.token, values.id, values.phone].filter((v) => v !== undefined);
   if (chosen.length !== 1) throw new UsageError('revoke needs exactly one of --token, --id, --phone');
-  const body = values.phone ? { phone: values.phone } : { token_id: values.token ?? values.id };
-  const result = values.url ? await viaApi(values.url, '/api/tokens/revoke', body) : await revokeDirect(body);
+  const tokenOrId = String(values.token ?? values.id);
+  const result = values.url
+    ? await viaApi(values.url, '/api/tokens/revoke', values.phone ? { phone: values.phone } : { token_id: tokenOrId })
+    : await revokeDirect(values.phone ? { phone: values.phone } : { tokenOrId });
   io.out(`revoked ${String(result.revoked)} token(s)`);
   return 0;
 }
@@ -54,47 +58,34 @@ function parseTtl(value: string): number {
   return Number(value);
 }
 
+/** Who acts from this command line: recorded with each issue and revocation. */
+const cliActor = (): AuditActor => ({ via: 'cli', osUser: osAccount() });
+
 async function issueDirect(
   flowId: string,
   phone: string,
   ttlSeconds: number | undefined,
 ): Promise<Record<string, unknown>> {
-  const ctx = await openCliContext();
-  try {
-    const issued = await ctx.tokens.issue({ flowId, phone, ttlSeconds });
-    await ctx.audit.append({
-      occurredAt: new Date(),
-      kind: 'compliance',
-      flowId,
-      outcome: 'token_issued',
-      detail: { via: 'cli', os_user: osAccount(), expires_at: issued.expiresAt.toISOString() },
-    });
+  return withTokens(async (tokens) => {
+    const issued = await tokens.issue({ flowId, phone, ttlSeconds }, cliActor());
     return {
       flow_token: issued.token,
       token_id: issued.id,
       flow_id: issued.flowId,
       expires_at: issued.expiresAt.toISOString(),
     };
-  } finally {
-    await ctx.close();
-  }
+  });
 }
 
-async function revokeDirect(body: { phone?: string; token_id?: string }): Promise<{ revoked: number }> {
+async function revokeDirect(target: RevokeTarget): Promise<{ revoked: number }> {
+  return withTokens(async (tokens) => ({ revoked: await tokens.revoke(target, cliActor()) }));
+}
+
+/** The token service on the service's own database (its errors are the catalogue's: src/errors). */
+async function withTokens<T>(fn: (tokens: TokenService) => Promise<T>): Promise<T> {
   const ctx = await openCliContext();
   try {
-    const revoked = body.phone
-      ? await ctx.tokens.revokeAllFor(body.phone)
-      : (await ctx.tokens.revoke(String(body.token_id)))
-        ? 1
-        : 0;
-    await ctx.audit.append({
-      occurredAt: new Date(),
-      kind: 'compliance',
-      outcome: 'token_revoked',
-      detail: { via: 'cli', os_user: osAccount(), revoked },
-    });
-    return { revoked };
+    return await fn(ctx.tokens);
   } finally {
     await ctx.close();
   }

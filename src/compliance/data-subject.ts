@@ -2,9 +2,15 @@ import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { queryAuditEvents, type AuditRow } from '../audit';
 import { consentsOnErasure, listConsentsOfSubject } from '../consents';
-import { AtRestDecryptError } from '../crypto';
-import { openSessionState } from '../flows';
-import { deleteSubmissionsOfSubject, findSubjectSalt, listSubmissionsOfSubject, toBuffer, toDate } from '../storage';
+import { AtRestDecryptError, type AtRestCipher } from '../crypto';
+import {
+  deleteSubmissionsOfSubject,
+  findSubjectSalt,
+  listSubmissionsOfSubject,
+  openSessionState,
+  toBuffer,
+  toDate,
+} from '../storage';
 import { normalizePhoneNumber, subjectRef } from '../tokens';
 import type { Actor } from './actor';
 import { complianceEvent, type ComplianceDeps } from './deps';
@@ -16,23 +22,8 @@ import { openSubmission, UndecryptableError, type DecryptedSubmission } from './
 export interface SubjectExport {
   readonly exported_at: string;
   readonly phone: string;
-  readonly tokens: readonly {
-    readonly id: string;
-    readonly flow_id: string;
-    readonly status: string;
-    readonly issued_at: string;
-    readonly expires_at: string;
-    readonly completed_at: string | null;
-    readonly revoked_at: string | null;
-  }[];
-  readonly sessions: readonly {
-    readonly token_id: string;
-    readonly flow_id: string;
-    readonly current_screen: string | null;
-    readonly updated_at: string;
-    /** Screens shown, answers given and handler values, as stored (encrypted) for the session. */
-    readonly state: unknown;
-  }[];
+  readonly tokens: readonly HeldToken[];
+  readonly sessions: readonly ExportedSession[];
   readonly submissions: readonly DecryptedSubmission[];
   /** Files the person sent through PhotoPicker/DocumentPicker, decrypted (content in base64). */
   readonly media_files: readonly ExportedMediaFile[];
@@ -52,9 +43,79 @@ export interface SubjectExport {
   readonly audit_events: readonly AuditRow[];
 }
 
+/** A person's flow token as an export shows it (the CLI's and the console's). */
+export interface HeldToken {
+  readonly id: string;
+  readonly flow_id: string;
+  readonly status: string;
+  readonly issued_at: string;
+  readonly expires_at: string;
+  readonly completed_at: string | null;
+  readonly revoked_at: string | null;
+}
+
+/** A person's session as an export shows it, its state decrypted. */
+export interface ExportedSession {
+  readonly token_id: string;
+  readonly flow_id: string;
+  readonly current_screen: string | null;
+  readonly updated_at: string;
+  /** Screens shown, answers given and handler values, as stored (encrypted) for the session. */
+  readonly state: unknown;
+}
+
 const MAX_AUDIT_ROWS = 100_000;
 
-const iso = (v: unknown): string | null => (v === null || v === undefined ? null : toDate(v).toISOString());
+export const isoOrNull = (v: unknown): string | null =>
+  v === null || v === undefined ? null : toDate(v).toISOString();
+const iso = isoOrNull;
+
+/** A `flow_tokens` row (or the console's JSON of one) as an export shows it. */
+export function heldTokenOf(t: Readonly<Record<string, unknown>>): HeldToken {
+  return {
+    id: String(t.id),
+    flow_id: String(t.flow_id),
+    status: String(t.status),
+    issued_at: iso(t.issued_at) as string,
+    expires_at: iso(t.expires_at) as string,
+    completed_at: iso(t.completed_at),
+    revoked_at: iso(t.revoked_at),
+  };
+}
+
+/**
+ * A session with its state decrypted; a state that cannot be decrypted fails the export
+ * (UndecryptableError) rather than leaving it silently incomplete.
+ */
+export function openExportedSession(
+  cipher: AtRestCipher,
+  s: {
+    readonly token_id: unknown;
+    readonly flow_id: unknown;
+    readonly state_key_id: unknown;
+    readonly current_screen: unknown;
+    readonly updated_at: unknown;
+    readonly state: Buffer;
+  },
+): ExportedSession {
+  const tokenId = String(s.token_id);
+  const flowId = String(s.flow_id);
+  const keyId = String(s.state_key_id);
+  let state: unknown;
+  try {
+    state = openSessionState(cipher, flowId, tokenId, keyId, s.state);
+  } catch (err) {
+    if (err instanceof AtRestDecryptError) throw new UndecryptableError(`session of token ${tokenId}`, keyId, err);
+    throw err;
+  }
+  return {
+    token_id: tokenId,
+    flow_id: flowId,
+    current_screen: (s.current_screen as string | null) ?? null,
+    updated_at: iso(s.updated_at) as string,
+    state,
+  };
+}
 
 /**
  * Collects every token, session, submission and audit row of a phone number, decrypted, from one
@@ -90,34 +151,17 @@ export async function exportSubjectData(deps: ComplianceDeps, phone: string, act
   const data: SubjectExport = {
     exported_at: new Date().toISOString(),
     phone: normalized,
-    tokens: result.tokens.map((t) => ({
-      id: String(t.id),
-      flow_id: String(t.flow_id),
-      status: String(t.status),
-      issued_at: iso(t.issued_at) as string,
-      expires_at: iso(t.expires_at) as string,
-      completed_at: iso(t.completed_at),
-      revoked_at: iso(t.revoked_at),
-    })),
-    sessions: result.sessions.map((s) => {
-      const tokenId = String(s.token_id);
-      const flowId = String(s.flow_id);
-      const keyId = String(s.state_key_id);
-      let state: unknown;
-      try {
-        state = openSessionState(deps.cipher, flowId, tokenId, keyId, toBuffer(s.state));
-      } catch (err) {
-        if (err instanceof AtRestDecryptError) throw new UndecryptableError(`session of token ${tokenId}`, keyId, err);
-        throw err;
-      }
-      return {
-        token_id: tokenId,
-        flow_id: flowId,
-        current_screen: (s.current_screen as string | null) ?? null,
-        updated_at: iso(s.updated_at) as string,
-        state,
-      };
-    }),
+    tokens: result.tokens.map(heldTokenOf),
+    sessions: result.sessions.map((s) =>
+      openExportedSession(deps.cipher, {
+        token_id: s.token_id,
+        flow_id: s.flow_id,
+        state_key_id: s.state_key_id,
+        current_screen: s.current_screen,
+        updated_at: s.updated_at,
+        state: toBuffer(s.state),
+      }),
+    ),
     submissions: result.submissions.map((row) => openSubmission(deps, row)),
     media_files: result.mediaFiles,
     consents: result.consents.map((c) => ({

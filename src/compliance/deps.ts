@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { AuditEvent, AuditLog } from '../audit';
+import type { AuditLog, ComplianceAuditEvent, ComplianceOutcome } from '../audit';
 import type { AtRestCipher } from '../crypto';
 import type { Actor } from './actor';
 
@@ -16,22 +16,17 @@ export interface ComplianceDeps {
  * a phone number, a subject or a decrypted value.
  */
 export function complianceEvent(
-  outcome: string,
+  outcome: ComplianceOutcome,
   actor: Actor,
   detail: Record<string, unknown>,
   flowId?: string,
-): AuditEvent {
+): ComplianceAuditEvent {
   return {
     occurredAt: new Date(),
     kind: 'compliance',
     flowId,
     outcome,
-    detail: {
-      via: 'cli',
-      operator: actor.operator,
-      reason: actor.reason,
-      os_user: actor.osUser,
-      ...detail,
-    },
+    actor: { via: 'cli', operator: actor.operator, reason: actor.reason, osUser: actor.osUser },
+    detail,
   };
 }

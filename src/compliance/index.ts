@@ -12,8 +12,8 @@ export {
   UndecryptableError,
 } from './submissions';
 export type { DecryptedSubmission, PurgeResult, ReencryptResult } from './submissions';
-export { exportSubjectData, eraseSubject } from './data-subject';
-export type { SubjectExport, ErasureResult } from './data-subject';
+export { exportSubjectData, eraseSubject, heldTokenOf, isoOrNull, openExportedSession } from './data-subject';
+export type { ExportedSession, HeldToken, SubjectExport, ErasureResult } from './data-subject';
 export { openExportedMediaFile } from './media-files';
 export type { ExportedMediaFile } from './media-files';
 export { csvCell, formatAuditRows, toCsv, toJsonLines, toTable } from './report-format';

@@ -12,7 +12,7 @@ import {
   type MediaFileRow,
 } from '../media';
 import { toNumber } from '../storage';
-import { UndecryptableError } from './submissions';
+import { UndecryptableError } from './undecryptable';
 
 /** A picker file in a data-subject export: its facts, its name and its content (base64). */
 export interface ExportedMediaFile {

@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
 import { AtRestDecryptError } from '../crypto';
-import { openSessionState, submissionAad } from '../flows';
+import { submissionAad } from '../endpoint';
 import {
   deleteSubmissionsOlderThan,
   findSubmission,
+  openSessionState,
   replaceSubmissionCiphertext,
   toBuffer,
   toNumber,
@@ -11,6 +12,7 @@ import {
 } from '../storage';
 import type { Actor } from './actor';
 import { complianceEvent, type ComplianceDeps } from './deps';
+import { UndecryptableError } from './undecryptable';
 import { mediaFilesByKey, purgeMediaFiles, reencryptMediaFiles } from './media-files';
 import { FlowgateError } from '../errors';
 
@@ -20,16 +22,7 @@ export class SubmissionNotFoundError extends FlowgateError {
   }
 }
 
-/** A stored value the configured keyring cannot open: names the row and the key, never data. */
-export class UndecryptableError extends FlowgateError {
-  constructor(what: string, keyId: string, cause: AtRestDecryptError) {
-    super(
-      'undecryptable',
-      `${what} cannot be decrypted with SUBMISSION_KEYS: ${cause.message}. ` +
-        `It was sealed with key "${keyId}"; is that key (with its original value) still in the keyring?`,
-    );
-  }
-}
+export { UndecryptableError };
 
 export interface DecryptedSubmission {
   readonly id: string;

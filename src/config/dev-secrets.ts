@@ -28,6 +28,14 @@ export function loadOrCreateDevSecrets(dir: string): Record<string, string> {
   return values;
 }
 
+/**
+ * The generated development secrets if they exist, without creating them: for tools that talk to
+ * a service running elsewhere (`npm run simulate`), where a new file would hold keys nobody uses.
+ */
+export function readDevSecrets(dir: string): Record<string, string> | undefined {
+  return existsSync(join(dir, 'dev-secrets.json')) ? loadOrCreateDevSecrets(dir) : undefined;
+}
+
 function writeSecrets(file: string, values: Record<string, string>): void {
   writeFileSync(file, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { AuditLog } from '../audit';
+import type { AuditActor, AuditLog } from '../audit';
 import { findSubjectSalt } from '../storage';
 import { subjectRef } from '../tokens';
 import { insertConsentRecordKnex, latestPerPurpose, lockSubjectPurpose, type ConsentRecord } from './records';
@@ -13,8 +13,8 @@ export interface WithdrawalInput {
   readonly subjectId: string;
   readonly purpose: string;
   readonly source: 'cli' | 'api' | 'console';
-  /** Who asked and through what (`via`, operator, reason…), for the audit event; never personal data. */
-  readonly eventDetail: Readonly<Record<string, unknown>>;
+  /** Who asked and through what, for the audit event; never personal data. */
+  readonly actor: AuditActor;
 }
 
 /**
@@ -50,8 +50,8 @@ export async function withdrawConsent(
       flowId: latest.flowId,
       outcome: 'consent_withdrawn',
       subjectRef: salt ? subjectRef(input.subjectId, salt) : undefined,
+      actor: input.actor,
       detail: {
-        ...input.eventDetail,
         purpose: latest.purpose,
         policy_version: latest.policyVersion,
         consent_id: record.id,

@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
-import { auditArgument, type AuditEvent } from '../audit';
+import { auditArgument, type AuditEvent, type ComplianceOutcome } from '../audit';
 import { sessionLogin } from '../storage';
 
 /** What a console audit event says: who (the signed-in user), what, and non-personal facts. */
 export interface ConsoleAction {
   readonly user: string;
-  readonly outcome: string;
+  readonly outcome: ComplianceOutcome;
   readonly detail?: Readonly<Record<string, unknown>>;
   readonly flowId?: string;
   /** The pseudonym of the person the action concerns: it then appears in their own export. */
@@ -34,7 +34,8 @@ export class ConsoleAudit {
       flowId: action.flowId,
       subjectRef: action.subjectRef,
       outcome: action.outcome,
-      detail: { ...(action.detail ?? {}), via: 'console', operator: action.user, database_user: this.#login },
+      actor: { via: 'console', operator: action.user, databaseUser: this.#login },
+      detail: action.detail,
     };
     await trx.raw('select console_audit_append(?, ?::jsonb)', [this.#chains, JSON.stringify([auditArgument(event)])]);
   }

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { AUDIT_COLUMNS, listedRowOf, whereAudit, type AuditRow } from '../audit';
 import { toDate, toJson, toNumber } from '../storage';
 
 /** The console's reads: each runs inside ConsoleDb.read, as flowgate_compliance, times in UTC. */
@@ -78,21 +79,8 @@ export interface AuditFilter {
   readonly subject?: string;
 }
 
-export interface AuditListRow {
-  readonly occurredAt: string;
-  readonly kind: string;
-  readonly flowId: string | null;
-  readonly screen: string | null;
-  readonly action: string | null;
-  readonly outcome: string;
-  readonly httpStatus: number | null;
-  readonly durationMs: number | null;
-  readonly subjectRef: string | null;
-  readonly fields: string | null;
-  readonly detail: string | null;
-  readonly chain: number;
-  readonly seq: number;
-}
+/** A row of the audit page: the query CLI's row (src/audit/record.ts). */
+export type AuditListRow = AuditRow;
 
 export const PAGE_SIZE = 50;
 
@@ -103,21 +91,7 @@ export async function auditPage(
   page: number,
 ): Promise<{ rows: AuditListRow[]; hasNext: boolean }> {
   const q = trx('audit_events')
-    .select(
-      'occurred_at',
-      'kind',
-      'flow_id',
-      'screen',
-      'action',
-      'outcome',
-      'http_status',
-      'duration_ms',
-      'subject_ref',
-      'fields',
-      'detail',
-      'chain',
-      'seq',
-    )
+    .select(AUDIT_COLUMNS)
     .orderBy([
       { column: 'occurred_at', order: 'desc' },
       { column: 'chain', order: 'desc' },
@@ -125,28 +99,16 @@ export async function auditPage(
     ])
     .limit(PAGE_SIZE + 1)
     .offset((page - 1) * PAGE_SIZE);
-  if (filter.flow) q.where({ flow_id: filter.flow });
-  if (filter.outcome) q.where({ outcome: filter.outcome });
-  if (filter.status !== undefined) q.where({ http_status: filter.status });
-  if (filter.kind) q.where({ kind: filter.kind });
-  if (filter.from) q.where('occurred_at', '>=', filter.from);
-  if (filter.to) q.where('occurred_at', '<', filter.to);
-  if (filter.subject) q.where({ subject_ref: filter.subject });
-  const rows = ((await q) as Record<string, unknown>[]).map((r) => ({
-    occurredAt: toDate(r.occurred_at).toISOString(),
-    kind: String(r.kind),
-    flowId: (r.flow_id as string | null) ?? null,
-    screen: (r.screen as string | null) ?? null,
-    action: (r.action as string | null) ?? null,
-    outcome: String(r.outcome),
-    httpStatus: r.http_status === null ? null : toNumber(r.http_status),
-    durationMs: r.duration_ms === null ? null : toNumber(r.duration_ms),
-    subjectRef: (r.subject_ref as string | null) ?? null,
-    fields: r.fields === null ? null : JSON.stringify(toJson(r.fields)),
-    detail: r.detail === null ? null : JSON.stringify(toJson(r.detail)),
-    chain: toNumber(r.chain),
-    seq: toNumber(r.seq),
-  }));
+  whereAudit(q, {
+    flowId: filter.flow,
+    outcome: filter.outcome,
+    httpStatus: filter.status,
+    kind: filter.kind,
+    from: filter.from,
+    to: filter.to,
+    subjectRefs: filter.subject ? [filter.subject] : undefined,
+  });
+  const rows = ((await q) as Record<string, unknown>[]).map(listedRowOf);
   return { rows: rows.slice(0, PAGE_SIZE), hasNext: rows.length > PAGE_SIZE };
 }
 

@@ -1,15 +1,18 @@
 import type { Knex } from 'knex';
 import {
-  openExportedMediaFile,
+  heldTokenOf,
+  isoOrNull,
+  openExportedSession,
   openSubmission,
   subjectOfPhone,
   type DecryptedSubmission,
+  type ExportedSession,
+  type HeldToken,
+  openExportedMediaFile,
   type ExportedMediaFile,
   type SubjectExport,
-  UndecryptableError,
 } from '../compliance';
-import { AtRestDecryptError, type AtRestCipher } from '../crypto';
-import { openSessionState } from '../flows';
+import type { AtRestCipher } from '../crypto';
 import { toDate, toNumber } from '../storage';
 import { normalizePhoneNumber, subjectRef } from '../tokens';
 
@@ -25,16 +28,6 @@ export interface Holdings {
   readonly sessions: readonly HeldSession[];
   readonly submissions: readonly HeldSubmission[];
   readonly auditEvents: number;
-}
-
-interface HeldToken {
-  readonly id: string;
-  readonly flow_id: string;
-  readonly status: string;
-  readonly issued_at: string;
-  readonly expires_at: string;
-  readonly completed_at: string | null;
-  readonly revoked_at: string | null;
 }
 
 interface HeldSession {
@@ -58,7 +51,7 @@ interface HeldSubmission {
   readonly ciphertext: string;
 }
 
-const iso = (v: unknown): string | null => (v === null || v === undefined ? null : toDate(v).toISOString());
+const iso = isoOrNull;
 
 /** The subject_ref audit rows carry for this phone number; undefined if never seen or erased. */
 export async function subjectRefOfPhone(
@@ -91,15 +84,7 @@ export async function holdingsOf(trx: Knex.Transaction, phone: string, subjectHa
     : 0;
   return {
     subjectRef: ref,
-    tokens: raw.tokens.map((t) => ({
-      id: String(t.id),
-      flow_id: String(t.flow_id),
-      status: String(t.status),
-      issued_at: iso(t.issued_at) as string,
-      expires_at: iso(t.expires_at) as string,
-      completed_at: iso(t.completed_at),
-      revoked_at: iso(t.revoked_at),
-    })),
+    tokens: raw.tokens.map(heldTokenOf),
     sessions: raw.sessions.map((s) => ({
       token_id: String(s.token_id),
       flow_id: String(s.flow_id),
@@ -129,13 +114,7 @@ export interface ConsoleExport {
   readonly exported_by: string;
   readonly phone: string;
   readonly tokens: readonly HeldToken[];
-  readonly sessions: readonly {
-    readonly token_id: string;
-    readonly flow_id: string;
-    readonly current_screen: string | null;
-    readonly updated_at: string;
-    readonly state: unknown;
-  }[];
+  readonly sessions: readonly ExportedSession[];
   readonly submissions: readonly DecryptedSubmission[];
   /** Picker files, decrypted, as the CLI export gives them (migration 20261202000025). */
   readonly media_files: readonly ExportedMediaFile[];
@@ -214,23 +193,7 @@ export async function exportOf(
     exported_by: user,
     phone: normalizePhoneNumber(phone),
     tokens: held.tokens,
-    sessions: held.sessions.map((s) => {
-      let state: unknown;
-      try {
-        state = openSessionState(cipher, s.flow_id, s.token_id, s.state_key_id, Buffer.from(s.state, 'base64'));
-      } catch (err) {
-        if (err instanceof AtRestDecryptError)
-          throw new UndecryptableError(`session of token ${s.token_id}`, s.state_key_id, err);
-        throw err;
-      }
-      return {
-        token_id: s.token_id,
-        flow_id: s.flow_id,
-        current_screen: s.current_screen,
-        updated_at: s.updated_at,
-        state,
-      };
-    }),
+    sessions: held.sessions.map((s) => openExportedSession(cipher, { ...s, state: Buffer.from(s.state, 'base64') })),
     submissions: held.submissions.map((m) =>
       openSubmission(
         { cipher },

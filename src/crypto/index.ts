@@ -7,3 +7,4 @@ export { isValidHubSignature, hubSignature } from './signature';
 export { AtRestCipher, AtRestDecryptError } from './at-rest-cipher';
 export type { SealedValue } from './at-rest-cipher';
 export { decodeStrictBase64 } from './base64';
+export { bearerMatches } from './bearer';

@@ -1,9 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { checkFlowJson, errorBindingKeys, type FlowModel, type Problem } from '../flow-json';
-import { buildRegistry, RegistrationError, type FlowDefinition, type RegisteredFlow } from '../flows';
-import { encryptedBodyBytes, MAX_RESPONSE_BYTES } from '../flows/data-api';
-import { routeAllowed } from '../flows/screen-runner';
+import { type FlowDefinition } from '../flow-api';
+import { buildRegistry, RegistrationError, type RegisteredFlow } from '../endpoint';
+import { encryptedBodyBytes, MAX_RESPONSE_BYTES } from '../endpoint/data-api';
+import { routeAllowed } from '../endpoint/screen-runner';
 import { createLogger } from '../logging';
 import { UNAVAILABLE_MEDIA } from '../media';
 import { describeErrors } from '../validation';

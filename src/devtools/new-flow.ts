@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { writeFlowTypes } from '../flow-types';
-import { FLOW_ID_PATTERN } from '../flows/api';
+import { FLOW_ID_PATTERN } from '../flow-api';
 import { DevtoolError } from './errors';
 
 export class ScaffoldError extends DevtoolError {}

@@ -1,4 +1,5 @@
 import { pickerLimitsOf } from '../media/picker-limits';
+import { INPUT_COMPONENTS, isJsonObject } from '../flow-types/components';
 import type {
   DataExchangeAction,
   FieldModel,
@@ -20,20 +21,7 @@ export const KNOWN_ACTIONS: ReadonlySet<string> = new Set([
   'open_url',
 ]);
 
-/** Components that collect a value under their `name` (form inputs). */
-export const INPUT_COMPONENTS: ReadonlySet<string> = new Set<InputComponent>([
-  'TextInput',
-  'TextArea',
-  'Dropdown',
-  'RadioButtonsGroup',
-  'CheckboxGroup',
-  'ChipsSelector',
-  'OptIn',
-  'DatePicker',
-  'CalendarPicker',
-  'PhotoPicker',
-  'DocumentPicker',
-]);
+export { INPUT_COMPONENTS };
 
 const DATA_BINDING = /\$\{data\.([A-Za-z0-9_]+)/g;
 const FORM_BINDING = /\$\{form\.([A-Za-z0-9_]+)/g;
@@ -42,7 +30,7 @@ const SCREEN_BINDING = /\$\{screen\.([A-Za-z_]+)\.(form|data)\.([A-Za-z0-9_]+)/g
 
 type Json = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isObject: (v: unknown) => v is Json = isJsonObject;
 const escapePointer = (s: string): string => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /**

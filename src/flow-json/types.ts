@@ -1,3 +1,4 @@
+import type { InputComponent as InputComponentName } from '../flow-types/components';
 import type { PickerLimits } from '../media/picker-limits';
 /** The parts of a Flow JSON an endpoint depends on (src/protocol/NOTES.md, "Flow JSON facts"), extracted once at boot. */
 
@@ -9,18 +10,8 @@ export interface Problem {
   readonly message: string;
 }
 
-export type InputComponent =
-  | 'TextInput'
-  | 'TextArea'
-  | 'Dropdown'
-  | 'RadioButtonsGroup'
-  | 'CheckboxGroup'
-  | 'ChipsSelector'
-  | 'OptIn'
-  | 'DatePicker'
-  | 'CalendarPicker'
-  | 'PhotoPicker'
-  | 'DocumentPicker';
+/** The form inputs (src/flow-types/components.ts). */
+export type InputComponent = InputComponentName;
 
 export interface FieldModel {
   readonly name: string;

@@ -37,7 +37,7 @@ function overridesFor(root: string, flowId: string): Record<string, string> {
 export function flowTypesFor(root: string, flowJsonFile: string): string {
   const folder = dirname(flowJsonFile);
   const flowName = folder.split(sep).pop() ?? 'flow';
-  let apiImport = relative(folder, join(root, 'src', 'flows', 'typed-api'))
+  let apiImport = relative(folder, join(root, 'src', 'flow-api'))
     .split(sep)
     .join('/');
   if (!apiImport.startsWith('.')) apiImport = `./${apiImport}`;

@@ -22,7 +22,7 @@ export function hashOfGenerated(source: string): string | undefined {
 }
 
 export interface GenerateOptions {
-  /** Module specifier of the typed handler API (src/flows/typed-api) from the generated file. */
+  /** Module specifier of the typed handler API (src/flow-api) from the generated file. */
   readonly apiImport: string;
   /** Folder name of the flow, for the doc comment. */
   readonly flowName: string;

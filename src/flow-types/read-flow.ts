@@ -6,24 +6,14 @@
  * shown, so its value may be missing) and every input of the same name across branches.
  */
 
+import { INPUT_COMPONENTS, isJsonObject } from './components';
+
 type Json = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isObject: (v: unknown) => v is Json = isJsonObject;
 
 /** Components that send a value under their `name`. */
-export const VALUE_COMPONENTS = new Set([
-  'TextInput',
-  'TextArea',
-  'Dropdown',
-  'RadioButtonsGroup',
-  'CheckboxGroup',
-  'ChipsSelector',
-  'OptIn',
-  'DatePicker',
-  'CalendarPicker',
-  'PhotoPicker',
-  'DocumentPicker',
-]);
+export const VALUE_COMPONENTS = INPUT_COMPONENTS;
 
 /** Components whose children are shown only when a condition holds (Flow JSON 4.0+). */
 const CONDITIONAL_COMPONENTS = new Set(['If', 'Switch']);

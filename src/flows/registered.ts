@@ -1,4 +1,4 @@
-import type { FlowDefinition } from './api';
+import type { FlowDefinition } from '../flow-api';
 import bookAppointment from './book-appointment';
 import submitClaim from './submit-claim';
 

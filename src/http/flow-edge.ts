@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { Dispatcher, FlowHttpRequest, FlowHttpResponse } from '../flows';
+import type { Dispatcher, FlowHttpRequest, FlowHttpResponse } from '../endpoint';
 import { errorSummary, type Logger } from '../logging';
 import { MalformedRequestError, RateLimitedError } from '../protocol';
 import type { EdgeRefusal, RateLimiter } from '../ratelimit';

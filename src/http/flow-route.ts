@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import type { Dispatcher, FlowHttpResponse } from '../flows';
+import type { Dispatcher, FlowHttpResponse } from '../endpoint';
 import {
   MalformedRequestError,
   PayloadTooLargeError,

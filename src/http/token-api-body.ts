@@ -1,13 +1,10 @@
+import consentStatusSchema from '../../schemas/consent-api-status.json';
+import consentWithdrawSchema from '../../schemas/consent-api-withdraw.json';
 import issueSchema from '../../schemas/token-api-issue.json';
 import revokeSchema from '../../schemas/token-api-revoke.json';
-import { compileSchema, type ErrorObject, type ValidateFunction } from '../validation';
+import { bodyChecker } from './api-body';
 
-/**
- * The token API's bodies, checked against strict schemas (schemas/token-api-*.json) with the
- * project's AJV instance: an unknown field is refused, not ignored — `{"ttl": 1}` would otherwise
- * silently issue a token for the default lifetime — and so are keys that name the prototype chain.
- * Messages name the field and the rule, never echo a value (a phone number, a token).
- */
+/** The bodies of the token API (schemas/token-api-*.json) and its consent part (schemas/consent-api-*.json). */
 export interface IssueBody {
   readonly flow_id: string;
   readonly phone: string;
@@ -16,70 +13,37 @@ export interface IssueBody {
 
 export type RevokeBody = { readonly flow_token: string } | { readonly token_id: string } | { readonly phone: string };
 
-const validateIssue = compileSchema<IssueBody>(issueSchema, 'token-api-issue');
-const validateRevoke = compileSchema<RevokeBody>(revokeSchema, 'token-api-revoke');
-
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
-export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
-
-export function checkIssueBody(body: unknown): Checked<IssueBody> {
-  return check(body, validateIssue, 'a JSON object: {"flow_id": "...", "phone": "+...", "ttl_seconds": 3600}');
+export interface ConsentWithdrawBody {
+  readonly phone: string;
+  readonly purpose: string;
 }
 
-export function checkRevokeBody(body: unknown): Checked<RevokeBody> {
-  return check(body, validateRevoke, 'a JSON object with one of "flow_token", "token_id" or "phone"');
+export interface ConsentStatusBody {
+  readonly phone: string;
 }
 
-function check<T>(body: unknown, validate: ValidateFunction<T>, shape: string): Checked<T> {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    return { ok: false, error: `body must be ${shape}` };
-  }
-  const forbidden = forbiddenKey(body);
-  if (forbidden !== undefined) return { ok: false, error: `field "${forbidden}" is not allowed` };
-  if (validate(body)) return { ok: true, value: body };
-  return { ok: false, error: describe(validate.errors ?? [], validate.schema as { properties?: object }) };
-}
+export type { Checked } from './api-body';
 
-/** JSON.parse keeps `__proto__` as an own key; refuse it (and its kin) at any depth. */
-function forbiddenKey(value: unknown, depth = 0): string | undefined {
-  if (value === null || typeof value !== 'object' || depth > 8) return undefined;
-  for (const key of Object.keys(value)) {
-    if (FORBIDDEN_KEYS.has(key)) return key;
-    const inner = forbiddenKey((value as Record<string, unknown>)[key], depth + 1);
-    if (inner !== undefined) return inner;
-  }
-  return undefined;
-}
+export const checkIssueBody = bodyChecker<IssueBody>(
+  issueSchema,
+  'token-api-issue',
+  'a JSON object: {"flow_id": "...", "phone": "+...", "ttl_seconds": 3600}',
+);
 
-function describe(errors: readonly ErrorObject[], schema: { properties?: object }): string {
-  const allowed = Object.keys(schema.properties ?? {});
-  const messages = errors.map((e) => {
-    const field = e.instancePath.replace(/^\//, '');
-    switch (e.keyword) {
-      case 'additionalProperties': {
-        const name = String((e.params as { additionalProperty?: unknown }).additionalProperty);
-        return `unknown field ${printable(name)} (allowed: ${allowed.join(', ')})`;
-      }
-      case 'required':
-        return `"${String((e.params as { missingProperty?: unknown }).missingProperty)}" is required`;
-      case 'minProperties':
-      case 'maxProperties':
-        return `give exactly one of ${allowed.map((a) => `"${a}"`).join(', ')}`;
-      case 'type':
-        return `"${field}" must be ${article(String((e.params as { type?: unknown }).type))}`;
-      default:
-        return `"${field}" ${e.message ?? 'is invalid'}`;
-    }
-  });
-  return [...new Set(messages)].slice(0, 5).join('; ');
-}
+export const checkRevokeBody = bodyChecker<RevokeBody>(
+  revokeSchema,
+  'token-api-revoke',
+  'a JSON object with one of "flow_token", "token_id" or "phone"',
+);
 
-/** A client's field name, quoted when it looks like a field name; anything else is not echoed. */
-function printable(name: string): string {
-  return /^[A-Za-z0-9_$.-]{1,40}$/.test(name) ? `"${name}"` : '(a field whose name is not shown)';
-}
+export const checkConsentWithdrawBody = bodyChecker<ConsentWithdrawBody>(
+  consentWithdrawSchema,
+  'consent-api-withdraw',
+  'a JSON object with "phone" and "purpose"',
+);
 
-function article(type: string): string {
-  return type === 'integer' ? 'a whole number' : type === 'object' ? 'an object' : `a ${type}`;
-}
+export const checkConsentStatusBody = bodyChecker<ConsentStatusBody>(
+  consentStatusSchema,
+  'consent-api-status',
+  'a JSON object with "phone"',
+);

@@ -4,7 +4,7 @@ import type { Logger } from '../logging';
 import type { RateLimiter } from '../ratelimit';
 import { tokenIdOf } from '../tokens/token-service';
 import { recordSentMessage, type WebhookAnswer, type WebhookPost, type WebhookReceiver } from '../webhooks';
-import { bearerMatches } from './bearer';
+import { bearerMatches } from '../crypto';
 import { isJson } from './media-type';
 
 /**

@@ -1,17 +1,12 @@
-import type { RegistrySnapshot } from '../metrics';
-
 /**
  * IPC between the cluster primary and its workers. Every message carries `fg` so messages from
- * other code (cluster's own internals use their own channel) are never mistaken for ours.
+ * other code (cluster's own internals and prom-client's metric collection, src/metrics/cluster.ts,
+ * use their own) are never mistaken for ours. A worker asks for the cluster's exposition when
+ * `/metrics` is scraped on the main port, which any worker may answer.
  */
-export type PrimaryToWorker =
-  | { readonly fg: 'metrics:collect'; readonly id: number }
-  | { readonly fg: 'metrics:text'; readonly id: number; readonly text: string };
+export type PrimaryToWorker = { readonly fg: 'metrics:text'; readonly id: number; readonly text: string };
 
-export type WorkerToPrimary =
-  | { readonly fg: 'ready' }
-  | { readonly fg: 'metrics:snapshot'; readonly id: number; readonly snapshot: RegistrySnapshot }
-  | { readonly fg: 'metrics:render'; readonly id: number };
+export type WorkerToPrimary = { readonly fg: 'ready' } | { readonly fg: 'metrics:render'; readonly id: number };
 
 export function isMessage<T extends { fg: string }>(value: unknown): value is T {
   return typeof value === 'object' && value !== null && typeof (value as { fg?: unknown }).fg === 'string';

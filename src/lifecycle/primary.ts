@@ -3,14 +3,13 @@ import type { Server } from 'node:http';
 import type { Config } from '../config';
 import { createLogger } from '../logging';
 import { startConsole } from '../console';
-import { renderMerged, startMetricsServer, type RegistrySnapshot } from '../metrics';
+import { ClusterMetrics, startMetricsServer } from '../metrics';
 import { loadKeys } from '../service';
 import { openDatabase } from '../storage';
 import { isMessage, WORKER_SLOT_ENV, type PrimaryToWorker, type WorkerToPrimary } from './messages';
 import { portOf, schemeOf } from './serve';
 import { SHUTDOWN_TIMEOUT_MS } from './shutdown';
 
-const COLLECT_TIMEOUT_MS = 1000;
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 /** A worker that ran this long resets the backoff: its crash was not a crash loop. */
@@ -32,7 +31,7 @@ interface Slot {
  * of uptime), forwards SIGTERM/SIGINT to the workers and exits when they are all gone. A worker
  * that dies before it ever listened means a start-up problem (config, key, database): the primary
  * stops everything and exits 1 instead of restarting in a loop. It also owns METRICS_PORT and
- * answers the workers' requests for the merged view of every worker's metrics.
+ * answers the workers' requests for the cluster's view of the metrics (src/metrics/cluster.ts).
  */
 export async function runPrimary(config: Config, workers: number, reason: string): Promise<void> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
@@ -51,18 +50,9 @@ export async function runPrimary(config: Config, workers: number, reason: string
   }));
   let everReady = false;
   let stopping = false;
-  let restarts = 0;
   let exitCode = 0;
-  const collector = new SnapshotCollector();
-
-  const renderCluster = async (): Promise<string> => {
-    const live = slots.filter((s) => s.ready && s.worker).map((s) => s.worker as Worker);
-    const snapshots = await collector.collect(live);
-    return renderMerged(snapshots, (m) => {
-      m.workers.set({}, live.length);
-      if (restarts > 0) m.workerRestarts.inc({}, restarts);
-    });
-  };
+  const metrics = new ClusterMetrics();
+  const renderCluster = (): Promise<string> => metrics.render();
 
   const fork = (slot: Slot): void => {
     slot.restartTimer = undefined;
@@ -76,19 +66,20 @@ export async function runPrimary(config: Config, workers: number, reason: string
         slot.ready = true;
         everReady = true;
         if (slots.every((s) => s.ready)) logger.info(`all ${workers} workers listening`, { pid: process.pid });
-      } else if (message.fg === 'metrics:snapshot') {
-        collector.receive(worker.id, message.id, message.snapshot);
       } else if (message.fg === 'metrics:render') {
-        void renderCluster().then((text) => {
-          const reply: PrimaryToWorker = { fg: 'metrics:text', id: message.id, text };
-          if (worker.isConnected()) worker.send(reply);
-        });
+        // Unanswered on failure: the worker then serves its own metrics after its own timeout.
+        renderCluster().then(
+          (text) => {
+            const reply: PrimaryToWorker = { fg: 'metrics:text', id: message.id, text };
+            if (worker.isConnected()) worker.send(reply);
+          },
+          (error: unknown) => logger.warn("collecting the workers' metrics failed", { error }),
+        );
       }
     });
     worker.on('exit', (code, signal) => {
       slot.worker = undefined;
       slot.ready = false;
-      collector.forget(worker.id);
       if (stopping) {
         if (code !== 0) exitCode = 1;
         if (slots.every((s) => !s.worker)) finish();
@@ -103,7 +94,7 @@ export async function runPrimary(config: Config, workers: number, reason: string
       if (Date.now() - slot.startedAt > STABLE_AFTER_MS) slot.crashes = 0;
       const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** slot.crashes);
       slot.crashes += 1;
-      restarts += 1;
+      metrics.workerRestarts.inc();
       logger.error(`worker ${slot.index} exited unexpectedly; restarting in ${delay} ms`, {
         pid: worker.process.pid,
         code,
@@ -175,44 +166,4 @@ export async function runPrimary(config: Config, workers: number, reason: string
     connectionsAtMost: workers * config.database.poolMax,
   });
   slots.forEach(fork);
-}
-
-/** Asks every live worker for a snapshot and waits at most COLLECT_TIMEOUT_MS for each. */
-class SnapshotCollector {
-  #seq = 0;
-  readonly #pending = new Map<string, (snapshot: RegistrySnapshot | undefined) => void>();
-
-  collect(workers: readonly Worker[]): Promise<RegistrySnapshot[]> {
-    const id = ++this.#seq;
-    return Promise.all(
-      workers.map(
-        (worker) =>
-          new Promise<RegistrySnapshot | undefined>((resolve) => {
-            const key = `${worker.id}:${id}`;
-            const timer = setTimeout(() => this.#settle(key, undefined), COLLECT_TIMEOUT_MS);
-            this.#pending.set(key, (snapshot) => {
-              clearTimeout(timer);
-              resolve(snapshot);
-            });
-            const request: PrimaryToWorker = { fg: 'metrics:collect', id };
-            if (worker.isConnected()) worker.send(request);
-            else this.#settle(key, undefined);
-          }),
-      ),
-    ).then((all) => all.filter((s): s is RegistrySnapshot => s !== undefined));
-  }
-
-  receive(workerId: number, id: number, snapshot: RegistrySnapshot): void {
-    this.#settle(`${workerId}:${id}`, snapshot);
-  }
-
-  forget(workerId: number): void {
-    for (const key of [...this.#pending.keys()]) if (key.startsWith(`${workerId}:`)) this.#settle(key, undefined);
-  }
-
-  #settle(key: string, snapshot: RegistrySnapshot | undefined): void {
-    const done = this.#pending.get(key);
-    this.#pending.delete(key);
-    done?.(snapshot);
-  }
 }

@@ -38,7 +38,7 @@ export async function runSingle(config: Config, reason: string): Promise<void> {
     why: reason,
     pid: process.pid,
   });
-  service.metrics.workers.set({}, 1);
+  service.metrics.workers.set(1);
   installGracefulShutdown({
     server,
     logger,

@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import { answerClusterCollection } from '../metrics';
 import { createService } from '../service';
 import { isMessage, WORKER_SLOT_ENV, type PrimaryToWorker, type WorkerToPrimary } from './messages';
 import { listen, portOf, schemeOf } from './serve';
@@ -8,10 +9,13 @@ const RENDER_TIMEOUT_MS = 2000;
 
 /**
  * A cluster worker: its own service and database pool (DATABASE_POOL_MAX connections), sharing
- * the port through the primary. Metrics: it answers the primary's snapshot requests, and `/metrics`
- * on the main port asks the primary for the whole cluster's view (falling back to its own).
+ * the port through the primary. Metrics: it answers the primary's collection requests
+ * (src/metrics/cluster.ts), and `/metrics` on the main port asks the primary for the whole
+ * cluster's view (falling back to its own).
  */
 export async function runWorker(config: Config): Promise<void> {
+  // Before anything slow: a scrape while this worker starts then gets an empty answer, not a timeout.
+  answerClusterCollection();
   const slot = process.env[WORKER_SLOT_ENV] ?? '0';
   const pendingRenders = new Map<number, (text: string) => void>();
   let renderSeq = 0;
@@ -22,11 +26,16 @@ export async function runWorker(config: Config): Promise<void> {
   const service = await createService(config, {
     migrate: false,
     renderMetrics: () =>
-      new Promise<string>((resolve) => {
+      new Promise<string>((resolve, reject) => {
         const id = ++renderSeq;
         const timer = setTimeout(() => {
           pendingRenders.delete(id);
-          resolve(`# the cluster primary did not answer: metrics of worker ${slot} only\n${service.metrics.render()}`);
+          service.metrics
+            .render()
+            .then(
+              (own) => resolve(`# the cluster primary did not answer: metrics of worker ${slot} only\n${own}`),
+              reject,
+            );
         }, RENDER_TIMEOUT_MS);
         pendingRenders.set(id, (text) => {
           clearTimeout(timer);
@@ -34,22 +43,20 @@ export async function runWorker(config: Config): Promise<void> {
         });
         send({ fg: 'metrics:render', id });
       }),
+    workerSlot: slot,
   });
-  service.metrics.workerSlot = slot;
+  answerClusterCollection(service.metrics.registries);
   const { logger } = service;
 
   process.on('message', (message: unknown) => {
     if (!isMessage<PrimaryToWorker>(message)) return;
-    if (message.fg === 'metrics:collect') {
-      send({ fg: 'metrics:snapshot', id: message.id, snapshot: service.metrics.snapshot() });
-    } else if (message.fg === 'metrics:text') {
-      const done = pendingRenders.get(message.id);
-      pendingRenders.delete(message.id);
-      done?.(message.text);
-    }
+    const done = pendingRenders.get(message.id);
+    pendingRenders.delete(message.id);
+    done?.(message.text);
   });
 
   const server = await listen(service);
+  service.metrics.workers.set(1);
   installGracefulShutdown({
     server,
     logger,

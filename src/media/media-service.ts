@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AuditEvent, AuditLog } from '../audit';
 import type { AtRestCipher } from '../crypto';
-import type { RegisteredScreen } from '../flows/registry';
+import type { ScreenModel } from '../flow-json';
 import type { Logger } from '../logging';
 import { detectContentType, typeAllowed } from './content-type';
 import { MediaError } from './errors';
@@ -79,6 +79,16 @@ interface Picker {
   readonly limits: PickerLimits;
 }
 
+/**
+ * What the service reads of a registered screen (RegisteredScreen, src/endpoint/registry.ts): its
+ * model and the payload keys of its incoming actions. Declared here, not imported, so media does not
+ * depend on the engine that depends on it.
+ */
+export interface MediaScreen {
+  readonly model: ScreenModel;
+  readonly incoming: readonly { readonly fieldOfKey: Readonly<Record<string, string>> }[];
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export class MediaService {
@@ -87,7 +97,7 @@ export class MediaService {
   /** The helper of one handler call: the screen it runs for, its validated data, its time budget. */
   helper(
     scope: MediaRequestScope,
-    screen: RegisteredScreen | undefined,
+    screen: MediaScreen | undefined,
     data: Readonly<Record<string, unknown>>,
     signal: AbortSignal,
   ): MediaFiles {
@@ -112,7 +122,7 @@ export class MediaService {
 
   async #fetch(
     scope: MediaRequestScope,
-    screen: RegisteredScreen | undefined,
+    screen: MediaScreen | undefined,
     pickers: readonly Picker[],
     data: Readonly<Record<string, unknown>>,
     item: unknown,
@@ -199,7 +209,7 @@ export class MediaService {
 
   #audit(
     scope: MediaRequestScope,
-    screen: RegisteredScreen | undefined,
+    screen: MediaScreen | undefined,
     outcome: string,
     started: number,
     detail: Record<string, unknown>,
@@ -222,7 +232,7 @@ export class MediaService {
 }
 
 /** The screen's picker inputs and the payload keys that carry them. */
-export function pickersOf(screen: RegisteredScreen): Picker[] {
+export function pickersOf(screen: MediaScreen): Picker[] {
   const pickers: Picker[] = [];
   for (const action of screen.incoming) {
     for (const [key, fieldName] of Object.entries(action.fieldOfKey)) {

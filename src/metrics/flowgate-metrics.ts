@@ -1,6 +1,7 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { RequestObservation } from '../flows';
-import { Registry, type Counter, type Gauge, type Histogram, type RegistrySnapshot } from './registry';
+import { Counter, Gauge, Histogram, Registry, type LabelValues } from 'prom-client';
+import type { RequestObservation } from '../endpoint';
+import { LabelSets } from './label-sets';
+import { processMetrics } from './process-metrics';
 import { WebhookMetrics } from './webhook-metrics';
 
 /** Seconds; WhatsApp gives up at 10 s (src/protocol/NOTES.md, "Responses"), so the top buckets sit around it. */
@@ -10,120 +11,154 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 export type RateLimitLayer = 'per_token' | 'failed_per_ip' | 'global';
 
 /**
- * Every metric flowgate exports. Labels are bounded by construction: flow and screen ids come from
- * the registry (unknown screens are "(unknown)", unknown flows ""), outcomes and statuses from our
- * own code. No token, subject, address or user value is ever a label.
+ * Worker restarts are counted by whoever restarts workers: the cluster primary (src/lifecycle/primary.ts),
+ * or a process serving alone, which never does and shows 0. One definition for both.
+ */
+export function workerRestartsCounter(registry: Registry): Counter {
+  return new Counter({
+    name: 'flowgate_worker_restarts_total',
+    help: 'Workers restarted after an unexpected exit.',
+    registers: [registry],
+  });
+}
+
+export interface FlowgateMetricsOptions {
+  /**
+   * This process's worker slot (0..WEB_CONCURRENCY-1, stable across restarts) when it is a
+   * cluster worker. Absent: the process serves alone (slot "0") and carries the restart counter
+   * itself, since there is no primary to add it.
+   */
+  readonly workerSlot?: string;
+}
+
+/**
+ * Every metric a serving process exports, on prom-client. Labels are bounded by construction: flow
+ * and screen ids come from the registry (unknown screens are "(unknown)", unknown flows ""),
+ * outcomes and statuses from our own code. No token, subject, address or user value is ever a label.
+ *
+ * Across cluster workers prom-client's AggregatorRegistry sums every series (src/metrics/cluster.ts);
+ * the exceptions say so with their `aggregator`.
  */
 export class FlowgateMetrics {
+  /** Our metrics; the process's own are in `registries[1]` (shared by every service of the process). */
   readonly registry = new Registry();
-  readonly requests: Counter;
-  readonly duration: Histogram;
-  readonly decryptFailures: Counter;
-  readonly signatureFailures: Counter;
+  readonly registries: readonly [Registry, Registry];
+  readonly requests: Counter<'flow' | 'screen' | 'outcome' | 'status'>;
+  readonly duration: Histogram<'flow' | 'status'>;
+  readonly decryptFailures: Counter<'flow'>;
+  readonly signatureFailures: Counter<'flow'>;
   readonly rsaSeconds: Counter;
   readonly rsaDecrypts: Counter;
   readonly auditBatchSize: Histogram;
-  readonly rateLimited: Counter;
-  readonly errorNotifications: Counter;
-  readonly handlerFailures: Counter;
-  readonly rateLimitStoreErrors: Counter;
+  readonly rateLimited: Counter<'layer'>;
+  readonly errorNotifications: Counter<'flow' | 'error_key' | 'status'>;
+  readonly handlerFailures: Counter<'flow' | 'screen' | 'outcome' | 'status'>;
+  readonly rateLimitStoreErrors: Counter<'store'>;
+  /** Set to 1 once this process listens: summed over workers, the number serving. */
   readonly workers: Gauge;
-  readonly workerRestarts: Counter;
-  readonly workerRequests: Counter;
-  readonly eventLoopDelay: Gauge;
-  readonly residentMemory: Gauge;
+  /** Only in a process serving alone; the cluster primary keeps its own. */
+  readonly workerRestarts: Counter | undefined;
+  readonly workerRequests: Counter<'worker'>;
   /** The WhatsApp Business webhook's (src/webhooks/). */
   readonly webhook: WebhookMetrics;
-  /** This process's worker slot (0..WEB_CONCURRENCY-1, stable across restarts); "0" when alone. */
-  workerSlot = '0';
-  #loopDelay: IntervalHistogram | undefined;
+  readonly #requestLabels = new LabelSets('flow', 'screen', 'outcome', 'status');
+  readonly #durationLabels = new LabelSets('flow', 'status');
+  readonly #workerLabels: LabelValues<'worker'>;
+  /** A plain copy of `rsaSeconds`, for the bench's synchronous reading (prom-client's get() is async). */
+  #rsaSecondsTotal = 0;
 
-  constructor() {
-    const r = this.registry;
-    this.requests = r.counter('flowgate_requests_total', 'Flow endpoint requests answered.', [
-      'flow',
-      'screen',
-      'outcome',
-      'status',
-    ]);
-    this.duration = r.histogram(
-      'flowgate_request_duration_seconds',
-      'Time from the body being read to the answer being ready, per flow.',
-      ['flow', 'status'],
-      LATENCY_BUCKETS,
-    );
-    this.decryptFailures = r.counter(
-      'flowgate_decrypt_failures_total',
-      'Requests answered 421 because the envelope could not be decrypted.',
-      ['flow'],
-    );
-    this.signatureFailures = r.counter(
-      'flowgate_signature_failures_total',
-      'Requests answered 432 because X-Hub-Signature-256 was missing or wrong.',
-      ['flow'],
-    );
-    this.rsaSeconds = r.counter(
-      'flowgate_rsa_decrypt_seconds_total',
-      "Wall-clock time in RSA-OAEP private-key decrypts of envelopes (one per key tried, so one per request outside a key rotation; the endpoint's cost floor), " +
+  constructor(options: FlowgateMetricsOptions = {}) {
+    const slot = options.workerSlot ?? '0';
+    this.#workerLabels = Object.freeze({ worker: slot });
+    this.registries = [this.registry, processMetrics(slot)];
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'flowgate_requests_total',
+      help: 'Flow endpoint requests answered.',
+      labelNames: ['flow', 'screen', 'outcome', 'status'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'flowgate_request_duration_seconds',
+      help: 'Time from the body being read to the answer being ready, per flow.',
+      labelNames: ['flow', 'status'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.decryptFailures = new Counter({
+      name: 'flowgate_decrypt_failures_total',
+      help: 'Requests answered 421 because the envelope could not be decrypted.',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.signatureFailures = new Counter({
+      name: 'flowgate_signature_failures_total',
+      help: 'Requests answered 432 because X-Hub-Signature-256 was missing or wrong.',
+      labelNames: ['flow'],
+      registers,
+    });
+    this.rsaSeconds = new Counter({
+      name: 'flowgate_rsa_decrypt_seconds_total',
+      help:
+        "Wall-clock time in RSA-OAEP private-key decrypts of envelopes (one per key tried, so one per request outside a key rotation; the endpoint's cost floor), " +
         'including any time the process was descheduled meanwhile. Against process CPU seconds, the share that is RSA.',
-    );
-    this.rsaDecrypts = r.counter(
-      'flowgate_rsa_decrypts_total',
-      'RSA-OAEP private-key decrypts of envelopes, failed ones included.',
-    );
-    this.auditBatchSize = r.histogram(
-      'flowgate_audit_batch_size',
-      'Audit events written per group commit.',
-      [],
-      BATCH_BUCKETS,
-    );
-    this.rateLimited = r.counter('flowgate_rate_limited_total', 'Requests refused by a rate limit.', ['layer']);
-    this.errorNotifications = r.counter(
-      'flowgate_error_notifications_total',
-      'Error notifications from WhatsApp clients about an earlier response, by Meta\'s error key ("(other)" for any other, "(none)" without one) and status (200 acknowledged, 427 refused).',
-      ['flow', 'error_key', 'status'],
-    );
-    this.handlerFailures = r.counter(
-      'flowgate_handler_failures_total',
-      'Screen handlers that threw, timed out or returned what the Flow JSON forbids (status 200: shown as an error on the screen; 500: no screen could carry it).',
-      ['flow', 'screen', 'outcome', 'status'],
-    );
-    this.rateLimitStoreErrors = r.counter(
-      'flowgate_rate_limit_store_errors_total',
-      'Rate-limit store failures (the request was let through: limits fail open).',
-      ['store'],
-    );
-    this.workers = r.gauge('flowgate_workers', 'Worker processes currently serving.');
-    this.workerRestarts = r.counter('flowgate_worker_restarts_total', 'Workers restarted after an unexpected exit.');
-    this.workerRequests = r.counter(
-      'flowgate_worker_requests_total',
-      'Flow endpoint requests answered per worker slot (shows how the port is shared).',
-      ['worker'],
-    );
-    this.eventLoopDelay = r.gauge(
-      'flowgate_event_loop_delay_p99_seconds',
-      '99th percentile of event-loop delay since the previous scrape, per worker (RSA and JSON work run on the loop).',
-      ['worker'],
-    );
-    this.residentMemory = r.gauge('flowgate_process_resident_memory_bytes', 'Resident memory per worker.', ['worker']);
-    this.webhook = new WebhookMetrics(r);
+      registers,
+    });
+    this.rsaDecrypts = new Counter({
+      name: 'flowgate_rsa_decrypts_total',
+      help: 'RSA-OAEP private-key decrypts of envelopes, failed ones included.',
+      registers,
+    });
+    this.auditBatchSize = new Histogram({
+      name: 'flowgate_audit_batch_size',
+      help: 'Audit events written per group commit.',
+      buckets: BATCH_BUCKETS,
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'flowgate_rate_limited_total',
+      help: 'Requests refused by a rate limit.',
+      labelNames: ['layer'],
+      registers,
+    });
+    this.errorNotifications = new Counter({
+      name: 'flowgate_error_notifications_total',
+      help: 'Error notifications from WhatsApp clients about an earlier response, by Meta\'s error key ("(other)" for any other, "(none)" without one) and status (200 acknowledged, 427 refused).',
+      labelNames: ['flow', 'error_key', 'status'],
+      registers,
+    });
+    this.handlerFailures = new Counter({
+      name: 'flowgate_handler_failures_total',
+      help: 'Screen handlers that threw, timed out or returned what the Flow JSON forbids (status 200: shown as an error on the screen; 500: no screen could carry it).',
+      labelNames: ['flow', 'screen', 'outcome', 'status'],
+      registers,
+    });
+    this.rateLimitStoreErrors = new Counter({
+      name: 'flowgate_rate_limit_store_errors_total',
+      help: 'Rate-limit store failures (the request was let through: limits fail open).',
+      labelNames: ['store'],
+      registers,
+    });
+    this.workers = new Gauge({
+      name: 'flowgate_workers',
+      help: 'Worker processes currently serving.',
+      registers,
+    });
+    this.workerRestarts = options.workerSlot === undefined ? workerRestartsCounter(this.registry) : undefined;
+    this.workerRequests = new Counter({
+      name: 'flowgate_worker_requests_total',
+      help: 'Flow endpoint requests answered per worker slot (shows how the port is shared).',
+      labelNames: ['worker'],
+      registers,
+    });
+    this.webhook = new WebhookMetrics(this.registry);
   }
 
-  /** Starts sampling this process (event-loop delay); serving processes call it, the primary does not. */
-  startProcessMetrics(): void {
-    this.#loopDelay ??= monitorEventLoopDelay({ resolution: 10 });
-    this.#loopDelay.enable();
-  }
-
-  stopProcessMetrics(): void {
-    this.#loopDelay?.disable();
-  }
-
-  /** The dispatcher's per-request observer. */
+  /** The dispatcher's per-request observer: the common series use cached label objects. */
   observe(o: RequestObservation): void {
     const flow = o.flowId ?? '';
-    this.requests.inc({ flow, screen: o.screen ?? '', outcome: o.outcome, status: o.status });
-    this.duration.observe({ flow, status: o.status }, o.durationMs / 1000);
+    this.requests.inc(this.#requestLabels.of(flow, o.screen ?? '', o.outcome, o.status));
+    this.duration.observe(this.#durationLabels.of(flow, o.status), o.durationMs / 1000);
     if (o.errorCode === 'cannot_decrypt') this.decryptFailures.inc({ flow });
     if (o.errorCode === 'signature_mismatch') this.signatureFailures.inc({ flow });
     if (o.outcome === 'rate_limited') this.rateLimited.inc({ layer: 'per_token' });
@@ -133,42 +168,27 @@ export class FlowgateMetrics {
     if (o.outcome === 'handler_failed' || o.outcome === 'handler_timeout') {
       this.handlerFailures.inc({ flow, screen: o.screen ?? '', outcome: o.outcome, status: o.status });
     }
-    this.workerRequests.inc({ worker: this.workerSlot });
+    this.workerRequests.inc(this.#workerLabels);
   }
 
   /** The dispatcher's RSA time sink. */
   rsaDecrypt(seconds: number): void {
-    this.rsaSeconds.inc({}, seconds);
+    this.rsaSeconds.inc(seconds);
     this.rsaDecrypts.inc();
+    this.#rsaSecondsTotal += seconds;
+  }
+
+  /** Seconds in RSA decrypts so far (the same as `flowgate_rsa_decrypt_seconds_total`), read synchronously. */
+  get rsaSecondsTotal(): number {
+    return this.#rsaSecondsTotal;
   }
 
   auditBatch(size: number): void {
-    this.auditBatchSize.observe({}, size);
+    this.auditBatchSize.observe(size);
   }
 
-  snapshot(): RegistrySnapshot {
-    this.#sampleProcess();
-    return this.registry.snapshot();
+  /** This process's exposition: our metrics and the process's. */
+  render(): Promise<string> {
+    return Registry.merge([...this.registries]).metrics();
   }
-
-  render(): string {
-    this.#sampleProcess();
-    return this.registry.render();
-  }
-
-  #sampleProcess(): void {
-    if (!this.#loopDelay) return;
-    const worker = this.workerSlot;
-    this.eventLoopDelay.set({ worker }, this.#loopDelay.percentile(99) / 1e9);
-    this.#loopDelay.reset();
-    this.residentMemory.set({ worker }, process.memoryUsage.rss());
-  }
-}
-
-/** Renders the sum of several processes' snapshots (the cluster primary's view). */
-export function renderMerged(snapshots: readonly RegistrySnapshot[], extra?: (m: FlowgateMetrics) => void): string {
-  const merged = new FlowgateMetrics();
-  for (const s of snapshots) merged.registry.merge(s);
-  extra?.(merged);
-  return merged.render();
 }

@@ -1,6 +1,10 @@
-export { Registry, Counter, Gauge, Histogram, PROMETHEUS_CONTENT_TYPE } from './registry';
-export type { RegistrySnapshot, MetricSnapshot, Labels } from './registry';
-export { FlowgateMetrics, renderMerged, type RateLimitLayer } from './flowgate-metrics';
+export {
+  FlowgateMetrics,
+  workerRestartsCounter,
+  type FlowgateMetricsOptions,
+  type RateLimitLayer,
+} from './flowgate-metrics';
+export { ClusterMetrics, answerClusterCollection } from './cluster';
 export { metricsRouter, type MetricsRouterOptions } from './metrics-router';
 export { startMetricsServer } from './metrics-server';
 export { WebhookMetrics } from './webhook-metrics';

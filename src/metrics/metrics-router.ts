@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
-import { bearerMatches } from '../http/bearer';
-import { PROMETHEUS_CONTENT_TYPE } from './registry';
+import { Registry } from 'prom-client';
+import { bearerMatches } from '../crypto';
 
 export interface MetricsRouterOptions {
   /** Produces the exposition text (this process's, or the cluster's merged view). */
@@ -12,7 +12,8 @@ export interface MetricsRouterOptions {
 /**
  * `GET /metrics`. On the main port it is mounted only when METRICS_TOKEN is set (otherwise the
  * path is a plain 404); on METRICS_PORT it is always mounted and still asks for the token if one is
- * configured.
+ * configured. When the exposition cannot be produced (the cluster primary found a worker that does
+ * not answer), the scrape gets a 503 and Prometheus marks it failed instead of storing a partial sum.
  */
 export function metricsRouter(options: MetricsRouterOptions): Router {
   const router = express.Router();
@@ -21,8 +22,17 @@ export function metricsRouter(options: MetricsRouterOptions): Router {
       res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'missing or wrong bearer token' });
       return;
     }
-    const text = await options.render();
-    res.status(200).type(PROMETHEUS_CONTENT_TYPE).set('Cache-Control', 'no-store').send(text);
+    let text: string;
+    try {
+      text = await options.render();
+    } catch {
+      res
+        .status(503)
+        .set('Cache-Control', 'no-store')
+        .json({ error: 'metrics unavailable: a cluster worker did not answer in time' });
+      return;
+    }
+    res.status(200).type(Registry.PROMETHEUS_CONTENT_TYPE).set('Cache-Control', 'no-store').send(text);
   });
   return router;
 }

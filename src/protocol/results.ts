@@ -10,7 +10,7 @@ import { FlowgateError } from '../errors';
  * Show `screen` with `data` (which must satisfy that screen's `data` declaration). Built by {@link next}.
  *
  * @typeParam S - The screen id, as a literal type: a typed flow's handler may only return the
- *   screens its routing model allows (see src/flows/typed-api.ts).
+ *   screens its routing model allows (see src/flow-api/typed-api.ts).
  */
 export interface NextScreenResult<S extends string = string> {
   readonly kind: 'next';

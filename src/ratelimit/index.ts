@@ -1,8 +1,7 @@
 export type { CounterStore, WindowCount } from './store';
 export { MemoryCounterStore } from './memory-store';
 export { PostgresCounterStore } from './postgres-store';
-export { RedisCounterStore } from './redis-store';
-export { RespClient, RedisReplyError, RedisUnavailableError } from './resp-client';
+export { RedisCounterStore, RedisUnavailableError, type RedisStoreOptions } from './redis-store';
 export { FailOpenStore } from './fail-open';
 export { RateLimiter, FAILED_STATUSES, type EdgeRefusal, type RateLimiterOptions } from './rate-limiter';
 export { SharedWindowCounter } from './shared-window-counter';

@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import type { Logger } from '../logging';
 import type { FlowgateMetrics } from '../metrics';
+import type { EdgeRefusal } from './edge-refusal';
 import type { RefusalAudit } from './refusal-audit';
 import { SharedWindowCounter } from './shared-window-counter';
 import { slidingCount, slidingFreeAt } from './sliding-window';
@@ -31,11 +32,7 @@ export interface RateLimiterOptions {
   readonly clock?: () => number;
 }
 
-/** Why the edge refused a request before reading it: answered 429 with Retry-After. */
-export interface EdgeRefusal {
-  readonly layer: 'failed_per_ip' | 'global';
-  readonly retryAfterSeconds: number;
-}
+export type { EdgeRefusal } from './edge-refusal';
 
 /**
  * Three layers, designed around WhatsApp's servers being the only legitimate caller — a plain
@@ -43,7 +40,7 @@ export interface EdgeRefusal {
  *
  * 1. Per flow token (after decryption and token verification, in the dispatcher): answered in
  *    protocol terms, HTTP 200 with an encrypted error on the current screen. Counted in the
- *    token's session row, not here (src/flows/session-step.ts, countRequest).
+ *    token's session row, not here (src/endpoint/session-step.ts, countRequest).
  * 2. Failed requests per source address (400, 404, 413, 415, 421, 432, 500): once an address reached
  *    RATE_LIMIT_FAILED_PER_IP_PER_MINUTE failures in a sliding minute (src/ratelimit/sliding-window.ts;
  *    no fresh allowance on the clock minute), its requests get 429 until enough of those failures

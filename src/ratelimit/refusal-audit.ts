@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../audit';
 import type { Logger } from '../logging';
-import type { EdgeRefusal } from './rate-limiter';
+import type { EdgeRefusal } from './edge-refusal';
 
 /** How often each process writes its refusal summaries. */
 export const REFUSAL_SUMMARY_MS = 10_000;

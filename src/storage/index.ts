@@ -9,3 +9,6 @@ export { DirectSql, statement } from './direct-sql';
 export type { Statement, BoundStatement, SqlQueryable, SqlTransaction, Row } from './direct-sql';
 export { isPermissionDenied } from './sql-state';
 export { sessionLogin } from './session-login';
+export { isDatabaseUnavailable } from './database-errors';
+export { openSessionState, sealSessionState, emptySessionState, MAX_SESSION_BYTES } from './session-state';
+export type { SessionState } from './session-state';

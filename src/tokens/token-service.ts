@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { AuditActor, AuditLog } from '../audit';
 import { insertToken, revokeTokens } from '../storage';
 import type { FlowTokenCodec } from './flow-token';
 import { type IssuedToken } from './flow-token';
@@ -9,6 +10,8 @@ import { FlowgateError } from '../errors';
 export interface TokenServiceOptions {
   readonly knex: Knex;
   readonly codec: FlowTokenCodec;
+  /** Where each issue and revocation is recorded, in the transaction that makes it. */
+  readonly audit: AuditLog;
   readonly subjectHashKey: string;
   readonly defaultTtlSeconds: number;
   /** Flow ids that may receive tokens (the registered flows). */
@@ -27,36 +30,56 @@ export class InvalidTtlError extends FlowgateError {
   }
 }
 
-/** Issuing and revoking flow tokens: the one place both the CLI and the HTTP API go through. */
+/** Which tokens a revocation ends: one (the token itself or its id), or every active token of a phone number. */
+export type RevokeTarget = { readonly tokenOrId: string } | { readonly phone: string };
+
+/**
+ * Issuing and revoking flow tokens with their audit events: the one place the token API
+ * (src/http/token-api.ts), the CLI (src/cli/token.ts) and the tests go through. The change and its
+ * compliance event commit together; the event names who acted (`actor`), the flow and what
+ * changed, never the phone number or the token.
+ */
 export class TokenService {
   constructor(private readonly options: TokenServiceOptions) {}
 
-  async issue(input: { flowId: string; phone: string; ttlSeconds?: number }): Promise<IssuedToken> {
+  async issue(input: { flowId: string; phone: string; ttlSeconds?: number }, actor: AuditActor): Promise<IssuedToken> {
     if (!this.options.flowIds.has(input.flowId)) throw new UnknownFlowIdError(input.flowId);
     const ttl = input.ttlSeconds ?? this.options.defaultTtlSeconds;
     if (!Number.isInteger(ttl) || ttl < 60 || ttl > 90 * 86400) throw new InvalidTtlError();
     const phone = normalizePhoneNumber(input.phone);
     const subject = subjectOf(phone, this.options.subjectHashKey);
     const issued = await this.options.codec.issue(input.flowId, subject, ttl);
-    await insertToken(this.options.knex, {
-      id: issued.id,
-      flowId: issued.flowId,
-      subjectId: subject,
-      expiresAt: issued.expiresAt,
+    await this.options.knex.transaction(async (trx) => {
+      await insertToken(trx, { id: issued.id, flowId: issued.flowId, subjectId: subject, expiresAt: issued.expiresAt });
+      await this.options.audit.appendInTransaction(trx, {
+        occurredAt: new Date(),
+        kind: 'compliance',
+        flowId: issued.flowId,
+        outcome: 'token_issued',
+        actor,
+        detail: { expires_at: issued.expiresAt.toISOString() },
+      });
     });
     return issued;
   }
 
-  /** Revokes one token (given as the token itself or its id). Returns whether an active token changed. */
-  async revoke(tokenOrId: string): Promise<boolean> {
-    const id = tokenIdOf(tokenOrId);
-    return (await revokeTokens(this.options.knex, { id })) > 0;
-  }
-
-  /** Revokes every active token of a phone number. */
-  async revokeAllFor(phone: string): Promise<number> {
-    const subject = subjectOf(normalizePhoneNumber(phone), this.options.subjectHashKey);
-    return revokeTokens(this.options.knex, { subjectId: subject });
+  /** Revokes what `target` names; returns how many active tokens it ended (0 is recorded too). */
+  async revoke(target: RevokeTarget, actor: AuditActor): Promise<number> {
+    const where =
+      'phone' in target
+        ? { subjectId: subjectOf(normalizePhoneNumber(target.phone), this.options.subjectHashKey) }
+        : { id: tokenIdOf(target.tokenOrId) };
+    return this.options.knex.transaction(async (trx) => {
+      const revoked = await revokeTokens(trx, where);
+      await this.options.audit.appendInTransaction(trx, {
+        occurredAt: new Date(),
+        kind: 'compliance',
+        outcome: 'token_revoked',
+        actor,
+        detail: { revoked },
+      });
+      return revoked;
+    });
   }
 }
 

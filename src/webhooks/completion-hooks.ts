@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { AtRestCipher } from '../crypto';
-import { submissionAad, type CompletionReply } from '../flows';
+import { type CompletionReply } from '../flow-api';
+import { submissionAad } from '../endpoint';
 import { errorSummary, type Logger } from '../logging';
 import type { WebhookMetrics } from '../metrics';
 import { findSubmission } from '../storage';

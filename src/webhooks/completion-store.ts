@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AuditEvent, AuditLog } from '../audit';
 import type { AtRestCipher } from '../crypto';
-import { submissionAad } from '../flows';
+import { submissionAad } from '../endpoint';
 import { FlowTokenNoLongerValidError, parseJsonSafely } from '../protocol';
 import { toBuffer, toDate } from '../storage';
 import { normalizePhoneNumber, subjectOf, subjectRef, tokenHash, type FlowTokenCodec } from '../tokens';

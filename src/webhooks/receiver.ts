@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AuditLog } from '../audit';
 import { isValidHubSignature, type AtRestCipher } from '../crypto';
-import { isDatabaseUnavailable } from '../flows/database-errors';
+import { isDatabaseUnavailable } from '../storage/database-errors';
 import { errorSummary, type Logger } from '../logging';
 import type { WebhookMetrics } from '../metrics';
 import { parseJsonSafely } from '../protocol';

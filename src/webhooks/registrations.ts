@@ -1,5 +1,5 @@
 import { REDACTED, SENSITIVE } from '../audit';
-import { RegistrationError, type RegisteredFlow, type Registry } from '../flows';
+import { RegistrationError, type RegisteredFlow, type Registry } from '../endpoint';
 
 /** What the webhook knows of each registered flow: its hook, Meta's id, and how to redact its replies. */
 export interface WebhookFlow {

@@ -1,5 +1,5 @@
 import bookAppointment from '../../src/flows/book-appointment';
-import { GENERIC_ERROR_MESSAGE, TIMEOUT_MESSAGE } from '../../src/flows';
+import { GENERIC_ERROR_MESSAGE, TIMEOUT_MESSAGE } from '../../src/endpoint';
 import misbehaving, { calls, controls, resetMisbehaving } from '../fixtures/flows/misbehaving';
 import { startTestService, type TestService } from '../helpers/test-service';
 import { dataOf, ok } from '../helpers/walk';

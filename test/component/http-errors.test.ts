@@ -309,7 +309,7 @@ describe('427: the flow token is no longer valid', () => {
     const token = await freshToken();
     ok(await client.init(token));
     resetMisbehaving();
-    expect(await t.service.tokens.revoke(token)).toBe(true);
+    expect(await t.service.tokens.revoke({ tokenOrId: token }, { via: 'api' })).toBe(1);
     await expect427(token, 'This form is no longer available.');
   });
   it('when a completed token is replayed, then 427 with the completion message', async () => {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { defineFlow, defineScreen, next, showError } from '../../src/flows';
+import { defineFlow, defineScreen, next, showError } from '../../src/flow-api';
 import submitClaim from '../../src/flows/submit-claim';
 import { claimData } from '../../src/flows/submit-claim/screens/claim';
 import { documents } from '../../src/flows/submit-claim/screens/documents';

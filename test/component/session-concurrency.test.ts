@@ -6,7 +6,7 @@ import { startTestService, type TestService } from '../helpers/test-service';
 import { ok } from '../helpers/walk';
 
 /**
- * Read, run, write (src/flows/session-step.ts): no connection and no lock is held while a handler
+ * Read, run, write (src/endpoint/session-step.ts): no connection and no lock is held while a handler
  * runs; requests of one token queue within a process; a request whose session another process
  * changed meanwhile runs again on the new state. One database connection (PGlite has one; DATABASE_POOL_MAX=1 on
  * PostgreSQL), so any request that held it across its handler would block all the others.
@@ -22,10 +22,10 @@ beforeEach(() => resetMisbehaving());
 
 let phone = 0;
 async function tokenOnStart(): Promise<{ token: string; id: string }> {
-  const issued = await t.service.tokens.issue({
-    flowId: 'misbehaving',
-    phone: `+1415555${String(6000 + phone++)}`,
-  });
+  const issued = await t.service.tokens.issue(
+    { flowId: 'misbehaving', phone: `+1415555${String(6000 + phone++)}` },
+    { via: 'api' },
+  );
   expect(ok(await t.client('misbehaving').init(issued.token)).screen).toBe('START');
   return { token: issued.token, id: issued.id };
 }
@@ -55,7 +55,7 @@ describe('when a handler is slow', () => {
       // Both need the database: an audited ping, and another user's INIT (read and write).
       const ping = await within(t.client().ping(), 5000);
       expect(ping === 'still waiting' ? ping : ping.status).toBe(200);
-      const other = await t.service.tokens.issue({ flowId: 'book-appointment', phone: '+14155556999' });
+      const other = await t.service.tokens.issue({ flowId: 'book-appointment', phone: '+14155556999' }, { via: 'api' });
       const init = await within(t.client().init(other.token), 5000);
       expect(init === 'still waiting' ? init : ok(init).screen).toBe('APPOINTMENT');
     } finally {

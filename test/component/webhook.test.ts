@@ -192,7 +192,7 @@ describe('when a completion reply carries no flow_token', () => {
 describe('when a reply cannot complete its token', () => {
   it('then a revoked token, a forged token and a second reply are audited and not stored', async () => {
     const token = await t.issueToken('+14155550105', 'phone-complete');
-    await t.service.tokens.revoke(token);
+    await t.service.tokens.revoke({ tokenOrId: token }, { via: 'api' });
     expect((await post(completionNotification({ flowToken: token, answers: { name: 'A' } }))).status).toBe(200);
     const [head, payload] = token.split('.');
     const forged = `${head}.${payload}.${'A'.repeat(43)}`;

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { AuditLog, verifyAuditLog, type AuditEvent } from '../../src/audit';
-import { defineFlow, defineScreen, type FlowDefinition } from '../../src/flows';
+import { AuditLog, verifyAuditLog, type AuditActor, type AuditEvent } from '../../src/audit';
+import { defineFlow, defineScreen, type FlowDefinition } from '../../src/flow-api';
 import bookAppointment from '../../src/flows/book-appointment';
 import { createLogger } from '../../src/logging';
 import { DbFixture } from '../helpers/db-fixture';
@@ -69,22 +69,22 @@ describe('when a compliance event is written', () => {
     await f.withDb(async (knex, db) => {
       const login = ((await knex.raw('SELECT session_user AS login')) as { rows: { login: string }[] }).rows[0]?.login;
       const audit = new AuditLog(db, { enabled: true, chains: 2, batchMax: 4 }, silent);
-      const compliance = (detail?: Record<string, unknown>): AuditEvent => ({
+      const compliance = (actor: AuditActor): AuditEvent => ({
         occurredAt: new Date(),
         kind: 'compliance',
         outcome: 'subject_exported',
-        detail,
+        actor,
       });
-      await audit.append(compliance({ operator: 'kim', reason: 'T-1', database_user: 'kims_boss' }));
-      await audit.append(compliance());
-      await knex.transaction((trx) => audit.appendInTransaction(trx, compliance({ operator: 'lee' })));
+      await audit.append(compliance({ via: 'cli', operator: 'kim', reason: 'T-1', databaseUser: 'kims_boss' }));
+      await audit.append(compliance({ via: 'api' }));
+      await knex.transaction((trx) => audit.appendInTransaction(trx, compliance({ via: 'cli', operator: 'lee' })));
       const written = await knex('audit_events').where({ outcome: 'subject_exported' }).pluck('detail');
       expect(written).toHaveLength(3);
       expect(written).toEqual(
         expect.arrayContaining([
-          { operator: 'kim', reason: 'T-1', database_user: login },
-          { database_user: login },
-          { operator: 'lee', database_user: login },
+          { via: 'cli', operator: 'kim', reason: 'T-1', database_user: login },
+          { via: 'api', database_user: login },
+          { via: 'cli', operator: 'lee', database_user: login },
         ]),
       );
       expect((await verifyAuditLog(knex)).ok).toBe(true);

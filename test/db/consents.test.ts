@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { holdersToCsv } from '../../src/consents';
-import { defineFlow } from '../../src/flows';
+import { defineFlow } from '../../src/flow-api';
 import bookAppointment from '../../src/flows/book-appointment';
 import { DbFixture, type RunningService } from '../helpers/db-fixture';
 import { dataOf, ok, pickBookableDate } from '../helpers/walk';

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { auditArgument, canonicalJson, verifyAuditLog, type AuditEvent } from '../../src/audit';
+import {
+  auditArgument,
+  canonicalJson,
+  verifyAuditLog,
+  type AuditEvent,
+  type ComplianceAuditEvent,
+} from '../../src/audit';
 import { loadConfig } from '../../src/config';
 import { subjectOfPhone } from '../../src/compliance';
 import { ConsoleAudit, ConsoleDb } from '../../src/console';
@@ -59,14 +65,15 @@ const WRITES = [
   'TRUNCATE audit_events',
 ];
 
-function consoleEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
+function consoleEvent(overrides: Partial<Record<keyof ComplianceAuditEvent, unknown>> = {}): AuditEvent {
   return {
     occurredAt: new Date(),
     kind: 'compliance',
     outcome: 'console_viewed',
-    detail: { via: 'console', operator: 'tester', page: 'test' },
+    actor: { via: 'console', operator: 'tester' },
+    detail: { page: 'test' },
     ...overrides,
-  };
+  } as AuditEvent;
 }
 
 async function appendRaw(trx: Knex.Transaction, argument: Record<string, unknown>): Promise<unknown> {
@@ -123,7 +130,7 @@ describe("when the console's database access is used to change something", () =>
       // A request event (would fake traffic), a CLI-looking event, a back-dated one, content that
       // says something else than the columns.
       await refused(auditArgument(consoleEvent({ kind: 'request' })));
-      await refused(auditArgument(consoleEvent({ detail: { via: 'cli', operator: 'x' } })));
+      await refused(auditArgument(consoleEvent({ actor: { via: 'cli', operator: 'x' } })));
       await refused(auditArgument(consoleEvent({ occurredAt: new Date(Date.now() - 3600_000) })));
       const honest = auditArgument(consoleEvent());
       await refused({ ...honest, outcome: 'subject_erased' });

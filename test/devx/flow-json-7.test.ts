@@ -11,7 +11,7 @@ import {
   type SimulationResult,
 } from '../../src/devtools';
 import { checkFlowJson, deriveIncomingSchemas } from '../../src/flow-json';
-import { defineFlow, next } from '../../src/flows';
+import { defineFlow, next } from '../../src/flow-api';
 import bookAppointment from '../../src/flows/book-appointment';
 import flowJson73, { sizes } from '../fixtures/flows/flow-json-73';
 import { PROJECT_ROOT } from '../helpers/cli';

@@ -59,9 +59,16 @@ describe('when a developer runs npm run new-flow', () => {
     );
     expect(prettier.code).toBe(0);
 
-    // Jest's global setup compiles the copy with tsc (a full type-check: any type error fails the
-    // run), then the generated test boots the real service (flow_token_signature required), walks
-    // the new flow on data API 4.0, sees an unsigned request refused, and runs its walk script
+    // `npm run build`'s compiler step: a full type-check of the sources (any type error fails it),
+    // first: the generated test runs its walk script through the compiled simulator CLI.
+    const build = await runNode([join(copy, 'node_modules/typescript/bin/tsc'), '-b', 'src/tsconfig.build.json'], {
+      cwd: copy,
+      timeoutMs: 240_000,
+    });
+    expect(build.stdout).toBe('');
+    expect(build.code).toBe(0);
+    // The generated test walks the new flow through the real service (flow_token_signature
+    // required) on data API 4.0, sees an unsigned request refused (427), and runs its walk script
     // through the simulator CLI, signed.
     const jest = await runNode(
       [join(copy, 'node_modules/jest/bin/jest.js'), '--runInBand', '--ci', 'test/flows/hello-world.test.ts'],
@@ -71,7 +78,7 @@ describe('when a developer runs npm run new-flow', () => {
     expect(jest.stderr).toMatch(/Tests:\s+5 passed, 5 total/);
     expect(jest.code).toBe(0);
 
-    // The copy's compiled check command now sees both flows.
+    // The copy's compiled check command sees both flows.
     const check = await runNode([join(copy, 'dist/src/cli/check.js')], { cwd: copy });
     expect(check.stdout).toMatch(/checked \d flows \(book-appointment, [^)]*hello-world\): 0 errors/);
     expect(check.code).toBe(0);
@@ -86,6 +93,10 @@ describe('when a developer runs npm run new-flow', () => {
       timeoutMs: 240_000,
     });
     expect(tsc.code).toBe(2);
+    // The only error is the one made here: the generated test type-checks too.
+    expect(tsc.stdout.split('\n').filter((line) => line.includes('error TS'))).toEqual([
+      expect.stringMatching(/^src\/flows\/hello-world\/screens\/start\.ts\(/),
+    ]);
     expect(tsc.stdout).toMatch(
       /^src\/flows\/hello-world\/screens\/start\.ts\(\d+,\d+\): error TS2561: Object literal may only specify known properties, but 'greting' does not exist in type '\{ readonly greeting: string; readonly error_message\?: string(?: \| undefined)?; \}'\. Did you mean to write 'greeting'\?$/m,
     );

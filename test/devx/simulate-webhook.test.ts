@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { deliverCompletion, parseWalkScript, ScriptDriver, Simulator } from '../../src/devtools';
-import { buildRegistry, type RegisteredFlow } from '../../src/flows';
+import { buildRegistry, type RegisteredFlow } from '../../src/endpoint';
 import phoneComplete, { hookControls } from '../fixtures/flows/phone-complete';
 import { startTestService, type TestService } from '../helpers/test-service';
 

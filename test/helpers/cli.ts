@@ -3,6 +3,23 @@ import { join } from 'node:path';
 
 export const PROJECT_ROOT = join(__dirname, '..', '..');
 
+/** Set for the test workers by test/helpers/build-once.ts once dist/ is built for this run. */
+export const BUILT_MARK = 'FLOWGATE_TEST_BUILT';
+
+/**
+ * `dist/<parts>` of this project, refused when this jest run did not build it: a suite spawning
+ * the compiled code belongs to the `built` project in package.json (its global setup builds),
+ * else it would run whatever stale dist/ lies around, or none on a clean clone.
+ */
+export function builtFile(...parts: string[]): string {
+  if (process.env[BUILT_MARK] !== '1') {
+    throw new Error(
+      `this suite runs dist/${parts.join('/')}, but dist/ was not built for this run: add it to the "built" project's testRegex in package.json`,
+    );
+  }
+  return join(PROJECT_ROOT, 'dist', ...parts);
+}
+
 export interface CliRun {
   readonly code: number | null;
   readonly stdout: string;
@@ -14,7 +31,7 @@ export interface CliRun {
  * would, with its own environment, optional stdin, and a time limit.
  */
 export function runCli(name: string, args: readonly string[], options: RunOptions = {}): Promise<CliRun> {
-  return runNode([join(PROJECT_ROOT, 'dist', 'src', 'cli', `${name}.js`), ...args], options);
+  return runNode([builtFile('src', 'cli', `${name}.js`), ...args], options);
 }
 
 export interface RunOptions {

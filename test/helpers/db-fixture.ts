@@ -7,11 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { loadConfig } from '../../src/config';
-import type { FlowDefinition } from '../../src/flows';
+import type { FlowDefinition } from '../../src/flow-api';
 import { createLogger } from '../../src/logging';
 import { createService, type Service } from '../../src/service';
 import { openDatabase, type Database } from '../../src/storage';
+import { builtFile } from './cli';
 import { makeTestKeys, testEnv, type TestKeys } from './env';
+import { copyMigratedPglite } from './pglite-template';
 import { WhatsAppClient } from './whatsapp-client';
 
 const ROOT = join(__dirname, '..', '..');
@@ -45,6 +47,7 @@ export class DbFixture {
   readonly cliOutput: string[] = [];
   readonly #dataDir: string | undefined;
   #running: RunningService | undefined;
+  #filled: Promise<void> | undefined;
 
   constructor(overrides: Record<string, string | undefined> = {}) {
     this.keys = makeTestKeys();
@@ -61,9 +64,20 @@ export class DbFixture {
     return this.#dataDir;
   }
 
+  /**
+   * On PGlite, the folder starts as a copy of a migrated database (test/helpers/pglite-template.ts),
+   * made before anything opens it: as fresh, without initdb and the migrations each time.
+   */
+  async #ready(): Promise<void> {
+    const dataDir = this.#dataDir;
+    if (dataDir) this.#filled ??= copyMigratedPglite(dataDir);
+    await this.#filled;
+  }
+
   async startService(options: { flows?: readonly FlowDefinition[]; env?: Record<string, string> } = {}) {
     // A fresh start every time: the options (flows, keyring) may differ from the running one's.
     await this.stopService();
+    await this.#ready();
     const config = loadConfig({ ...this.env, ...options.env }, { devSecretsDir: this.keys.dir });
     const logger = createLogger({ level: 'debug', format: 'json', sink: (line) => this.logs.push(line) });
     const service = await createService(config, { logger, flows: options.flows });
@@ -88,7 +102,10 @@ export class DbFixture {
       client,
       requests: () => sent,
       issueToken: async (phone) => {
-        const issued = await service.tokens.issue({ flowId: client.url.split('/').pop() as string, phone });
+        const issued = await service.tokens.issue(
+          { flowId: client.url.split('/').pop() as string, phone },
+          { via: 'api' },
+        );
         return { token: issued.token, id: issued.id };
       },
       stop: async () => {
@@ -115,13 +132,14 @@ export class DbFixture {
     env: Record<string, string | undefined> = {},
   ) {
     if (this.kind === 'pglite') await this.stopService();
+    await this.#ready();
     const childEnv: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir() };
     // A variable given as undefined in `env` is left out.
     for (const [k, v] of Object.entries({ ...this.env, ...env })) if (v !== undefined) childEnv[k] = v;
     const result = await new Promise<CliResult>((resolve) => {
       execFile(
         process.execPath,
-        [join(ROOT, 'dist', 'src', 'cli', `${name}.js`), ...args],
+        [builtFile('src', 'cli', `${name}.js`), ...args],
         { cwd: ROOT, env: childEnv, timeout: 60_000, maxBuffer: 32 * 1024 * 1024 },
         (error, stdout, stderr) => {
           const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
@@ -136,6 +154,7 @@ export class DbFixture {
   /** A direct connection for looking at (or tampering with) the database; closed after `fn`. */
   async withDb<T>(fn: (knex: Knex, db: Database) => Promise<T>): Promise<T> {
     if (this.kind === 'pglite') await this.stopService();
+    await this.#ready();
     const config = loadConfig(this.env, { devSecretsDir: this.keys.dir });
     const db = await openDatabase(config.database);
     try {

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { projectRoot } from '../../src/paths';
+import { builtFile } from './cli';
 
 export interface SpawnedService {
   readonly child: ChildProcess;
@@ -20,7 +19,7 @@ export function spawnService(env: Record<string, string | undefined>, cwd: strin
   const cleanEnv: Record<string, string> = { PATH: process.env.PATH ?? '' };
   for (const [k, v] of Object.entries(env)) if (v !== undefined) cleanEnv[k] = v;
   cleanEnv.LOG_FORMAT = 'json';
-  const child = spawn(process.execPath, [join(projectRoot(), 'dist/src/main.js')], {
+  const child = spawn(process.execPath, [builtFile('src', 'main.js')], {
     cwd,
     env: cleanEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,10 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { loadConfig } from '../../src/config';
-import type { FlowDefinition } from '../../src/flows';
+import type { FlowDefinition } from '../../src/flow-api';
 import { createLogger } from '../../src/logging';
 import { createService, type Service, type ServiceOptions } from '../../src/service';
 import { makeTestKeys, testEnv, type TestKeys } from './env';
+import { migratedPgliteDir } from './pglite-template';
 import { WhatsAppClient } from './whatsapp-client';
 
 export interface TestService {
@@ -40,10 +41,16 @@ export async function startTestService(
     ...(options.passphrase === undefined ? {} : { FLOWS_PRIVATE_KEY_PASSPHRASE: options.passphrase }),
     ...options.env,
   });
-  const config = loadConfig(env, { devSecretsDir: keys.dir });
+  // The embedded database "in memory" is served from a migrated copy on disk (test/helpers/pglite-template.ts):
+  // as fresh and private, without initdb and the migrations each time. `env` keeps saying memory://.
+  const copy = !env.DATABASE_URL && env.PGLITE_DATA_DIR === 'memory://' ? await migratedPgliteDir() : undefined;
+  const config = loadConfig(copy ? { ...env, PGLITE_DATA_DIR: copy.dataDir } : env, { devSecretsDir: keys.dir });
   const logs: string[] = [];
   const logger = createLogger({ level: 'debug', format: 'json', sink: (line) => logs.push(line) });
-  const service = await createService(config, { ...options, logger, flows: options.flows });
+  const service = await createService(config, { ...options, logger, flows: options.flows }).catch((err: unknown) => {
+    copy?.remove();
+    throw err;
+  });
   const server: Server = await new Promise((resolve) => {
     const s = createServer(service.handler).listen(0, '127.0.0.1', () => resolve(s));
     // As in src/main.ts: idle keep-alive sockets outlive the client's, so a client never reuses a
@@ -69,7 +76,7 @@ export async function startTestService(
         tokenSignature: clientOptions.tokenSignature,
       }),
     issueToken: async (phone = '+14155550100', flowId = defaultFlow, ttlSeconds) =>
-      (await service.tokens.issue({ flowId, phone, ttlSeconds })).token,
+      (await service.tokens.issue({ flowId, phone, ttlSeconds }, { via: 'api' })).token,
     async stop() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -80,6 +87,7 @@ export async function startTestService(
         await service.database.knex.raw('DROP SCHEMA IF EXISTS ?? CASCADE', [service.database.schema]);
       }
       await service.close();
+      copy?.remove();
       keys.cleanup();
     },
   };

@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import pg from 'pg';
 import { makeTestKeys, testEnv, type TestKeys } from '../helpers/env';
 import { freePort, rawRequest, reachable, signedPing } from '../helpers/net';
+import { readmeMismatches } from '../helpers/readme-metrics';
 import { messageOf, spawnService, type SpawnedService } from '../helpers/spawn-service';
 
 /**
@@ -120,6 +121,39 @@ const databaseUrl = process.env.DATABASE_URL;
     for (const secret of [env.META_APP_SECRET, env.FLOW_TOKEN_SECRET, env.TOKEN_API_KEY, METRICS_TOKEN, databaseUrl]) {
       expect(text).not.toContain(secret as string);
     }
+  });
+
+  it("then the cluster's view on either port has every metric the README lists, and each worker's process metrics apart", async () => {
+    const text = await scrape();
+    expect(readmeMismatches(text)).toEqual([]);
+    const viaMain = await rawRequest(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(readmeMismatches(viaMain.body)).toEqual([]);
+    // prom-client's default metrics, one series per worker rather than a sum of heaps or lags.
+    for (const worker of ['0', '1']) {
+      expect(text).toMatch(new RegExp(`^nodejs_heap_size_used_bytes\\{worker="${worker}"\\} \\d{6,}$`, 'm'));
+      expect(text).toMatch(new RegExp(`^nodejs_eventloop_lag_p99_seconds\\{worker="${worker}"\\} \\S+$`, 'm'));
+      expect(text).toMatch(new RegExp(`^process_cpu_seconds_total\\{worker="${worker}"\\} \\S+$`, 'm'));
+    }
+    expect(text).toContain('# TYPE nodejs_gc_duration_seconds histogram');
+    // One exposition: no metric family twice (the primary's own set and the workers' are disjoint).
+    const families = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]);
+    expect(families.length).toBe(new Set(families).size);
+  });
+
+  it('then a scrape while a worker cannot answer is a 503, not a partial sum, and the next one is whole again', async () => {
+    const stopped = workerPids.get('1') as number;
+    process.kill(stopped, 'SIGSTOP');
+    try {
+      // prom-client waits 5 s for every worker; a stopped one cannot answer.
+      const reply = await rawRequest(metricsUrl, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+      expect(reply.status).toBe(503);
+      expect(reply.body).toContain('metrics unavailable');
+    } finally {
+      process.kill(stopped, 'SIGCONT');
+    }
+    const text = await scrape();
+    expect(text).toContain('flowgate_workers 2');
+    expect(text).toMatch(/^flowgate_worker_requests_total\{worker="1"\} [1-9]/m);
   });
 
   it('then a worker that crashes is restarted and the service keeps answering', async () => {

@@ -1,7 +1,9 @@
-import { FailOpenStore, MemoryCounterStore, RedisCounterStore, RespClient } from '../../src/ratelimit';
-import { parseReply } from '../../src/ratelimit/resp-client';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { FailOpenStore, MemoryCounterStore, RedisCounterStore } from '../../src/ratelimit';
 import { createLogger } from '../../src/logging';
 import { freePort, randomAddress, testRedisUrl } from '../helpers/net';
+import { redisServerAvailable, startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
 import { startTestService, type TestService } from '../helpers/test-service';
 import { ok } from '../helpers/walk';
 
@@ -43,7 +45,9 @@ describe('when Redis is unreachable', () => {
     // Throttled: one line per 10 s, not one per request.
     expect(warnings.length).toBeLessThanOrEqual(2);
     expect(warnings[0]).toContain('"store":"redis"');
-    expect(t.service.metrics.render()).toMatch(/flowgate_rate_limit_store_errors_total\{store="redis"\} ([2-9]|\d\d+)/);
+    expect(await t.service.metrics.render()).toMatch(
+      /flowgate_rate_limit_store_errors_total\{store="redis"\} ([2-9]|\d\d+)/,
+    );
     expect((await fetch(`${t.baseUrl}/readyz`)).status).toBe(200);
   });
 });
@@ -75,48 +79,150 @@ describe('when a store hangs', () => {
   });
 });
 
-describe('when the RESP client talks to Redis', () => {
-  it('then replies split across reads are parsed only once complete', () => {
-    const whole = Buffer.from('*3\r\n:5\r\n$5\r\nhello\r\n$-1\r\n+OK\r\n-ERR wrong\r\n');
-    for (let cut = 1; cut < 20; cut++) expect(parseReply(whole.subarray(0, cut), 0)).toBeUndefined();
-    const first = parseReply(whole, 0);
-    expect(first?.value).toEqual([5, 'hello', null]);
-    const second = parseReply(whole, first?.next ?? 0);
-    expect(second?.value).toBe('OK');
-    const third = parseReply(whole, second?.next ?? 0);
-    expect(String(third?.value)).toContain('ERR wrong');
-  });
+describe('when the Redis store talks to Redis', () => {
+  // A prefix of each test's own: other runs on this Redis never see or touch these keys.
+  const prefix = (): string => `flowgate-test:${randomBytes(6).toString('hex')}:rl:`;
 
   it('then counters are shared between clients and expire after the window that reads them as previous', async () => {
     const url = await testRedisUrl();
     if (!url) return console.warn('skipped: no Redis here');
-    const a = new RedisCounterStore(url);
-    const b = new RedisCounterStore(url);
-    const key = `test:${Math.random()}`;
+    const p = prefix();
+    const a = new RedisCounterStore(url, { prefix: p });
+    const b = new RedisCounterStore(url, { prefix: p });
+    const look = new Redis(url);
     try {
-      expect((await a.hit(key, 60_000)).count).toBe(1);
-      expect((await b.hit(key, 60_000)).count).toBe(2);
-      const client = new RespClient(url);
-      const keys = (await client.command('KEYS', `flowgate:rl:${key}*`)) as string[];
+      expect((await a.hit('k', 60_000)).count).toBe(1);
+      expect((await b.hit('k', 60_000)).count).toBe(2);
+      const keys = await look.keys(`${p}*`);
       expect(keys).toHaveLength(1);
-      const ttl = (await client.command('PTTL', keys[0] as string)) as number;
+      const ttl = await look.pttl(keys[0] as string);
       expect(ttl).toBeGreaterThan(0);
       // Kept through the next window too, which reads it as its previous one (sliding windows).
       expect(ttl).toBeLessThanOrEqual(121_000);
-      const next = await a.hit(key, 60_000, 1, Date.now() + 60_000);
+      const next = await a.hit('k', 60_000, 1, Date.now() + 60_000);
       expect(next).toMatchObject({ count: 1, previous: 2 });
-      await client.close();
+    } finally {
+      look.disconnect();
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('then concurrent hits from two clients each get a count of their own (one atomic script per hit)', async () => {
+    const url = await testRedisUrl();
+    if (!url) return console.warn('skipped: no Redis here');
+    const p = prefix();
+    const a = new RedisCounterStore(url, { prefix: p, commandTimeoutMs: 5000 });
+    const b = new RedisCounterStore(url, { prefix: p, commandTimeoutMs: 5000 });
+    try {
+      const counts = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).hit('k', 60_000, 2).then((r) => r.count)),
+      );
+      expect([...counts].sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => 2 * (i + 1)));
     } finally {
       await a.close();
       await b.close();
     }
   });
 
+  it('then the database in the URL is selected on connecting', async () => {
+    const url = await testRedisUrl();
+    if (!url) return console.warn('skipped: no Redis here');
+    const p = prefix();
+    const inDb3 = new URL(url);
+    inDb3.pathname = '/3';
+    const store = new RedisCounterStore(inDb3.toString(), { prefix: p });
+    const db0 = new Redis(url, { db: 0 });
+    const db3 = new Redis(url, { db: 3 });
+    try {
+      expect((await store.hit('k', 60_000)).count).toBe(1);
+      expect(await db3.keys(`${p}*`)).toHaveLength(1);
+      expect(await db0.keys(`${p}*`)).toEqual([]);
+    } finally {
+      await db3.del(...(await db3.keys(`${p}*`)));
+      db0.disconnect();
+      db3.disconnect();
+      await store.close();
+    }
+  });
+
+  it('then the user and password in the URL authenticate, and wrong ones let requests through (fail open)', async () => {
+    const url = await testRedisUrl();
+    if (!url) return console.warn('skipped: no Redis here');
+    const p = prefix();
+    // A user of this test's own, allowed only its own keys, removed afterwards.
+    const user = `flowgate-test-${randomBytes(4).toString('hex')}`;
+    const password = randomBytes(12).toString('base64url');
+    const admin = new Redis(url);
+    await admin.acl('SETUSER', user, 'on', `>${password}`, `~${p}*`, '+@all');
+    const withUser = (pw: string): string => {
+      const u = new URL(url);
+      u.username = user;
+      u.password = pw;
+      return u.toString();
+    };
+    const good = new RedisCounterStore(withUser(password), { prefix: p });
+    const bad = new RedisCounterStore(withUser('not-the-password'), { prefix: p });
+    const logger = createLogger({ level: 'warn', format: 'json', silent: true });
+    const failOpen = new FailOpenStore(bad, logger);
+    try {
+      expect((await good.hit('k', 60_000)).count).toBe(1);
+      await expect(bad.hit('k', 60_000)).rejects.toThrow(/WRONGPASS|cannot reach redis/);
+      expect((await failOpen.hit('k', 60_000)).count).toBe(0);
+      expect((await good.hit('k', 60_000)).count).toBe(2);
+    } finally {
+      await good.close();
+      await bad.close();
+      await admin.acl('DELUSER', user);
+      const keys = await admin.keys(`${p}*`);
+      if (keys.length > 0) await admin.del(...keys);
+      admin.disconnect();
+    }
+  });
+
   it('then a refused connection fails fast and is not retried on every call', async () => {
     const port = await freePort();
-    const client = new RespClient(`redis://127.0.0.1:${port}`, { retryAfterMs: 60_000 });
-    await expect(client.command('PING')).rejects.toThrow(/cannot reach redis/);
-    await expect(client.command('PING')).rejects.toThrow(/not retrying yet/);
-    await client.close();
+    const store = new RedisCounterStore(`redis://127.0.0.1:${port}`, { retryAfterMs: 60_000 });
+    try {
+      await expect(store.hit('k', 60_000)).rejects.toThrow(/ECONNREFUSED/);
+      const started = Date.now();
+      await expect(store.hit('k', 60_000)).rejects.toThrow(/not retrying yet/);
+      expect(Date.now() - started).toBeLessThan(100);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+const privateRedis = redisServerAvailable() ? describe : describe.skip;
+
+privateRedis('when Redis goes away and comes back', () => {
+  let redis: PrivateRedis;
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+  });
+  afterAll(async () => {
+    await redis?.cleanup();
+  });
+
+  it('then hits fail (and the limiter fails open) while it is down, and count again once it is back', async () => {
+    const store = new RedisCounterStore(`redis://127.0.0.1:${redis.port}`, { retryAfterMs: 50 });
+    try {
+      expect((await store.hit('k', 60_000)).count).toBe(1);
+      await redis.stop();
+      await expect(store.hit('k', 60_000)).rejects.toThrow(/redis/);
+      await redis.start();
+      // Reconnects on its own, every retryAfterMs; an empty server starts counting from 1 again.
+      let count = 0;
+      for (let i = 0; i < 200 && count === 0; i++) {
+        count = await store.hit('k', 60_000).then(
+          (r) => r.count,
+          () => new Promise<number>((resolve) => setTimeout(() => resolve(0), 25)),
+        );
+      }
+      expect(count).toBe(1);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { rawRequest } from '../helpers/net';
+import { readmeMetrics, readmeMismatches } from '../helpers/readme-metrics';
 import { startTestService, type TestService } from '../helpers/test-service';
 import { ok } from '../helpers/walk';
 
@@ -57,8 +58,9 @@ describe('when METRICS_TOKEN is set', () => {
     expect(text).toContain(`flowgate_requests_total{flow="${flow}",screen="",outcome="cannot_decrypt",status="421"} 1`);
     expect(text).toContain(`flowgate_decrypt_failures_total{flow="${flow}"} 1`);
     expect(text).toContain(`flowgate_signature_failures_total{flow="${flow}"} 1`);
+    // prom-client puts `le` first among a bucket's labels.
     expect(text).toMatch(
-      /flowgate_request_duration_seconds_bucket\{flow="book-appointment",status="200",le="\+Inf"\} [2-9]/,
+      /flowgate_request_duration_seconds_bucket\{le="\+Inf",flow="book-appointment",status="200"\} [2-9]/,
     );
     expect(text).toMatch(/flowgate_audit_batch_size_count [1-9]/);
     // ping, INIT and the envelope under another key each cost one RSA operation; the 432 none.
@@ -66,6 +68,30 @@ describe('when METRICS_TOKEN is set', () => {
     const rsaSeconds = Number(/^flowgate_rsa_decrypt_seconds_total (\S+)$/m.exec(text)?.[1]);
     expect(rsaSeconds).toBeGreaterThan(0);
     expect(rsaSeconds).toBeLessThan(10);
+  });
+
+  it("then every metric the README's table lists is on /metrics with its type, and no flowgate_ metric is missing from the table", async () => {
+    const documented = readmeMetrics();
+    // The parse found the table (a broken one would make the check vacuous).
+    expect(documented.length).toBeGreaterThan(30);
+    expect(documented).toContainEqual({ name: 'flowgate_requests_total', type: 'counter' });
+    expect(documented).toContainEqual({ name: 'nodejs_gc_duration_seconds', type: 'histogram' });
+    const text = await (await scrape(`Bearer ${METRICS_TOKEN}`)).text();
+    expect(readmeMismatches(text, documented)).toEqual([]);
+    // The check itself sees a missing metric.
+    expect(readmeMismatches(text.replace(/^# TYPE flowgate_workers gauge$/m, ''), documented)).toEqual([
+      'flowgate_workers: in the README, not on /metrics',
+    ]);
+  });
+
+  it("then prom-client's default process metrics are there under their standard names, labelled with the worker slot", async () => {
+    const text = await (await scrape(`Bearer ${METRICS_TOKEN}`)).text();
+    expect(text).toMatch(/^nodejs_eventloop_lag_p99_seconds\{worker="0"\} [\d.e+-]+$/m);
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes\{worker="0"\} \d{6,}$/m);
+    expect(text).toMatch(/^process_cpu_seconds_total\{worker="0"\} [\d.e+-]+$/m);
+    expect(text).toContain('# TYPE nodejs_gc_duration_seconds histogram');
+    expect(text).toMatch(/^flowgate_event_loop_delay_p99_seconds\{worker="0"\} [\d.e+-]+$/m);
+    expect(text).toMatch(/^flowgate_process_resident_memory_bytes\{worker="0"\} \d{7,}$/m);
   });
 
   it('then the exposition never carries a secret, a token, a phone number or an address', async () => {

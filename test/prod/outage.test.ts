@@ -61,7 +61,12 @@ describeWithPostgres('when the database goes down under load and comes back', ()
     // One at a time: 200 concurrent issues queue on the pool and, on a loaded machine, time out.
     const tokens: Awaited<ReturnType<typeof t.service.tokens.issue>>[] = [];
     for (let i = 0; i < 200; i++) {
-      tokens.push(await t.service.tokens.issue({ flowId: 'book-appointment', phone: `+1415555${String(3000 + i)}` }));
+      tokens.push(
+        await t.service.tokens.issue(
+          { flowId: 'book-appointment', phone: `+1415555${String(3000 + i)}` },
+          { via: 'api' },
+        ),
+      );
     }
     // One distinct slot per walk, so no walk fails because another booked its time.
     const slots: { date: string; time: string }[] = [];

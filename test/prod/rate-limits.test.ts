@@ -83,7 +83,7 @@ describe.each(cases)('when counters live in the $name store', ({ name, env }) =>
       // Another token is not affected.
       const other = await s.issueToken('+14155550199');
       expect(ok(await client.init(other)).screen).toBe('APPOINTMENT');
-      const metrics = s.service.metrics.render();
+      const metrics = await s.service.metrics.render();
       expect(metrics).toContain('flowgate_rate_limited_total{layer="per_token"} 2');
       const flow = 'flowgate_requests_total{flow="book-appointment"';
       expect(metrics).toContain(`${flow},screen="APPOINTMENT",outcome="rate_limited",status="200"} 1`);
@@ -108,7 +108,7 @@ describe.each(cases)('when counters live in the $name store', ({ name, env }) =>
     // A sliding minute: the failures fade over the next minute too (test/prod/sliding-limits.test.ts).
     expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(120);
     expect((await signedPingFrom(s, randomAddress())).status).toBe(200);
-    expect(s.service.metrics.render()).toMatch(/flowgate_rate_limited_total\{layer="failed_per_ip"\} [1-9]/);
+    expect(await s.service.metrics.render()).toMatch(/flowgate_rate_limited_total\{layer="failed_per_ip"\} [1-9]/);
     // Audited as a summary: one refusal more, and the address nowhere in the audit log.
     const audited = await refusalsAudited(s, 'failed_per_ip');
     expect(audited.refused - auditedBefore.refused).toBe(1);
@@ -154,10 +154,10 @@ describe.each(cases)('when counters live in the $name store', ({ name, env }) =>
     expect(served + refused).toBe(burst);
     expect(served).toBeLessThanOrEqual(30 * windows);
     // Counted, not let through by a failing store.
-    expect(s.service.metrics.render()).not.toContain('flowgate_rate_limit_store_errors_total{');
+    expect(await s.service.metrics.render()).not.toContain('flowgate_rate_limit_store_errors_total{');
     if (windows === 1) expect(refused).toBe(burst - 30);
     else expect(refused).toBeGreaterThanOrEqual(Math.max(1, burst - 30 * windows));
-    expect(s.service.metrics.render()).toMatch(/flowgate_rate_limited_total\{layer="global"\} [1-9]/);
+    expect(await s.service.metrics.render()).toMatch(/flowgate_rate_limited_total\{layer="global"\} [1-9]/);
     // Every 429 is in the audit log, counted in summary events (one per layer and interval).
     const audited = await refusalsAudited(s, 'global');
     expect(audited.refused - auditedBefore.refused).toBe(refused);

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { loadConfig, type Config } from '../../src/config';
-import { PostgresCounterStore, RespClient } from '../../src/ratelimit';
+import { PostgresCounterStore, RedisCounterStore } from '../../src/ratelimit';
 import { migrateLatest, migrateRollback, openDatabase, type Database } from '../../src/storage';
 import { makeTestKeys, testEnv, type TestKeys } from '../helpers/env';
 
@@ -71,7 +71,10 @@ describe('when Redis accepts a connection but never answers', () => {
   let port: number;
   const sockets: Socket[] = [];
   beforeAll(async () => {
-    server = createServer((s) => sockets.push(s));
+    server = createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => undefined);
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     port = (server.address() as { port: number }).port;
   });
@@ -80,11 +83,21 @@ describe('when Redis accepts a connection but never answers', () => {
     await new Promise<void>((r) => server.close(() => r()));
   });
 
-  it('then a command gives up after its timeout instead of hanging the request', async () => {
-    const client = new RespClient(`redis://127.0.0.1:${port}`, { commandTimeoutMs: 100 });
+  it('then a hit gives up after its timeout instead of hanging the request', async () => {
+    const store = new RedisCounterStore(`redis://127.0.0.1:${port}`, { commandTimeoutMs: 100 });
     const started = Date.now();
-    await expect(client.command('INCR', 'x')).rejects.toThrow(/no reply within 100 ms/);
+    await expect(store.hit('x', 60_000)).rejects.toThrow(/no reply within 100 ms/);
     expect(Date.now() - started).toBeLessThan(1000);
-    await client.close();
+    await store.close();
+  });
+
+  it('then a connection silent for several timeouts is dropped and another one is tried', async () => {
+    const store = new RedisCounterStore(`redis://127.0.0.1:${port}`, { commandTimeoutMs: 50, retryAfterMs: 10 });
+    const before = sockets.length;
+    await expect(store.hit('x', 60_000)).rejects.toThrow(/no reply within 50 ms/);
+    // The first connection is dropped after 4 × 50 ms of silence; the next attempt opens a new one.
+    await new Promise<void>((resolve) => server.once('connection', () => resolve()));
+    expect(sockets.length).toBeGreaterThanOrEqual(before + 2);
+    await store.close();
   });
 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, ENV_SPEC, loadConfig } from '../../src/config';
+import { ConfigError, ENV_SPEC, loadConfig, loadDatabaseConfig, loadVariables } from '../../src/config';
 import { makeTestKeys, randomSecret, testEnv, type TestKeys } from '../helpers/env';
 
 /**
@@ -49,6 +49,32 @@ describe('when every variable is valid', () => {
       expect(printed).not.toContain(env[name] as string);
     }
     expect(printed).toContain('[secret]');
+  });
+
+  it('then values are typed: numbers, flags in their usual spellings, lists, paths against cwd', () => {
+    const config = load({
+      AUDIT_ENABLED: 'Off',
+      TRUST_PROXY: '2',
+      MEDIA_ALLOWED_HOSTS: ' MMG.whatsapp.net , *.cdn.example ',
+      FLOWS_PREVIOUS_PRIVATE_KEY_FILES: 'old.pem, /keys/older.pem',
+      PORT: ' 8080 ',
+    });
+    expect(config.audit.enabled).toBe(false);
+    expect(config.trustProxy).toBe(2);
+    expect(config.port).toBe(8080);
+    expect(config.media.allowedHosts).toEqual(['mmg.whatsapp.net', '*.cdn.example']);
+    expect(config.previousPrivateKeyFiles).toEqual([join(dir, 'old.pem'), '/keys/older.pem']);
+    expect(load({ TRUST_PROXY: 'TRUE', AUDIT_ENABLED: 'yes' })).toMatchObject({
+      trustProxy: true,
+      audit: { enabled: true },
+    });
+    // Defaults, and the ones that depend on NODE_ENV.
+    expect(load({ LOG_FORMAT: undefined, FLOW_TOKEN_SIGNATURE: undefined })).toMatchObject({
+      logFormat: 'pretty',
+      flowTokenSignature: 'verify',
+      bodyLimitBytes: 1048576,
+      webhook: { path: '/webhook' },
+    });
   });
 
   it('then a secret can come from a <NAME>_FILE, with its trailing newline removed', () => {
@@ -119,6 +145,7 @@ describe('when a variable is wrong, then ConfigError names it', () => {
     ['MEDIA_DOWNLOAD_TIMEOUT_MS', { MEDIA_DOWNLOAD_TIMEOUT_MS: '0' }],
     ['TLS_KEY_FILE', { TLS_CERT_FILE: 'server.crt' }],
     ['TLS_CERT_FILE', { TLS_KEY_FILE: 'server.key' }],
+    ['FLOWGATE_DEBUG', { FLOWGATE_DEBUG: 'sometimes' }],
   ];
   it.each(cases)('%s (%j)', (variable, overrides) => {
     const err = configError(overrides);
@@ -148,6 +175,17 @@ describe('when a variable is wrong, then ConfigError names it', () => {
         ].includes(n),
     );
     expect(untested).toEqual([]);
+  });
+
+  it('then the message says what is allowed and quotes the rejected value (not a secret)', () => {
+    expect(configError({ PORT: '65536' }).message).toBe('PORT: must be between 0 and 65535, got 65536');
+    expect(configError({ LOG_LEVEL: 'verbose' }).message).toBe(
+      'LOG_LEVEL: must be one of error, warn, info, debug, got "verbose"',
+    );
+    expect(configError({ HOST: '   ' }).message).toBe('HOST: must not be empty, got ""');
+    expect(configError({ FLOW_TOKEN_PREVIOUS_SECRETS: `${randomSecret()},,${randomSecret()}` }).message).toBe(
+      'FLOW_TOKEN_PREVIOUS_SECRETS: has an empty item in its comma-separated list',
+    );
   });
 
   it('then a rejected secret value never appears in the message', () => {
@@ -185,6 +223,10 @@ describe('when NODE_ENV=production', () => {
 
   it('then a complete production environment loads', () => {
     expect(load(production({})).nodeEnv).toBe('production');
+    expect(load(production({ LOG_FORMAT: undefined, FLOW_TOKEN_SIGNATURE: undefined }))).toMatchObject({
+      logFormat: 'json',
+      flowTokenSignature: 'required',
+    });
     // Picker files: https on Meta's CDN only; loopback (the simulator's CDN stand-in) is for development.
     expect(load(production({})).media).toMatchObject({ allowedHosts: ['mmg.whatsapp.net'], allowLoopback: false });
   });
@@ -203,18 +245,22 @@ describe('when NODE_ENV=production', () => {
       }),
     );
     const named = err.problems.map((p) => p.variable);
+    // In the order of the definition (and of the README's table).
     expect(named).toEqual([
+      'PORT',
       'META_APP_SECRET',
       'META_PREVIOUS_APP_SECRETS',
       'FLOW_TOKEN_SECRET',
       'SUBJECT_HASH_KEY',
+      'SUBMISSION_KEYS',
       'TOKEN_API_KEY',
       'METRICS_TOKEN',
-      'PORT',
-      'SUBMISSION_KEYS',
     ]);
-    expect(err.variable).toBe('META_APP_SECRET');
-    expect(err.message).toMatch(/^8 problems in the configuration:\n {2}- META_APP_SECRET: must be the app secret/);
+    expect(err.variable).toBe('PORT');
+    expect(err.message).toMatch(
+      /^8 problems in the configuration:\n {2}- PORT: must be a whole number, got "eighty"\n/,
+    );
+    expect(err.message).toContain('  - META_APP_SECRET: must be the app secret');
     for (const name of named) expect(err.message).toContain(`  - ${name}: `);
     expect(err.message).toContain('SUBJECT_HASH_KEY: looks like a placeholder');
     expect(err.message).toContain('TOKEN_API_KEY: must be at least 32 bytes');
@@ -231,6 +277,12 @@ describe('when NODE_ENV=production', () => {
   ])('then META_APP_SECRET as %s is %s', (_what, secret, accepted) => {
     if (accepted) expect(load(production({ META_APP_SECRET: secret })).appSecrets).toHaveLength(1);
     else expect(configError(production({ META_APP_SECRET: secret })).variable).toBe('META_APP_SECRET');
+  });
+
+  it('then NODE_ENV with surrounding blanks is still production, with its rules', () => {
+    expect(configError(production({ NODE_ENV: ' production ', FLOW_TOKEN_SECRET: undefined })).variable).toBe(
+      'FLOW_TOKEN_SECRET',
+    );
   });
 
   it('then outside production any app secret is accepted (tests and local simulators sign with their own)', () => {
@@ -274,5 +326,33 @@ describe('when NODE_ENV=production', () => {
     const b = load({ FLOW_TOKEN_SECRET: undefined, SUBJECT_HASH_KEY: undefined, SUBMISSION_KEYS: undefined });
     expect(existsSync(join(dir, 'dev-secrets.json'))).toBe(true);
     expect(a.flowTokens.secrets[0]?.reveal()).toBe(b.flowTokens.secrets[0]?.reveal());
+  });
+});
+
+describe('when a tool reads only some variables (loadVariables)', () => {
+  it('then they are validated and typed as loadConfig does, without the production requirements of others', () => {
+    const env = { NODE_ENV: 'production', PORT: '8443', DATABASE_URL: 'postgres://u@h/db' };
+    const values = loadVariables(['PORT', 'NODE_ENV', 'DATABASE_URL'], env, { cwd: dir, devSecretsDir: dir });
+    expect(values).toMatchObject({ PORT: 8443, NODE_ENV: 'production' });
+    expect(values.DATABASE_URL?.reveal()).toBe('postgres://u@h/db');
+    expect(String(values.DATABASE_URL)).toBe('[secret]');
+    expect(loadDatabaseConfig(env, { cwd: dir })).toMatchObject({ schema: 'public', poolMax: 10 });
+  });
+
+  it('then a bad one is a ConfigError naming it, and a secret comes from its <NAME>_FILE', () => {
+    expect(() => loadVariables(['PORT'], { PORT: 'eighty' })).toThrow('PORT: must be a whole number');
+    expect(() => loadDatabaseConfig({ DATABASE_URL: `mysql://u:${CANARY}@h/db` })).toThrow(ConfigError);
+    const file = join(dir, 'passphrase');
+    writeFileSync(file, `${CANARY}\n`);
+    const values = loadVariables(['FLOWS_PRIVATE_KEY_PASSPHRASE'], { FLOWS_PRIVATE_KEY_PASSPHRASE_FILE: file });
+    expect(values.FLOWS_PRIVATE_KEY_PASSPHRASE?.reveal()).toBe(CANARY);
+  });
+
+  it('then generated development secrets are read when they exist, never created', () => {
+    expect(loadVariables(['TOKEN_API_KEY'], {}, { devSecretsDir: dir }).TOKEN_API_KEY).toBeUndefined();
+    expect(existsSync(join(dir, 'dev-secrets.json'))).toBe(false);
+    const config = load({ TOKEN_API_KEY: undefined });
+    const values = loadVariables(['TOKEN_API_KEY'], {}, { devSecretsDir: dir });
+    expect(values.TOKEN_API_KEY?.reveal()).toBe(config.tokenApiKey?.reveal());
   });
 });

@@ -1,4 +1,5 @@
-import { buildRegistry, defineFlow, RegistrationError, type FlowDefinition } from '../../src/flows';
+import { defineFlow, type FlowDefinition } from '../../src/flow-api';
+import { buildRegistry, RegistrationError } from '../../src/endpoint';
 import type { ConsentDeclaration } from '../../src/consents';
 import bookAppointment from '../../src/flows/book-appointment';
 import { paths } from '../../src/paths';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
 import { encryptResponse } from '../../src/crypto';
 import { evaluateCondition } from '../../src/devtools/simulator/screen-view';
-import { encryptedBodyBytes, withVersion } from '../../src/flows/data-api';
+import { encryptedBodyBytes, withVersion } from '../../src/endpoint/data-api';
 import { FlowTokenSignatureVerifier } from '../../src/tokens';
 import { makeTestKeys, productionEnv, testEnv, type TestKeys } from '../helpers/env';
 import { signFlowToken } from '../helpers/whatsapp-client';

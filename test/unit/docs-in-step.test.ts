@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ENV_SPEC } from '../../src/config';
+import { ENV_SPEC, VARIABLES, type VarName } from '../../src/config';
 import { ERROR_CATALOGUE } from '../../src/errors';
 
 const root = join(__dirname, '..', '..');
@@ -24,6 +24,51 @@ describe('when the configuration table changes', () => {
       expect(envExample).toContain(`# ${description.replace(/`/g, '')}`);
     },
   );
+
+  // The Default and Secret columns, as the definition (src/config/env-spec.ts) says them.
+  const rows = new Map(
+    [...readme.matchAll(/^\|\s*`([A-Z][A-Z0-9_]+)`\s*\|([^|]*)\|([^|]*)\|/gm)].map((m) => [
+      m[1] as string,
+      { count: 0, defaultText: (m[2] as string).trim(), secretText: (m[3] as string).trim() },
+    ]),
+  );
+  it.each(ENV_SPEC.map((v) => v.name))('then the README has one row for %s, with its default and secrecy', (name) => {
+    const def = VARIABLES[name as VarName] as {
+      default?: string;
+      secret?: boolean;
+      devGenerated?: boolean;
+      production?: { required?: string; default?: string };
+    };
+    expect([...readme.matchAll(new RegExp(`^\\|\\s*\`${name}\`\\s*\\|`, 'gm'))]).toHaveLength(1);
+    const expectedDefault =
+      def.production?.default !== undefined
+        ? '(see meaning)'
+        : def.default === undefined
+          ? '—'
+          : def.default === ''
+            ? '(empty)'
+            : `\`${def.default}\``;
+    const expectedSecret = [
+      def.secret ? (def.devGenerated ? 'yes (dev-generated)' : 'yes') : '',
+      def.production?.required !== undefined ? '· required in production' : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    expect(rows.get(name)).toMatchObject({ defaultText: expectedDefault, secretText: expectedSecret });
+  });
+
+  it.each(
+    ENV_SPEC.filter(
+      (v) =>
+        v.default &&
+        !v.requiredInProduction &&
+        !(VARIABLES[v.name as VarName] as { production?: { default?: string } }).production?.default,
+    ).map((v) => [v.name, v.default]),
+  )('then .env.example shows the default of %s', (name, value) => {
+    expect(envExample).toMatch(
+      new RegExp(`^# ${name}=${(value as string).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`, 'm'),
+    );
+  });
 
   it('then the README documents no variable the service does not read', () => {
     const documented = [...readme.matchAll(/^\|\s*`([A-Z][A-Z0-9_]+)`\s*\|/gm)].map((m) => m[1]);

@@ -182,7 +182,7 @@ describe('when flow.json changes and the types are not regenerated', () => {
     const written = types();
     expect(written.status).toBe(0);
     expect(written.stdout).toContain('wrote src/flows/survey/flow.generated.ts');
-    expect(readFileSync(generated(), 'utf8')).toMatch(/from ["']\.\.\/typed-api["']/);
+    expect(readFileSync(generated(), 'utf8')).toMatch(/from ["']\.\.\/\.\.\/flow-api["']/);
     expect(types('--check').status).toBe(0);
     expect(types('--quiet').stdout).toBe('');
   });

@@ -1,4 +1,4 @@
-import { HandlerEffects } from '../../src/flows/handler-effects';
+import { HandlerEffects } from '../../src/endpoint/handler-effects';
 import { createLogger } from '../../src/logging';
 
 const settle = () => new Promise((r) => setImmediate(r));

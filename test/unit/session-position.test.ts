@@ -1,7 +1,8 @@
 import { tmpdir } from 'node:os';
-import { buildRegistry, defineFlow, defineScreen, next, type RegisteredFlow } from '../../src/flows';
+import { defineFlow, defineScreen, next } from '../../src/flow-api';
+import { buildRegistry, type RegisteredFlow } from '../../src/endpoint';
 import bookAppointment from '../../src/flows/book-appointment';
-import { positionRefusal, possiblePositions, requiredScreens } from '../../src/flows/session-position';
+import { positionRefusal, possiblePositions, requiredScreens } from '../../src/endpoint/session-position';
 
 /** Sessions follow the flow: which screens a client can be on, and what a completion requires. */
 

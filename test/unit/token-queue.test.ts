@@ -1,4 +1,4 @@
-import { TokenQueue, TokenQueueWaitError } from '../../src/flows/token-queue';
+import { TokenQueue, TokenQueueWaitError } from '../../src/endpoint/token-queue';
 
 const tick = () => new Promise((r) => setImmediate(r));
 

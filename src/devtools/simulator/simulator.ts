@@ -1,10 +1,10 @@
 import type { KeyObject } from 'node:crypto';
-import type { RegisteredFlow } from '../../flows';
-import { routeAllowed } from '../../flows/screen-runner';
+import type { RegisteredFlow } from '../../endpoint';
+import { routeAllowed } from '../../endpoint/screen-runner';
 import type { ErrorObject } from '../../validation';
 import { DevtoolError } from '../errors';
 import { buildScreenView, emptyValue, renderScreen, resolveBindings, type ScreenView } from './screen-view';
-import { MAX_RESPONSE_BYTES } from '../../flows/data-api';
+import { MAX_RESPONSE_BYTES } from '../../endpoint/data-api';
 import type { PickerFiles } from './picker-files';
 import { BadReplyError, openReply, postSealed, preview, sealRequest, signFlowToken } from './wire';
 

@@ -1,5 +1,5 @@
 import { defineScreen, next, showError, type DataOf } from '../flow.generated';
-import { MediaError } from '../../../media';
+import { MediaError } from '../../../flow-api';
 
 /** The categories offered (ids are what the flow sends back). */
 export const CATEGORIES = [

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { complete, defineScreen, showError } from '../flow.generated';
-import { MediaError } from '../../../media';
+import { MediaError } from '../../../flow-api';
 
 interface Claim {
   readonly category: string;

@@ -28,7 +28,7 @@ import type { RegisteredFlow } from './registry';
 import { auditEventOf, type Trace } from './request-trace';
 import { runScreenRequest, type ScreenOutcome } from './screen-runner';
 import { positionRefusal } from './session-position';
-import { emptySessionState, openSessionState, sealSessionState } from './session-state';
+import { emptySessionState, openSessionState, sealSessionState } from '../storage/session-state';
 import { TokenQueue } from './token-queue';
 
 export interface SessionStepDeps {
@@ -160,7 +160,7 @@ export class SessionStep {
       ? openSessionState(deps.cipher, flow.id, verified.id, read.session.stateKeyId, read.session.state)
       : emptySessionState();
     // Sessions follow the flow: a request from a screen this session cannot be on is refused
-    // before any developer code runs, and nothing of it is written (src/flows/session-position.ts).
+    // before any developer code runs, and nothing of it is written (src/endpoint/session-position.ts).
     const refusal = positionRefusal(
       flow,
       request.action,

@@ -10,11 +10,11 @@ import {
 } from '../protocol';
 import { describeErrors } from '../validation';
 import { UNAVAILABLE_MEDIA, type MediaFiles } from '../media';
-import type { FlowContext, Handler, ScreenRequest } from './api';
+import type { FlowContext, Handler, ScreenRequest } from '../flow-api';
 import { fieldErrorsFrom } from './field-errors';
 import type { RegisteredFlow, RegisteredScreen } from './registry';
 import { requiredScreens } from './session-position';
-import type { SessionState } from './session-state';
+import type { SessionState } from '../storage/session-state';
 import { FlowgateError } from '../errors';
 
 export const GENERIC_ERROR_MESSAGE = 'Something went wrong on our side. Please try again.';
@@ -205,7 +205,7 @@ function resolveResult(
 ): ScreenOutcome {
   if (result.kind === 'complete') {
     // Completion requires the answers of every screen the flow cannot be completed without
-    // (src/flows/session-position.ts, requiredScreens): a second line behind the position check.
+    // (src/endpoint/session-position.ts, requiredScreens): a second line behind the position check.
     const missing = current ? requiredScreens(flow, current.model.id).filter((id) => !state.answers[id]) : [];
     if (current && missing.length > 0) {
       throw new OutOfSequenceError(`completion from ${current.model.id} without answers of ${missing.join(', ')}`);

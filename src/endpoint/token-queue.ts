@@ -12,7 +12,7 @@ export class TokenQueueWaitError extends FlowgateError {
  * without holding anything but a promise while they wait: no database connection, no row lock.
  * WhatsApp sends one user's requests one at a time, but a retry may overlap the original; queued
  * here, the second runs once on the session the first left, instead of running its handler on a
- * stale session and being sent back to run again (src/flows/session-step.ts). Across processes the
+ * stale session and being sent back to run again (src/endpoint/session-step.ts). Across processes the
  * guarded session write is what keeps requests of one token in order.
  */
 export class TokenQueue {

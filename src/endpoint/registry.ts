@@ -11,7 +11,7 @@ import {
 } from '../flow-json';
 import { resolveConsents, type RegisteredConsent } from '../consents/declaration';
 import { compileSchema, SchemaCompileError, type ValidateFunction } from '../validation';
-import { FLOW_ID_PATTERN, type FlowDefinition, type ScreenDefinition } from './api';
+import { FLOW_ID_PATTERN, type FlowDefinition, type ScreenDefinition } from '../flow-api';
 import { FlowgateError } from '../errors';
 
 /** One way a screen's incoming data may look: a derived action schema or an override file. */

@@ -15,7 +15,7 @@ export interface Trace {
   detail?: Record<string, unknown>;
   envelope?: DecryptedEnvelope;
   /**
-   * Set for an error notification past its token's limits (src/flows/error-notification.ts): the
+   * Set for an error notification past its token's limits (src/endpoint/error-notification.ts): the
    * request is answered and counted in metrics, without an audit event or a log line.
    */
   unaudited?: boolean;

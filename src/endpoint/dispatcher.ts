@@ -1,48 +1,34 @@
 import type { KeyObject } from 'node:crypto';
 import type { AuditLog } from '../audit';
-import {
-  decryptEnvelope,
-  encryptResponse,
-  EnvelopeDecryptError,
-  isValidHubSignature,
-  type AtRestCipher,
-  type DecryptedEnvelope,
-  type RsaTimeSink,
-} from '../crypto';
+import { encryptResponse, type AtRestCipher, type DecryptedEnvelope, type RsaTimeSink } from '../crypto';
 import { httpStatusOf } from '../errors';
 import { errorSummary, type Logger } from '../logging';
 import type { MediaService } from '../media';
 import {
-  CannotDecryptError,
   ERROR_ACK_RESPONSE,
   FlowTokenNoLongerValidError,
-  MalformedRequestError,
   PING_RESPONSE,
   ProtocolError,
   ServiceUnavailableError,
-  SignatureMismatchError,
   UnknownFlowError,
   isErrorNotification,
-  parseJsonSafely,
   type DecryptedRequest,
 } from '../protocol';
-import type { DirectSql } from '../storage';
+import { isDatabaseUnavailable, type DirectSql } from '../storage';
 import { FlowTokenSignatureVerifier, tokenHash, type FlowTokenCodec } from '../tokens';
-import { describeErrors, validateDecryptedRequest, validateEnvelope, validateErrorNotification } from '../validation';
 import {
   assertKnownVersion,
   assertRoutableAction,
-  auditableAction,
   checkTokenSignature,
   ResponseTooLargeError,
   withVersion,
   type TokenSignaturePolicy,
 } from './data-api';
-import { isDatabaseUnavailable } from './database-errors';
 import { assessNotification, noticeHashKey } from './error-notification';
 import type { FlowHttpRequest, FlowHttpResponse, RequestObservation } from './endpoint-types';
 import type { RegisteredFlow, Registry } from './registry';
 import { auditEventOf, type Trace } from './request-trace';
+import { EnvelopeOpener } from './open-envelope';
 import { HandlerFailedError } from './screen-runner';
 import { SessionStep, type SessionRequest } from './session-step';
 import { TokenQueueWaitError } from './token-queue';
@@ -80,17 +66,20 @@ export interface DispatcherDeps {
 
 /**
  * The pure core of the endpoint (src/ARCHITECTURE.md, rule 1): raw bytes and headers in, status and body
- * out, never Express objects. Order matters and follows src/protocol/NOTES.md: flow, signature (432, before
- * any RSA work), envelope (400), decryption (421), request schema (400), ping, error notification,
- * flow token (427), then the screen handler between a read of the session and a guarded write
- * (SessionStep). Every request ends in exactly one audit event.
+ * out, never Express objects. Order matters and follows src/protocol/NOTES.md: flow (404), then
+ * opening the envelope (EnvelopeOpener: signature 432 before any RSA work, envelope 400, decryption
+ * 421, request schema 400), then routing: ping, error notification, flow token (427), then the screen
+ * handler between a read of the session and a guarded write (SessionStep). Every request ends in
+ * exactly one audit event.
  */
 export class Dispatcher {
   readonly #session: SessionStep;
   readonly #noticeHashKey: Buffer;
   readonly #signatures: FlowTokenSignatureVerifier;
+  readonly #envelopes: EnvelopeOpener;
 
   constructor(private readonly deps: DispatcherDeps) {
+    this.#envelopes = new EnvelopeOpener(deps);
     this.#session = new SessionStep(deps);
     this.#noticeHashKey = noticeHashKey(deps.subjectHashKey);
     this.#signatures = new FlowTokenSignatureVerifier(deps.appSecrets);
@@ -104,58 +93,11 @@ export class Dispatcher {
       const flow = this.deps.registry.get(input.flowId);
       if (!flow) throw new UnknownFlowError(input.flowId);
       trace.flow = flow;
-      const body = input.rawBody ?? Buffer.alloc(0);
-      this.#checkSignature(body, input.signature);
-      const envelope = this.#decrypt(body);
-      trace.envelope = envelope;
-      const request = this.#parseRequest(envelope.plaintext);
-      trace.action = auditableAction(request.action);
+      const { envelope, request } = this.#envelopes.open(input.rawBody ?? Buffer.alloc(0), input.signature, trace);
       return await this.#route(flow, request, envelope, trace, input, started);
     } catch (err) {
       return this.#reject(err, trace, input, started);
     }
-  }
-
-  #checkSignature(body: Buffer, header: string | undefined): void {
-    if (this.deps.appSecrets.length === 0) return;
-    if (header === undefined) throw new SignatureMismatchError('missing');
-    if (!isValidHubSignature(body, header, this.deps.appSecrets)) throw new SignatureMismatchError('mismatch');
-  }
-
-  #decrypt(body: Buffer): DecryptedEnvelope {
-    let parsed: unknown;
-    try {
-      parsed = parseJsonSafely(body.toString('utf8'));
-    } catch {
-      throw new MalformedRequestError('body is not JSON');
-    }
-    if (!validateEnvelope(parsed))
-      throw new MalformedRequestError(`envelope: ${describeErrors(validateEnvelope.errors)}`);
-    try {
-      return decryptEnvelope(parsed, this.deps.privateKeys, this.deps.rsaTime);
-    } catch (err) {
-      if (err instanceof EnvelopeDecryptError) throw new CannotDecryptError(err.reason);
-      throw err;
-    }
-  }
-
-  #parseRequest(plaintext: Buffer): DecryptedRequest {
-    let parsed: unknown;
-    try {
-      parsed = parseJsonSafely(plaintext.toString('utf8'));
-    } catch {
-      throw new MalformedRequestError('decrypted payload is not JSON');
-    }
-    const data = (parsed as { data?: unknown } | null)?.data;
-    // Error notifications come first: they may carry an action we would otherwise refuse (src/protocol/NOTES.md, "Error notifications").
-    if (isErrorNotification(data)) {
-      if (!validateErrorNotification(parsed))
-        throw new MalformedRequestError(`error notification: ${describeErrors(validateErrorNotification.errors)}`);
-      return parsed as DecryptedRequest;
-    }
-    if (!validateDecryptedRequest(parsed))
-      throw new MalformedRequestError(`request: ${describeErrors(validateDecryptedRequest.errors)}`);
-    return parsed;
   }
 
   async #route(
@@ -168,7 +110,7 @@ export class Dispatcher {
   ): Promise<FlowHttpResponse> {
     if (isErrorNotification(request.data)) {
       // Acknowledged, never routed to developer code; kept only as key, length and keyed hash,
-      // throttled per token (src/flows/error-notification.ts). The token must be genuine.
+      // throttled per token (src/endpoint/error-notification.ts). The token must be genuine.
       assertKnownVersion(request, this.deps.logger, input.requestId);
       const token = await this.deps.tokens.verify(request.flow_token, flow.id);
       trace.tokenHash = tokenHash(token.id);
