@@ -14,6 +14,7 @@ export {
 export type { DecryptedSubmission, PurgeResult, ReencryptResult } from './submissions';
 export { exportSubjectData, eraseSubject, heldTokenOf, isoOrNull, openExportedSession } from './data-subject';
 export type { ExportedSession, HeldToken, SubjectExport, ErasureResult } from './data-subject';
+export { openExportedMediaFile } from './media-files';
 export type { ExportedMediaFile } from './media-files';
 export { csvCell, formatAuditRows, toCsv, toJsonLines, toTable } from './report-format';
 export type { AuditFormat } from './report-format';

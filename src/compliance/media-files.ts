@@ -9,6 +9,7 @@ import {
   openMedia,
   replaceMediaCiphertext,
   sealMedia,
+  type MediaFileRow,
 } from '../media';
 import { toNumber } from '../storage';
 import { UndecryptableError } from './undecryptable';
@@ -36,29 +37,35 @@ export async function exportMediaFiles(
   subjectId: string,
 ): Promise<ExportedMediaFile[]> {
   const rows = await listMediaFilesOfSubject(db, subjectId);
-  return rows.map((row) => {
-    let opened: ReturnType<typeof openMedia>;
-    try {
-      opened = openMedia(cipher, row);
-    } catch (err) {
-      if (err instanceof AtRestDecryptError) throw new UndecryptableError(`media file ${row.id}`, row.keyId, err);
-      throw err;
-    }
-    return {
-      id: row.id,
-      flow_id: row.flowId,
-      token_id: row.tokenId,
-      screen: row.screen,
-      field: row.field,
-      created_at: row.createdAt.toISOString(),
-      content_type: row.contentType,
-      byte_size: row.byteSize,
-      key_id: row.keyId,
-      file_name: opened.meta.file_name,
-      sha256: opened.meta.sha256,
-      content_base64: opened.bytes.toString('base64'),
-    };
-  });
+  return rows.map((row) => openExportedMediaFile(cipher, row));
+}
+
+/**
+ * One stored picker file as an export carries it (shared by the CLI export and the console's, so
+ * both files have the same shape); a file the keyring cannot open is an UndecryptableError.
+ */
+export function openExportedMediaFile(cipher: AtRestCipher, row: MediaFileRow): ExportedMediaFile {
+  let opened: ReturnType<typeof openMedia>;
+  try {
+    opened = openMedia(cipher, row);
+  } catch (err) {
+    if (err instanceof AtRestDecryptError) throw new UndecryptableError(`media file ${row.id}`, row.keyId, err);
+    throw err;
+  }
+  return {
+    id: row.id,
+    flow_id: row.flowId,
+    token_id: row.tokenId,
+    screen: row.screen,
+    field: row.field,
+    created_at: row.createdAt.toISOString(),
+    content_type: row.contentType,
+    byte_size: row.byteSize,
+    key_id: row.keyId,
+    file_name: opened.meta.file_name,
+    sha256: opened.meta.sha256,
+    content_base64: opened.bytes.toString('base64'),
+  };
 }
 
 /** Erasure and retention of picker files (called inside those actions' transactions). */

@@ -389,6 +389,8 @@ export function consoleApp(deps: ConsoleAppDeps): Express {
             tokens: exported.tokens.length,
             sessions: exported.sessions.length,
             submissions: exported.submissions.length,
+            media_files: exported.media_files.length,
+            consents: exported.consents.length,
             audit_events: exported.audit_events.length,
           },
         });

@@ -8,9 +8,12 @@ import {
   type DecryptedSubmission,
   type ExportedSession,
   type HeldToken,
+  openExportedMediaFile,
+  type ExportedMediaFile,
+  type SubjectExport,
 } from '../compliance';
 import type { AtRestCipher } from '../crypto';
-import { toNumber } from '../storage';
+import { toDate, toNumber } from '../storage';
 import { normalizePhoneNumber, subjectRef } from '../tokens';
 
 /**
@@ -113,7 +116,57 @@ export interface ConsoleExport {
   readonly tokens: readonly HeldToken[];
   readonly sessions: readonly ExportedSession[];
   readonly submissions: readonly DecryptedSubmission[];
+  /** Picker files, decrypted, as the CLI export gives them (migration 20261202000025). */
+  readonly media_files: readonly ExportedMediaFile[];
+  /** Consent events, oldest first, as the CLI export gives them (migration 20261202000025). */
+  readonly consents: SubjectExport['consents'];
   readonly audit_events: readonly Record<string, unknown>[];
+}
+
+/** Parses a jsonb array a SECURITY DEFINER function returned (a string on some drivers). */
+async function rowsOf(trx: Knex.Transaction, fn: string, subject: string): Promise<Record<string, unknown>[]> {
+  const result = (await trx.raw(`SELECT ${fn}(?) AS r`, [subject])) as { rows: { r: unknown }[] };
+  const raw = result.rows[0]?.r;
+  return (typeof raw === 'string' ? JSON.parse(raw) : (raw ?? [])) as Record<string, unknown>[];
+}
+
+/** The subject's picker files (sealed rows, read through compliance_subject_media), decrypted. */
+async function mediaFilesOf(
+  trx: Knex.Transaction,
+  subject: string,
+  cipher: AtRestCipher,
+): Promise<ExportedMediaFile[]> {
+  return (await rowsOf(trx, 'compliance_subject_media', subject)).map((m) =>
+    openExportedMediaFile(cipher, {
+      id: String(m.id),
+      flowId: String(m.flow_id),
+      tokenId: String(m.token_id),
+      subjectId: String(m.subject_id),
+      screen: String(m.screen),
+      field: String(m.field),
+      mediaKey: String(m.media_key),
+      contentType: String(m.content_type),
+      byteSize: toNumber(m.byte_size),
+      keyId: String(m.key_id),
+      meta: Buffer.from(String(m.meta), 'base64'),
+      ciphertext: Buffer.from(String(m.ciphertext), 'base64'),
+      createdAt: toDate(m.created_at),
+    }),
+  );
+}
+
+async function consentsOf(trx: Knex.Transaction, subject: string): Promise<SubjectExport['consents']> {
+  return (await rowsOf(trx, 'compliance_subject_consents', subject)).map((c) => ({
+    id: String(c.id),
+    flow_id: String(c.flow_id),
+    purpose: String(c.purpose),
+    policy_url: (c.policy_url as string | null) ?? null,
+    policy_version: String(c.policy_version),
+    decision: String(c.decision),
+    source: String(c.source),
+    occurred_at: iso(c.occurred_at) as string,
+    submission_id: (c.submission_id as string | null) ?? null,
+  }));
 }
 
 /** Decrypts a subject's holdings for the export download; a row that cannot be opened fails it. */
@@ -125,6 +178,9 @@ export async function exportOf(
   user: string,
 ): Promise<ConsoleExport> {
   const held = await holdingsOf(trx, phone, subjectHashKey);
+  const subject = subjectOfPhone(phone, subjectHashKey);
+  const mediaFiles = await mediaFilesOf(trx, subject, cipher);
+  const consents = await consentsOf(trx, subject);
   const auditRows = held.subjectRef
     ? ((await trx('audit_subject_events')
         .where({ subject_ref: held.subjectRef })
@@ -153,6 +209,8 @@ export async function exportOf(
         },
       ),
     ),
+    media_files: mediaFiles,
+    consents,
     audit_events: auditRows.map((r) => ({ ...r, occurred_at: iso(r.occurred_at) })),
   };
 }

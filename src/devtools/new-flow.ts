@@ -115,8 +115,10 @@ function formatWithPrettier(root: string, files: string[]): void {
 
 function flowJson(): Record<string, unknown> {
   return {
-    version: '6.0',
-    data_api_version: '3.0',
+    // The pairing Meta recommends (src/protocol/NOTES.md, "Data API 4.0"): with 7.3 and "4.0"
+    // WhatsApp signs every request with flow_token_signature, which the service verifies.
+    version: '7.3',
+    data_api_version: '4.0',
     routing_model: { START: ['DONE'], DONE: [] },
     screens: [
       {
@@ -275,30 +277,33 @@ function testTs(id: string): string {
   return `import { startTestService, type TestService } from '../helpers/test-service';
 import { dataOf, ok } from '../helpers/walk';
 
+// Data API 4.0 as flow.json declares it, with flow_token_signature required as in production.
 let t: TestService;
 beforeAll(async () => {
-  t = await startTestService();
+  t = await startTestService({ env: { FLOW_TOKEN_SIGNATURE: 'required' } });
 });
 afterAll(async () => {
   await t.stop();
 });
 
+const client = () => t.client('${id}', { version: '4.0' });
+
 describe('when WhatsApp walks the ${id} flow', () => {
   it('then START, DONE and completion arrive in order', async () => {
     const token = await t.issueToken('+14155550100', '${id}');
-    const client = t.client('${id}');
-    expect(ok(await client.init(token)).screen).toBe('START');
-    const done = ok(await client.exchange(token, 'START', { name: 'Ada', topic: 'news' }));
+    const c = client();
+    expect(ok(await c.init(token)).screen).toBe('START');
+    const done = ok(await c.exchange(token, 'START', { name: 'Ada', topic: 'news' }));
     expect(done).toMatchObject({ screen: 'DONE', data: { greeting: 'Hello, Ada! Let us talk about News.' } });
-    const end = dataOf(await client.exchange(token, 'DONE', {}));
+    const end = dataOf(await c.exchange(token, 'DONE', {}));
     expect(end.extension_message_response).toEqual({ params: { flow_token: token, greeted: true } });
   });
 
   it('then a topic that was not offered keeps the user on START with a field error', async () => {
     const token = await t.issueToken('+14155550100', '${id}');
-    const client = t.client('${id}');
-    ok(await client.init(token));
-    const reply = ok(await client.exchange(token, 'START', { name: 'Ada', topic: 'anything' }));
+    const c = client();
+    ok(await c.init(token));
+    const reply = ok(await c.exchange(token, 'START', { name: 'Ada', topic: 'anything' }));
     expect(reply.screen).toBe('START');
     expect(reply.data).toMatchObject({ field_errors: { topic: 'Choose one of the options' } });
     expect(JSON.stringify(reply.data)).not.toContain('anything');
@@ -306,14 +311,20 @@ describe('when WhatsApp walks the ${id} flow', () => {
 
   it('then a name the handler refuses keeps the user on START with a field error', async () => {
     const token = await t.issueToken('+14155550100', '${id}');
-    const client = t.client('${id}');
-    ok(await client.init(token));
-    const reply = ok(await client.exchange(token, 'START', { name: 'A', topic: 'news' }));
+    const c = client();
+    ok(await c.init(token));
+    const reply = ok(await c.exchange(token, 'START', { name: 'A', topic: 'news' }));
     expect(reply.screen).toBe('START');
     expect(reply.data).toMatchObject({
       error_message: 'Please check your name.',
       field_errors: { name: 'At least 2 letters' },
     });
+  });
+
+  it('then a request without flow_token_signature is refused with 427', async () => {
+    const token = await t.issueToken('+14155550100', '${id}');
+    const reply = await t.client('${id}', { version: '4.0', tokenSignature: false }).init(token);
+    expect(reply.status).toBe(427);
   });
 });
 `;

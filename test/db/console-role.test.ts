@@ -8,6 +8,7 @@ import {
   type ComplianceAuditEvent,
 } from '../../src/audit';
 import { loadConfig } from '../../src/config';
+import { subjectOfPhone } from '../../src/compliance';
 import { ConsoleAudit, ConsoleDb } from '../../src/console';
 import { runCli } from '../helpers/cli';
 import { DbFixture } from '../helpers/db-fixture';
@@ -95,7 +96,31 @@ describe("when the console's database access is used to change something", () =>
         /permission denied/,
       );
       await expect(db.read((trx) => trx.raw('SELECT salt FROM subjects'))).rejects.toThrow(/permission denied/);
+      // Picker files and consent records only through the export's functions (20261202000025).
+      for (const sql of ['SELECT ciphertext FROM media_files', 'SELECT request_id FROM consent_records']) {
+        await expect(db.read((trx) => trx.raw(sql))).rejects.toThrow(/permission denied/);
+      }
     });
+  });
+
+  it("then the export's functions give one named subject's picker files and consents, nobody else's", async () => {
+    const subject = subjectOfPhone(PHONE, String(f.env.SUBJECT_HASH_KEY));
+    const consents = await asConsole((db) =>
+      db.read((trx) => trx.raw('SELECT compliance_subject_consents(?) AS r', [subject])),
+    );
+    const rows = (consents as { rows: { r: unknown }[] }).rows[0]?.r;
+    const list = (typeof rows === 'string' ? JSON.parse(rows) : rows) as Record<string, unknown>[];
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({ decision: 'granted', source: 'submission' });
+    expect(list[0]).not.toHaveProperty('request_id');
+    const other = await asConsole((db) =>
+      db.read((trx) =>
+        trx.raw('SELECT compliance_subject_media(?) AS m, compliance_subject_consents(?) AS c', ['x', 'x']),
+      ),
+    );
+    const row = (other as { rows: { m: unknown; c: unknown }[] }).rows[0];
+    const parse = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
+    expect([parse(row?.m), parse(row?.c)]).toEqual([[], []]);
   });
 
   it('then its audit function takes only its own, current, consistent compliance events', async () => {

@@ -44,6 +44,12 @@ describe('when a developer runs npm run new-flow', () => {
     expect(readFileSync(join(copy, 'src/flows/registered.ts'), 'utf8')).toMatch(
       /import helloWorld from '\.\/hello-world';[\s\S]*\[bookAppointment, [^\]]*helloWorld\]/,
     );
+    // The current recommended pairing (src/protocol/NOTES.md, "Data API 4.0"), never 6.0 / 3.0.
+    const generated = JSON.parse(readFileSync(join(copy, 'src/flows/hello-world/flow.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(generated).toMatchObject({ version: '7.3', data_api_version: '4.0' });
     const again = await newFlow('hello-world');
     expect(again.code).toBe(1);
 
@@ -53,24 +59,25 @@ describe('when a developer runs npm run new-flow', () => {
     );
     expect(prettier.code).toBe(0);
 
-    // The generated test walks the new flow through the real service (jest's in-process project:
-    // no build first).
-    const jest = await runNode(
-      [join(copy, 'node_modules/jest/bin/jest.js'), '--runInBand', '--ci', 'test/flows/hello-world.test.ts'],
-      { cwd: copy, env: { NODE_OPTIONS: '--experimental-vm-modules' }, timeoutMs: 240_000 },
-    );
-    // About 55 s alone; the limits are generous because CI runs it beside the other suites.
-    expect(jest.stderr).toMatch(/Tests:\s+3 passed, 3 total/);
-    expect(jest.code).toBe(0);
-
     // `npm run build`'s compiler step: a full type-check of the sources (any type error fails it),
-    // then the copy's compiled check command sees both flows.
+    // before the generated test runs.
     const build = await runNode([join(copy, 'node_modules/typescript/bin/tsc'), '-b', 'src/tsconfig.build.json'], {
       cwd: copy,
       timeoutMs: 240_000,
     });
     expect(build.stdout).toBe('');
     expect(build.code).toBe(0);
+    // The generated test walks the new flow through the real service (flow_token_signature
+    // required) on data API 4.0, and sees an unsigned request refused (427).
+    const jest = await runNode(
+      [join(copy, 'node_modules/jest/bin/jest.js'), '--runInBand', '--ci', 'test/flows/hello-world.test.ts'],
+      { cwd: copy, env: { NODE_OPTIONS: '--experimental-vm-modules' }, timeoutMs: 360_000 },
+    );
+    // About 55 s alone; the limits are generous because CI runs it beside the other suites.
+    expect(jest.stderr).toMatch(/Tests:\s+4 passed, 4 total/);
+    expect(jest.code).toBe(0);
+
+    // The copy's compiled check command sees both flows.
     const check = await runNode([join(copy, 'dist/src/cli/check.js')], { cwd: copy });
     expect(check.stdout).toMatch(/checked \d flows \(book-appointment, [^)]*hello-world\): 0 errors/);
     expect(check.code).toBe(0);
@@ -111,5 +118,5 @@ describe('when a developer runs npm run new-flow', () => {
     expect(stale.stderr).toContain(
       'src/flows/hello-world/flow.generated.ts was generated from another version of src/flows/hello-world/flow.json: run `npm run types`',
     );
-  }, 360_000);
+  }, 540_000);
 });
