@@ -384,8 +384,8 @@ export function consoleApp(deps: ConsoleAppDeps): Express {
           user,
           outcome: 'subject_exported',
           subjectRef: ref,
+          reason,
           detail: {
-            reason,
             tokens: exported.tokens.length,
             sessions: exported.sessions.length,
             submissions: exported.submissions.length,

@@ -7,6 +7,8 @@ export interface ConsoleAction {
   readonly user: string;
   readonly outcome: ComplianceOutcome;
   readonly detail?: Readonly<Record<string, unknown>>;
+  /** Why the user acted (an export's reason): part of the actor, like the CLI's `--reason`. */
+  readonly reason?: string;
   readonly flowId?: string;
   /** The pseudonym of the person the action concerns: it then appears in their own export. */
   readonly subjectRef?: string;
@@ -34,7 +36,12 @@ export class ConsoleAudit {
       flowId: action.flowId,
       subjectRef: action.subjectRef,
       outcome: action.outcome,
-      actor: { via: 'console', operator: action.user, databaseUser: this.#login },
+      actor: {
+        via: 'console',
+        operator: action.user,
+        databaseUser: this.#login,
+        ...(action.reason === undefined ? {} : { reason: action.reason }),
+      },
       detail: action.detail,
     };
     await trx.raw('select console_audit_append(?, ?::jsonb)', [this.#chains, JSON.stringify([auditArgument(event)])]);

@@ -31,7 +31,7 @@ import type { RegisteredFlow } from './registry';
 import { auditEventOf, type Trace } from './request-trace';
 import { runScreenRequest, type ScreenOutcome } from './screen-runner';
 import { positionRefusal } from './session-position';
-import { SessionCache, type KnownSession } from './session-cache';
+import type { KnownSession } from './known-session';
 import {
   emptySessionState,
   openSessionJson,
@@ -114,35 +114,27 @@ const MAX_ATTEMPTS = 4;
  */
 const QUEUE_WAIT_MS = 5000;
 
-/**
- * Share of remembered sessions that must have been current for the next request to skip its
- * read. A miss costs about what a read saves plus a second handler run, so below about two in
- * three guessing loses; measured with two workers and no affinity (README, performance), about
- * half the guesses missed and `data_exchange` got slower.
- */
-const MIN_HIT_RATE = 0.7;
-
 const TOO_FAST_MESSAGE = 'You are going a bit fast. Please wait a moment and try again.';
 
 /**
  * The session step of a request: read, run, write — without holding a connection or a lock while
  * developer code runs (a slow handler once held a pooled connection and the token's row lock for
  * up to HANDLER_TIMEOUT_MS, so ten slow handlers could starve every other request of the pool).
- * The session is read without a lock — or not at all, when this process wrote it last and
- * remembers it (SessionCache) — the handler runs; the session upsert is guarded by the version
+ * The session is read without a lock (which also tells whether the token is still active: a
+ * revoked, completed or erased token never reaches developer code), the handler runs; the session
+ * upsert is guarded by the version
  * read (src/storage/token-repository.ts, UPSERT_SESSION) and sent with the audit event in one
  * statement: one round trip for the usual request. Within this process the requests of one token
  * wait for each other (TokenQueue); when a request of the same token served by another process
  * (or a revocation, an erasure, a purge) committed in between, nothing is written, the attempt's
  * rollback effects run, and the request runs again on the new state, which the refused statement
  * returned — the order a row lock would have given, at the cost of running the handler again.
- * A remembered session therefore costs a second handler run only when the token moved between
- * processes; revocation is still enforced by the write, before anything is stored or answered.
+ * Skipping the read for a session this process wrote last was tried and dropped: the handler
+ * would then run for a token revoked or completed elsewhere, and with two workers half the
+ * guesses missed, which made data_exchange slower (README, performance).
  */
 export class SessionStep {
   readonly #queue = new TokenQueue();
-  /** What this process last read or wrote of each token's session (src/endpoint/session-cache.ts). */
-  readonly #cache = new SessionCache();
 
   constructor(private readonly deps: SessionStepDeps) {}
 
@@ -152,26 +144,7 @@ export class SessionStep {
   }
 
   async #untilStored(call: SessionCall): Promise<StoredReply> {
-    const tokenId = call.verified.id;
-    let known = this.#cache.get(tokenId);
-    // A remembered session is used without reading only while it has mostly been current: with
-    // several workers and no affinity, a token's next request often reaches another worker, and a
-    // guess that misses costs a refused statement and a second handler run. Otherwise it is read
-    // first, and the read tells whether the guess would have held.
-    const guessed = known !== undefined && this.#hitRate >= MIN_HIT_RATE;
-    if (known && !guessed) {
-      const remembered = known;
-      try {
-        known = await this.#read(call);
-      } catch (err) {
-        this.#cache.forget(tokenId);
-        throw err;
-      }
-      this.#observeGuess(
-        known.read.token.status === 'active' &&
-          known.read.session?.requestCount === remembered.read.session?.requestCount,
-      );
-    }
+    let known: KnownSession | undefined;
     for (let attempt = 1; ; attempt++) {
       const effects = new HandlerEffects(this.deps.logger, { flowId: call.flow.id, requestId: call.input.requestId });
       let reply: StoredReply | SessionChanged;
@@ -179,14 +152,11 @@ export class SessionStep {
         reply = await this.#attempt(call, effects, known ?? (await this.#read(call)));
       } catch (err) {
         // Nothing of this request was stored: what the handler took outside flowgate goes back.
-        this.#cache.forget(tokenId);
         effects.rollback();
         throw err;
       }
-      if (attempt === 1 && guessed) this.#observeGuess(!('changed' in reply));
       if ('changed' in reply) {
         effects.rollback();
-        this.#cache.forget(tokenId);
         if (attempt >= MAX_ATTEMPTS) throw new ServiceUnavailableError('session kept changing');
         known = reply.now;
         continue;
@@ -197,13 +167,6 @@ export class SessionStep {
       else effects.commit();
       return reply;
     }
-  }
-
-  /** Moving share of remembered sessions that were still current (about the last 20 requests). */
-  #hitRate = 1;
-
-  #observeGuess(current: boolean): void {
-    this.#hitRate = this.#hitRate * 0.95 + (current ? 0.05 : 0);
   }
 
   async #read(call: SessionCall): Promise<KnownSession> {
@@ -352,23 +315,6 @@ export class SessionStep {
         (now.token.status !== 'active' || (now.session?.requestCount ?? 0) !== written.readAtCount);
       return changed(explains ? knownOf(now) : undefined);
     }
-    this.#cache.set(verified.id, {
-      read: {
-        token: read.token,
-        subjectSalt: read.subjectSalt,
-        session: {
-          currentScreen: written.currentScreen,
-          stateKeyId: written.stateKeyId,
-          state: written.state,
-          requestCount: written.readAtCount + 1,
-          rateWindow: written.rateWindow,
-          rateCount: written.rateCount,
-        },
-      },
-      subjectRef: known.subjectRef,
-      stateJson,
-      at: Date.now(),
-    });
     return reply;
   }
 
@@ -400,7 +346,6 @@ function knownOf(read: SessionRead): KnownSession {
     read,
     subjectRef: read.subjectSalt ? subjectRef(read.token.subjectId, read.subjectSalt) : undefined,
     stateJson: undefined,
-    at: Date.now(),
   };
 }
 

@@ -20,8 +20,8 @@ afterAll(async () => {
   await t.stop();
 });
 
-/** BEGIN, token, session, submission, the example's declared consent, audit event, COMMIT. */
-const COMPLETION_STATEMENTS = 7;
+/** The session read, then BEGIN, token, session, submission, the example's declared consent, audit event, COMMIT. */
+const COMPLETION_STATEMENTS = 8;
 
 const sent = (): number => t.service.database.sql.statementsSent;
 
@@ -52,7 +52,7 @@ describe('statements per request', () => {
     expect(statements).toBe(1);
   });
 
-  it('a token new to the process reads once; then INIT, data_exchange and BACK are one statement each', async () => {
+  it('INIT, data_exchange and BACK are two statements each: the session read, then the guarded write with its audit event', async () => {
     const token = await t.issueToken();
     const init = await roundTrips(() => client.init(token));
     expect(ok(init.reply).screen).toBe('APPOINTMENT');
@@ -61,12 +61,12 @@ describe('statements per request', () => {
 
     const reInit = await roundTrips(() => client.init(token));
     expect(ok(reInit.reply).screen).toBe('APPOINTMENT');
-    expect(reInit.statements).toBe(1);
+    expect(reInit.statements).toBe(2);
 
     const { date, time } = await pickBookableDate(client, token);
     const exchange = await roundTrips(() => client.exchange(token, 'APPOINTMENT', { trigger: 'date_selected', date }));
     expect(dataOf(exchange.reply).is_time_enabled).toBe(true);
-    expect(exchange.statements).toBe(1);
+    expect(exchange.statements).toBe(2);
 
     const chosen = await roundTrips(() =>
       client.exchange(token, 'APPOINTMENT', {
@@ -78,18 +78,18 @@ describe('statements per request', () => {
       }),
     );
     expect(ok(chosen.reply).screen).toBe('DETAILS');
-    expect(chosen.statements).toBe(1);
+    expect(chosen.statements).toBe(2);
 
     const details = await roundTrips(() =>
       client.exchange(token, 'DETAILS', { name: 'Ada', email: 'ada@example.com', phone: '+14155550100', notes: '' }),
     );
     expect(ok(details.reply).screen).toBe('SUMMARY');
-    expect(details.statements).toBe(1);
+    expect(details.statements).toBe(2);
 
     // The example's DETAILS refreshes on back: its onBack shows APPOINTMENT again.
     const back = await roundTrips(() => client.back(token, 'DETAILS'));
     expect(ok(back.reply).screen).toBe('APPOINTMENT');
-    expect(back.statements).toBe(1);
+    expect(back.statements).toBe(2);
 
     ok(
       await client.exchange(token, 'APPOINTMENT', {
@@ -113,7 +113,7 @@ describe('statements per request', () => {
     expect(done.statements).toBe(COMPLETION_STATEMENTS);
   });
 
-  it('a session another process changed is refused by the write, which reads it in the same statement', async () => {
+  it('a session another process changed is read as it now is, and written once', async () => {
     const token = await t.issueToken();
     const { id } = await t.service.codec.verify(token, 'book-appointment');
     ok(await client.init(token));
@@ -124,12 +124,12 @@ describe('statements per request', () => {
       client.exchange(token, 'APPOINTMENT', { trigger: 'date_selected', date }),
     );
     expect(dataOf(reply).is_time_enabled).toBe(true);
-    expect(statements).toBe(1);
+    expect(statements).toBe(2);
 
     await t.service.database.knex('flow_sessions').where({ token_id: id }).increment('request_count', 1);
     const again = await roundTrips(() => client.exchange(token, 'APPOINTMENT', { trigger: 'date_selected', date }));
     expect(dataOf(again.reply).is_time_enabled).toBe(true);
-    // Refused write (with the session as it is now), then the write on that version.
+    // The read sees the new version, so the guarded write succeeds at once.
     expect(again.statements).toBe(2);
     const row = (await t.service.database.knex('flow_sessions').where({ token_id: id }).first('request_count')) as {
       request_count: number;
@@ -138,7 +138,7 @@ describe('statements per request', () => {
     expect(Number(row.request_count)).toBeGreaterThanOrEqual(5);
   });
 
-  it('a token revoked while its session is remembered is refused by the session statement, nothing stored', async () => {
+  it('a revoked token is refused after the session read, before any developer code, nothing stored', async () => {
     const token = await t.issueToken();
     const { id } = await t.service.codec.verify(token, 'book-appointment');
     ok(await client.init(token));
@@ -148,7 +148,7 @@ describe('statements per request', () => {
     await t.service.database.knex('flow_tokens').where({ id }).update({ status: 'revoked', revoked_at: new Date() });
     const { reply, statements } = await roundTrips(() => client.init(token));
     expect(reply.status).toBe(427);
-    // The refused write (reading the revoked token in the same statement), then the rejection's audit event.
+    // The session read (which sees the revoked token), then the rejection's audit event.
     expect(statements).toBe(2);
     const after = (await t.service.database.knex('flow_sessions').where({ token_id: id }).first('request_count')) as {
       request_count: number;
